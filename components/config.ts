@@ -1,0 +1,403 @@
+// Stack config: the user's whole interface. Validated in full, every problem reported at once,
+// before any resource is registered. Pure: no Pulumi here, so the policy pack and tools reuse it.
+import { closest, distance } from "fastest-levenshtein";
+import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } from "./versions";
+
+export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+/** Providers this release can carry out; the others are designed for but refused with a clear message. */
+export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke"];
+
+export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
+
+export interface Autoscaler { min: number; max: number }
+export interface Taint { key: string; value: string; effect: (typeof TAINT_EFFECTS)[number] }
+
+export interface NodePoolConfig {
+    name: string;
+    count: number;
+    /** Machine type: a Linode plan, an EC2 instance type, ... */
+    type: string;
+    autoscaler?: Autoscaler;
+    labels: Record<string, string>;
+    taints: Taint[];
+    /** Normalised; defaults to the cluster's. */
+    kubernetesVersion: string;
+}
+
+export interface DrainSettings {
+    gracePeriodSeconds: number;
+    timeoutSeconds: number;
+    batchSize: number;
+    soakSeconds: number;
+    deleteEmptyDirData: boolean;
+    /** Whether the user wrote deleteEmptyDirData down: losing emptyDir data should be a conscious choice. */
+    deleteEmptyDirDataExplicit: boolean;
+}
+
+export interface WorkersConfig {
+    strategy: Strategy;
+    drain: DrainSettings;
+    /** Blue-green: keep the drained, cordoned old pool until the next deployment, as a fallback. */
+    retainPreviousPool: boolean;
+    /** How long a new node may take to become Ready. */
+    readyTimeoutSeconds: number;
+}
+
+export interface LkeSettings {
+    region: string;
+    tags: string[];
+    highAvailability: boolean;
+    /** The inline pool LKE requires: small, tainted, carries no workloads. */
+    anchorPool: { type: string; count: number };
+}
+
+export interface ClusterConfig {
+    name: string;
+    provider: ProviderName;
+    /** Normalised ("1.31" or "1.31.4", no leading v). */
+    kubernetesVersion: string;
+    nodePools: NodePoolConfig[];
+    workers: WorkersConfig;
+    lke?: LkeSettings;
+    /** Provider blocks not yet implemented are kept as given. */
+    providerSettings: Record<string, unknown>;
+}
+
+export interface StackConfig {
+    stack: string;
+    clusters: ClusterConfig[];
+    promotesFrom?: string;
+}
+
+/** One thing wrong with the config, said so a user can fix it. */
+export interface ConfigIssue {
+    stack: string;
+    cluster?: string;
+    field: string;
+    given: unknown;
+    allowed: string;
+    hint?: string;
+}
+
+export function formatIssue(i: ConfigIssue): string {
+    const where = `stack "${i.stack}"${i.cluster !== undefined ? `, cluster "${i.cluster}"` : ""}, field ${i.field}`;
+    const given = i.given === undefined ? "nothing" : JSON.stringify(i.given);
+    return `${where}: given ${given}; allowed: ${i.allowed}.${i.hint ? ` ${i.hint}` : ""}`;
+}
+
+/** Thrown when config or the upgrade it asks for is refused; carries every issue at once. */
+export class ConfigError extends Error {
+    constructor(readonly issues: ConfigIssue[]) {
+        super(`k8s-upgrades refused the stack config (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was changed:\n` +
+            issues.map((i) => `  - ${formatIssue(i)}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+export const DEFAULT_DRAIN: Omit<DrainSettings, "deleteEmptyDirDataExplicit"> = {
+    gracePeriodSeconds: 60,
+    timeoutSeconds: 900,
+    batchSize: 1,
+    soakSeconds: 30,
+    deleteEmptyDirData: false,
+};
+export const DEFAULT_READY_TIMEOUT_SECONDS = 1200;
+export const DEFAULT_LKE_ANCHOR_POOL = { type: "g6-standard-1", count: 1 };
+
+const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 24 characters";
+const STACK_KEYS = ["clusters", "promotesFrom"];
+const CLUSTER_KEYS = ["name", "provider", "kubernetesVersion", "nodePools", "workers", ...PROVIDERS];
+const POOL_KEYS = ["name", "count", "type", "autoscaler", "labels", "taints", "kubernetesVersion"];
+const WORKERS_KEYS = ["strategy", "drain", "retainPreviousPool", "readyTimeoutSeconds"];
+const DRAIN_KEYS = ["gracePeriodSeconds", "timeoutSeconds", "batchSize", "soakSeconds", "deleteEmptyDirData"];
+const LKE_KEYS = ["region", "tags", "highAvailability", "anchorPool"];
+
+/** "did you mean" for a misspelt word among the allowed ones, when one is close enough. */
+export function suggest(given: string, allowed: readonly string[]): string | undefined {
+    if (allowed.length === 0) return undefined;
+    const best = closest(given, allowed as string[]);
+    const limit = Math.max(2, Math.floor(best.length / 3));
+    return distance(given.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+    return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isWholeNumber(x: unknown): x is number {
+    return typeof x === "number" && Number.isInteger(x);
+}
+
+/** Collects issues for one place in the config. */
+class Checker {
+    readonly issues: ConfigIssue[] = [];
+    constructor(readonly stack: string) {}
+
+    add(cluster: string | undefined, field: string, given: unknown, allowed: string, hint?: string): void {
+        this.issues.push({ stack: this.stack, cluster, field, given, allowed, hint });
+    }
+
+    unknownKeys(cluster: string | undefined, prefix: string, obj: Record<string, unknown>, known: readonly string[]): void {
+        for (const key of Object.keys(obj)) {
+            if (known.includes(key)) continue;
+            const guess = suggest(key, known);
+            this.add(cluster, `${prefix}${key}`, obj[key], `one of the keys ${known.join(", ")}`,
+                guess ? `Did you mean "${guess}"?` : "Remove it, or check the config reference in the README.");
+        }
+    }
+
+    oneOf<T extends string>(cluster: string | undefined, field: string, given: unknown, allowed: readonly T[], fallback?: T): T | undefined {
+        if (given === undefined && fallback !== undefined) return fallback;
+        if (typeof given === "string" && (allowed as readonly string[]).includes(given)) return given as T;
+        const guess = typeof given === "string" ? suggest(given, allowed) : undefined;
+        this.add(cluster, field, given, `one of ${allowed.join(", ")}`, guess ? `Did you mean "${guess}"?` : undefined);
+        return undefined;
+    }
+
+    wholeNumber(cluster: string | undefined, field: string, given: unknown, min: number, fallback?: number): number | undefined {
+        if (given === undefined && fallback !== undefined) return fallback;
+        if (isWholeNumber(given) && given >= min) return given;
+        this.add(cluster, field, given, `a whole number of at least ${min}`);
+        return undefined;
+    }
+
+    bool(cluster: string | undefined, field: string, given: unknown, fallback: boolean): boolean {
+        if (given === undefined) return fallback;
+        if (typeof given === "boolean") return given;
+        this.add(cluster, field, given, "true or false");
+        return fallback;
+    }
+
+    text(cluster: string | undefined, field: string, given: unknown, fallback?: string): string | undefined {
+        if (given === undefined && fallback !== undefined) return fallback;
+        if (typeof given === "string" && given.trim() !== "") return given;
+        this.add(cluster, field, given, "a non-empty string");
+        return undefined;
+    }
+
+    version(cluster: string | undefined, field: string, given: unknown): string | undefined {
+        const parsed = parseVersion(given);
+        if (parsed && parsed.major === 1) return formatVersion(parsed);
+        this.add(cluster, field, given, `a Kubernetes version such as "1.31" or "1.31.4" (a leading v is accepted)`,
+            typeof given === "number" ? `YAML read it as a number; quote it: "${given}".` : undefined);
+        return undefined;
+    }
+}
+
+/**
+ * Validates the raw `k8s-upgrades:*` config of one stack. Throws a ConfigError listing every problem.
+ * `raw` holds the namespace's keys without the prefix: { clusters, promotesFrom }.
+ */
+export function parseStackConfig(stack: string, raw: Record<string, unknown>): StackConfig {
+    const c = new Checker(stack);
+    c.unknownKeys(undefined, "k8s-upgrades:", raw, STACK_KEYS);
+
+    let promotesFrom: string | undefined;
+    if (raw.promotesFrom !== undefined) {
+        promotesFrom = c.text(undefined, "k8s-upgrades:promotesFrom", raw.promotesFrom);
+        if (promotesFrom === stack) c.add(undefined, "k8s-upgrades:promotesFrom", promotesFrom, "another stack's name", "A stack cannot promote from itself.");
+    }
+
+    const clusters: ClusterConfig[] = [];
+    if (!Array.isArray(raw.clusters) || raw.clusters.length === 0) {
+        c.add(undefined, "k8s-upgrades:clusters", raw.clusters, "a non-empty list of clusters",
+            "Add at least one cluster; see Pulumi.dev.yaml for an example.");
+    } else {
+        const seen = new Set<string>();
+        raw.clusters.forEach((entry, index) => {
+            const cluster = parseCluster(c, entry, index);
+            if (!cluster) return;
+            if (seen.has(cluster.name)) {
+                c.add(cluster.name, `clusters[${index}].name`, cluster.name, "a name no other cluster in this stack has", "Rename one of the two clusters.");
+            }
+            seen.add(cluster.name);
+            clusters.push(cluster);
+        });
+    }
+    if (c.issues.length > 0) throw new ConfigError(c.issues);
+    return { stack, clusters, promotesFrom };
+}
+
+function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig | undefined {
+    const at = `clusters[${index}]`;
+    if (!isObject(entry)) {
+        c.add(undefined, at, entry, "a map with name, provider, kubernetesVersion, nodePools and workers");
+        return undefined;
+    }
+    const name = typeof entry.name === "string" && entry.name !== "" ? entry.name : `#${index}`;
+    const before = c.issues.length;
+    c.unknownKeys(name, `${at}.`, entry, CLUSTER_KEYS);
+    if (typeof entry.name !== "string" || !NAME_PATTERN.test(entry.name) || entry.name.length > 24) {
+        c.add(name, `${at}.name`, entry.name, NAME_RULE, "It is used in resource names and cloud labels.");
+    }
+    const provider = c.oneOf(name, `${at}.provider`, entry.provider, PROVIDERS);
+    if (provider && !IMPLEMENTED_PROVIDERS.includes(provider)) {
+        c.add(name, `${at}.provider`, provider, `a provider this release implements (${IMPLEMENTED_PROVIDERS.join(", ")})`,
+            `The ${provider} adapter is designed for but not shipped yet; keep this cluster in a stack of its own until it is.`);
+    }
+    const version = c.version(name, `${at}.kubernetesVersion`, entry.kubernetesVersion);
+
+    const pools: NodePoolConfig[] = [];
+    if (!Array.isArray(entry.nodePools) || entry.nodePools.length === 0) {
+        c.add(name, `${at}.nodePools`, entry.nodePools, "a non-empty list of node pools", "Every cluster needs worker capacity to upgrade.");
+    } else {
+        const seen = new Set<string>();
+        entry.nodePools.forEach((p, i) => {
+            const pool = parsePool(c, name, `${at}.nodePools[${i}]`, p, version);
+            if (!pool) return;
+            if (seen.has(pool.name)) c.add(name, `${at}.nodePools[${i}].name`, pool.name, "a name no other pool of this cluster has", "Rename one of the two pools.");
+            seen.add(pool.name);
+            pools.push(pool);
+        });
+    }
+
+    const workers = parseWorkers(c, name, `${at}.workers`, entry.workers);
+    const lke = provider === "lke" ? parseLke(c, name, `${at}.lke`, entry.lke) : undefined;
+    if (c.issues.length > before || !provider || !version || !workers) return undefined;
+
+    const providerSettings: Record<string, unknown> = {};
+    for (const p of PROVIDERS) if (p !== "lke" && entry[p] !== undefined) providerSettings[p] = entry[p];
+    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, providerSettings };
+}
+
+function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with name, count and type");
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, POOL_KEYS);
+    if (typeof entry.name !== "string" || !NAME_PATTERN.test(entry.name) || entry.name.length > 24) {
+        c.add(cluster, `${at}.name`, entry.name, NAME_RULE);
+    }
+    const count = c.wholeNumber(cluster, `${at}.count`, entry.count, 1);
+    const type = c.text(cluster, `${at}.type`, entry.type);
+
+    let autoscaler: Autoscaler | undefined;
+    if (entry.autoscaler !== undefined) {
+        if (!isObject(entry.autoscaler)) {
+            c.add(cluster, `${at}.autoscaler`, entry.autoscaler, "a map with min and max");
+        } else {
+            c.unknownKeys(cluster, `${at}.autoscaler.`, entry.autoscaler, ["min", "max"]);
+            const min = c.wholeNumber(cluster, `${at}.autoscaler.min`, entry.autoscaler.min, 1);
+            const max = c.wholeNumber(cluster, `${at}.autoscaler.max`, entry.autoscaler.max, 1);
+            if (min !== undefined && max !== undefined) {
+                if (min > max) {
+                    c.add(cluster, `${at}.autoscaler`, entry.autoscaler, "min at most max", `Swap them, or raise max to at least ${min}.`);
+                } else if (count !== undefined && (count < min || count > max)) {
+                    c.add(cluster, `${at}.count`, count, `a count between autoscaler.min ${min} and autoscaler.max ${max}`);
+                }
+                autoscaler = { min, max };
+            }
+        }
+    }
+
+    const labels: Record<string, string> = {};
+    if (entry.labels !== undefined) {
+        if (!isObject(entry.labels) || Object.values(entry.labels).some((x) => typeof x !== "string")) {
+            c.add(cluster, `${at}.labels`, entry.labels, "a map of label names to string values");
+        } else Object.assign(labels, entry.labels);
+    }
+
+    const taints: Taint[] = [];
+    if (entry.taints !== undefined) {
+        if (!Array.isArray(entry.taints)) c.add(cluster, `${at}.taints`, entry.taints, "a list of {key, value, effect}");
+        else entry.taints.forEach((t, i) => {
+            if (!isObject(t)) return c.add(cluster, `${at}.taints[${i}]`, t, "a map with key, value and effect");
+            c.unknownKeys(cluster, `${at}.taints[${i}].`, t, ["key", "value", "effect"]);
+            const key = c.text(cluster, `${at}.taints[${i}].key`, t.key);
+            const effect = c.oneOf(cluster, `${at}.taints[${i}].effect`, t.effect, TAINT_EFFECTS);
+            const value = t.value === undefined ? "" : typeof t.value === "string" ? t.value : undefined;
+            if (value === undefined) c.add(cluster, `${at}.taints[${i}].value`, t.value, "a string");
+            if (key && effect && value !== undefined) taints.push({ key, value, effect });
+        });
+    }
+
+    let version = clusterVersion;
+    if (entry.kubernetesVersion !== undefined) {
+        version = c.version(cluster, `${at}.kubernetesVersion`, entry.kubernetesVersion);
+        const pool = parseVersion(version);
+        const cp = parseVersion(clusterVersion);
+        if (pool && cp) {
+            const skew = kubeletSkew(cp, pool);
+            if (!skew.ok) {
+                const newer = compareMinor(pool, cp) > 0;
+                c.add(cluster, `${at}.kubernetesVersion`, entry.kubernetesVersion,
+                    `a version from the kubelet window of the control plane ${formatMinor(cp)}: not newer than it, and at most three minors older (two below 1.25)`,
+                    newer ? "Raise the cluster's kubernetesVersion first; workers follow the control plane."
+                        : `${skew.reason}. Upgrade this pool before moving the control plane further.`);
+            }
+        }
+    }
+    if (c.issues.length > before || count === undefined || type === undefined || version === undefined) return undefined;
+    return { name: entry.name as string, count, type, autoscaler, labels, taints, kubernetesVersion: version };
+}
+
+function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): WorkersConfig | undefined {
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with strategy and drain settings",
+            `Choose a strategy: blue-green (new pool, old one drained; no capacity lost), in-place (one surge node), or recycle (one node down at a time).`);
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, WORKERS_KEYS);
+    const strategy = c.oneOf(cluster, `${at}.strategy`, entry.strategy, STRATEGIES);
+    const drainRaw = entry.drain ?? {};
+    let drain: DrainSettings | undefined;
+    if (!isObject(drainRaw)) {
+        c.add(cluster, `${at}.drain`, drainRaw, "a map of drain settings");
+    } else {
+        c.unknownKeys(cluster, `${at}.drain.`, drainRaw, DRAIN_KEYS);
+        const grace = c.wholeNumber(cluster, `${at}.drain.gracePeriodSeconds`, drainRaw.gracePeriodSeconds, 0, DEFAULT_DRAIN.gracePeriodSeconds);
+        const timeout = c.wholeNumber(cluster, `${at}.drain.timeoutSeconds`, drainRaw.timeoutSeconds, 1, DEFAULT_DRAIN.timeoutSeconds);
+        const batch = c.wholeNumber(cluster, `${at}.drain.batchSize`, drainRaw.batchSize, 1, DEFAULT_DRAIN.batchSize);
+        const soak = c.wholeNumber(cluster, `${at}.drain.soakSeconds`, drainRaw.soakSeconds, 0, DEFAULT_DRAIN.soakSeconds);
+        const emptyDir = c.bool(cluster, `${at}.drain.deleteEmptyDirData`, drainRaw.deleteEmptyDirData, DEFAULT_DRAIN.deleteEmptyDirData);
+        if (grace !== undefined && timeout !== undefined && grace > timeout) {
+            c.add(cluster, `${at}.drain.gracePeriodSeconds`, grace, `at most drain.timeoutSeconds (${timeout})`, "A pod's grace period must fit inside the drain timeout.");
+        }
+        if (grace !== undefined && timeout !== undefined && batch !== undefined && soak !== undefined) {
+            drain = { gracePeriodSeconds: grace, timeoutSeconds: timeout, batchSize: batch, soakSeconds: soak, deleteEmptyDirData: emptyDir, deleteEmptyDirDataExplicit: drainRaw.deleteEmptyDirData !== undefined };
+        }
+    }
+    const retainPreviousPool = c.bool(cluster, `${at}.retainPreviousPool`, entry.retainPreviousPool, false);
+    if (retainPreviousPool && strategy && strategy !== "blue-green") {
+        c.add(cluster, `${at}.retainPreviousPool`, true, "true only with strategy blue-green", "Only blue-green has a previous pool to keep.");
+    }
+    const readyTimeout = c.wholeNumber(cluster, `${at}.readyTimeoutSeconds`, entry.readyTimeoutSeconds, 1, DEFAULT_READY_TIMEOUT_SECONDS);
+    if (c.issues.length > before || !strategy || !drain || readyTimeout === undefined) return undefined;
+    return { strategy, drain, retainPreviousPool, readyTimeoutSeconds: readyTimeout };
+}
+
+function parseLke(c: Checker, cluster: string, at: string, entry: unknown): LkeSettings | undefined {
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with at least region", `LKE clusters need lke.region, e.g. "us-ord".`);
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, LKE_KEYS);
+    const region = c.text(cluster, `${at}.region`, entry.region);
+    let tags: string[] = [];
+    if (entry.tags !== undefined) {
+        if (!Array.isArray(entry.tags) || entry.tags.some((t) => typeof t !== "string")) c.add(cluster, `${at}.tags`, entry.tags, "a list of strings");
+        else tags = entry.tags as string[];
+    }
+    const highAvailability = c.bool(cluster, `${at}.highAvailability`, entry.highAvailability, false);
+    let anchorPool = { ...DEFAULT_LKE_ANCHOR_POOL };
+    if (entry.anchorPool !== undefined) {
+        if (!isObject(entry.anchorPool)) c.add(cluster, `${at}.anchorPool`, entry.anchorPool, "a map with type and count");
+        else {
+            c.unknownKeys(cluster, `${at}.anchorPool.`, entry.anchorPool, ["type", "count"]);
+            const type = c.text(cluster, `${at}.anchorPool.type`, entry.anchorPool.type, DEFAULT_LKE_ANCHOR_POOL.type);
+            const count = c.wholeNumber(cluster, `${at}.anchorPool.count`, entry.anchorPool.count, 1, DEFAULT_LKE_ANCHOR_POOL.count);
+            if (type && count) anchorPool = { type, count };
+        }
+    }
+    if (c.issues.length > before || !region) return undefined;
+    return { region, tags, highAvailability, anchorPool };
+}

@@ -1,0 +1,59 @@
+// What the planner must know about each provider: not how a phase is carried out (that is the
+// adapter's business), only which plans the provider can carry out at all.
+import type { ProviderName, Strategy } from "./config";
+
+export interface ProviderTraits {
+    /** Shown in plans and errors. */
+    title: string;
+    /** New node pools always come up at the cluster's version (no per-pool version on create). */
+    poolsAtClusterVersionOnly: boolean;
+    /** The provider applies patch versions itself; a patch-only bump changes nothing. */
+    patchesManaged: boolean;
+    /** Strategies the adapter implements. */
+    strategies: readonly Strategy[];
+    /** A version change on the cluster resource recycles every pool at once. */
+    recycleMovesEveryPool: boolean;
+    /** Changing a pool's machine type replaces the pool (so only blue-green can do it without losing capacity). */
+    typeChangeReplacesPool: boolean;
+    /** The provider accepts only minors for the control plane ("1.31"). */
+    minorOnlyControlPlane: boolean;
+}
+
+export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
+    lke: {
+        title: "Linode Kubernetes Engine",
+        poolsAtClusterVersionOnly: true,
+        patchesManaged: true,
+        strategies: ["blue-green", "in-place", "recycle"],
+        recycleMovesEveryPool: true,
+        typeChangeReplacesPool: true,
+        minorOnlyControlPlane: true,
+    },
+    eks: {
+        title: "Amazon EKS",
+        poolsAtClusterVersionOnly: false,
+        patchesManaged: true,
+        strategies: ["blue-green", "in-place", "recycle"],
+        recycleMovesEveryPool: false,
+        typeChangeReplacesPool: true,
+        minorOnlyControlPlane: true,
+    },
+    kubeadm: {
+        title: "self-managed kubeadm",
+        poolsAtClusterVersionOnly: false,
+        patchesManaged: false,
+        strategies: ["in-place"],
+        recycleMovesEveryPool: false,
+        typeChangeReplacesPool: false,
+        minorOnlyControlPlane: false,
+    },
+    "capi-aws": {
+        title: "Cluster API on AWS",
+        poolsAtClusterVersionOnly: false,
+        patchesManaged: false,
+        strategies: ["blue-green", "in-place"],
+        recycleMovesEveryPool: false,
+        typeChangeReplacesPool: false,
+        minorOnlyControlPlane: false,
+    },
+};
