@@ -1,0 +1,43 @@
+// The one module that builds the shell run on the user's machine during `pulumi up`.
+// Each script is standalone bash: the shared helpers (scripts/lib.sh) followed by one body.
+// Parameters and secrets arrive through the environment only, so script text is constant per kind,
+// reviewable in a diff, and lintable with shellcheck.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { DrainSettings } from "./config";
+
+export const SCRIPT_KINDS = [
+    "preflight", "wait-ready", "cordon", "drain", "drain-guard-create", "validate",
+    "lke-control-plane", "lke-in-place", "lke-recycle-pool",
+] as const;
+export type ScriptKind = (typeof SCRIPT_KINDS)[number];
+
+/** The interpreter every generated script runs under. */
+export const INTERPRETER = ["/usr/bin/env", "bash", "-c"];
+
+const SCRIPT_DIR = path.join(__dirname, "scripts");
+const cache = new Map<ScriptKind, string>();
+
+export function buildScript(kind: ScriptKind): string {
+    const cached = cache.get(kind);
+    if (cached) return cached;
+    const lib = fs.readFileSync(path.join(SCRIPT_DIR, "lib.sh"), "utf8");
+    const body = fs.readFileSync(path.join(SCRIPT_DIR, `${kind}.sh`), "utf8");
+    const script = `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${lib}\n${body}`;
+    cache.set(kind, script);
+    return script;
+}
+
+/** The drain settings as the scripts read them. */
+export function drainEnvironment(d: DrainSettings): Record<string, string> {
+    return {
+        K8SU_BATCH_SIZE: String(d.batchSize),
+        K8SU_SOAK_SECONDS: String(d.soakSeconds),
+        K8SU_GRACE_SECONDS: String(d.gracePeriodSeconds),
+        K8SU_DRAIN_TIMEOUT_SECONDS: String(d.timeoutSeconds),
+        K8SU_DELETE_EMPTYDIR_DATA: d.deleteEmptyDirData ? "true" : "false",
+    };
+}
+
+/** Environment names that carry secrets; scripts never print them. */
+export const SECRET_ENVIRONMENT = ["K8SU_KUBECONFIG_B64", "K8SU_KUBECONFIG", "LINODE_TOKEN"] as const;
