@@ -1,0 +1,81 @@
+// The Pulumi program: config → running state → plan → provider components → exports for the next run.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseStackConfig, type ConfigIssue } from "./config";
+import { LkeUpgradeCluster } from "./lke/cluster";
+import { planStack, type PromotionSource } from "./plan";
+import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
+
+export const CONFIG_NAMESPACE = "k8s-upgrades";
+
+/** The namespace's keys, without the prefix, with structured values parsed as the CLI stores them (JSON). */
+export function readNamespaceConfig(): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        let parsed: unknown = value;
+        try { parsed = JSON.parse(value); } catch { /* a plain string */ }
+        raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parsed;
+    }
+    return raw;
+}
+
+/** `organization/k8s-upgrades/<stack>` on the file backend, `<org>/k8s-upgrades/<stack>` on Pulumi Cloud. */
+export function stackReferenceName(stack: string): string {
+    return `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
+
+async function readRunningState(resourceName: string, stack: string): Promise<RunningState | undefined> {
+    const ref = new pulumi.StackReference(resourceName, { name: stackReferenceName(stack) });
+    const details = await ref.getOutputDetails(RUNNING_STATE_OUTPUT);
+    return parseRunningState(details.value ?? details.secretValue, `stack "${stack}"`);
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+    const stack = pulumi.getStack();
+    let config;
+    try {
+        config = parseStackConfig(stack, readNamespaceConfig());
+    } catch (err) {
+        throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
+    }
+
+    const running = await readRunningState("running-state", stack);
+    let source: PromotionSource | undefined;
+    if (config.promotesFrom) {
+        let state: RunningState | undefined;
+        try {
+            state = await readRunningState("promotes-from", config.promotesFrom);
+        } catch (err) {
+            state = undefined;
+            pulumi.log.warn(`could not read the running state of stack "${config.promotesFrom}": ${(err as Error).message}`);
+        }
+        source = { stack: config.promotesFrom, state };
+    }
+
+    const { plans, issues } = planStack(config, running, source);
+    if (issues.length > 0) throw new pulumi.RunError(new ConfigError(issues as ConfigIssue[]).message);
+
+    const linodeToken = new pulumi.Config("linode").getSecret("token");
+    const clusters: Record<string, pulumi.Output<unknown>> = {};
+    const kubeconfigs: Record<string, pulumi.Output<string>> = {};
+    for (const plan of plans) {
+        for (const w of plan.warnings) pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
+        for (const h of plan.holds) pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
+        switch (plan.cluster.provider) {
+            case "lke": {
+                const c = new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken });
+                clusters[plan.cluster.name] = c.runningState;
+                kubeconfigs[plan.cluster.name] = c.kubeconfig;
+                break;
+            }
+            default:
+                // Config validation refuses providers this release does not implement.
+                throw new pulumi.RunError(`cluster ${plan.cluster.name}: provider ${plan.cluster.provider} is not implemented`);
+        }
+    }
+
+    return {
+        [RUNNING_STATE_OUTPUT]: pulumi.output(clusters).apply((c) => ({ schemaVersion: RUNNING_STATE_SCHEMA, stack, promotesFrom: config.promotesFrom ?? null, clusters: c })),
+        kubeconfigs: pulumi.secret(kubeconfigs),
+    };
+}

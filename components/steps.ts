@@ -1,0 +1,31 @@
+// Turns a script kind into a `command:local:Command` step. Shared by every provider adapter.
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { buildScript, INTERPRETER, type ScriptKind } from "./scripts";
+
+export interface StepArgs {
+    /** Runs when the step is created (and again when its inputs change). */
+    create: ScriptKind;
+    /** Runs when the step is deleted: before anything it depends on is deleted. */
+    delete?: ScriptKind;
+    /** Non-secret parameters. */
+    environment: Record<string, pulumi.Input<string>>;
+    /** Secret parameters (kubeconfig, API token): wrapped as Pulumi secrets so state and previews never show them. */
+    secrets?: Record<string, pulumi.Input<string> | undefined>;
+    /** A change here replaces the step, which runs it again. */
+    triggers?: pulumi.Input<unknown>[];
+}
+
+export function scriptStep(name: string, args: StepArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+    const environment: Record<string, pulumi.Input<string>> = { ...args.environment };
+    for (const [key, value] of Object.entries(args.secrets ?? {})) {
+        if (value !== undefined) environment[key] = pulumi.secret(value);
+    }
+    return new command.local.Command(name, {
+        create: buildScript(args.create),
+        delete: args.delete ? buildScript(args.delete) : undefined,
+        interpreter: INTERPRETER,
+        environment,
+        triggers: args.triggers,
+    }, opts);
+}

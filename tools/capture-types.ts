@@ -1,0 +1,41 @@
+// The shapes passed to and from tools/capture.ts.
+
+export interface CaptureRequest {
+    project: string;
+    stack: string;
+    organization: string;
+    /** PULUMI_CONFIG form: "namespace:key" → string (structured values JSON-encoded). */
+    config: Record<string, string>;
+    secretKeys: string[];
+    /** Stack reference name ("organization/k8s-upgrades/dev") → that stack's outputs. */
+    stackOutputs: Record<string, Record<string, unknown>>;
+    /** LKE cluster id → the version the provider's data source reports. */
+    liveVersions?: Record<string, string>;
+}
+
+export interface CapturedResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent?: string;
+    custom: boolean;
+    /** URNs this resource depends on (dependsOn and property dependencies, as sent to the engine). */
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    deletedWith?: string;
+    ignoreChanges: string[];
+    inputs: Record<string, unknown>;
+    /** Paths of inputs that are Pulumi secrets. */
+    secretPaths: string[];
+}
+
+export interface Capture {
+    stack: string;
+    resources: CapturedResource[];
+    stackOutputs?: Record<string, unknown>;
+    stackOutputSecretPaths: string[];
+    /** Set when the program refused to run (config errors, refused upgrades). */
+    error?: string;
+    /** What the program printed (warnings, infos). */
+    log?: string;
+}

@@ -1,0 +1,127 @@
+// Runs the real program once under the Pulumi SDK's mock runtime and writes what it registered.
+// Usage (one program per process, as mocks are process-global): node --import tsx tools/capture.ts REQUEST.json RESULT.json
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import type { CaptureRequest, Capture, CapturedResource } from "./capture-types";
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Unwraps the wire form: secrets become their values (their paths are listed apart), resource references their URNs. */
+function decode(value: unknown, path: string, secretPaths: string[]): unknown {
+    if (value === UNKNOWN) return "<unknown>";
+    if (Array.isArray(value)) return value.map((v, i) => decode(v, `${path}[${i}]`, secretPaths));
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SIG_KEY] === SECRET_SIG) {
+            secretPaths.push(path || ".");
+            return decode(obj.value, path, []);
+        }
+        if (obj[SIG_KEY] === RESOURCE_SIG) return obj.urn;
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(obj)) out[k] = decode(v, path ? `${path}.${k}` : k, secretPaths);
+        return out;
+    }
+    return value;
+}
+
+export function fakeNumericId(name: string): string {
+    return String(100000 + (parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16) % 900000));
+}
+
+async function run(request: CaptureRequest): Promise<Capture> {
+    const resources: CapturedResource[] = [];
+    const capture: Capture = { stack: request.stack, resources, stackOutputs: undefined, stackOutputSecretPaths: [] };
+    const fakeKubeconfig = Buffer.from("apiVersion: v1\nkind: Config\n# offline plan: no real cluster\n").toString("base64");
+
+    pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const inputs = args.inputs as Record<string, unknown>;
+            switch (args.type) {
+                case "pulumi:pulumi:StackReference": {
+                    const outputs = request.stackOutputs[String(inputs.name)] ?? {};
+                    return { id: String(inputs.name), state: { name: inputs.name, outputs, secretOutputNames: [] } };
+                }
+                case "linode:index/lkeCluster:LkeCluster": {
+                    const pools = (inputs.pools as Array<Record<string, unknown>> | undefined ?? []).map((p, i) => ({ ...p, id: Number(fakeNumericId(`${args.name}/${i}`)) }));
+                    return { id: fakeNumericId(args.name), state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" } };
+                }
+                case "linode:index/lkeNodePool:LkeNodePool":
+                    return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
+                case "command:local:Command":
+                    return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
+                default:
+                    return { id: args.custom ? `${args.name}-id` : "", state: inputs };
+            }
+        },
+        call(args) {
+            if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
+                return { id: args.inputs.id, kubeconfig: fakeKubeconfig, k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "", pools: [] };
+            }
+            return {};
+        },
+    }, request.project, request.stack, false, request.organization);
+
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        register(req, (err: unknown, resp: any) => {
+            if (!err && resp) {
+                const secretPaths: string[] = [];
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((deps: any, key: string) => { propertyDependencies[key] = deps.getUrnsList(); });
+                resources.push({
+                    urn: resp.getUrn(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent() || undefined,
+                    custom: req.getCustom(),
+                    dependencies: req.getDependenciesList(),
+                    propertyDependencies,
+                    deletedWith: req.getDeletedwith() || undefined,
+                    ignoreChanges: req.getIgnorechangesList(),
+                    inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
+                    secretPaths,
+                });
+            }
+            callback(err, resp);
+        });
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp: any) => void) => {
+        const urn: string = req.getUrn();
+        if (urn.includes("::pulumi:pulumi:Stack::")) {
+            const secretPaths: string[] = [];
+            capture.stackOutputs = decode(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+            capture.stackOutputSecretPaths = secretPaths;
+        }
+        registerOutputs(req, callback);
+    };
+
+    try {
+        const { main } = await import("../components/program");
+        await pulumi.runtime.runInPulumiStack(main);
+        await pulumi.runtime.disconnect();
+    } catch (err) {
+        const e = err as Error & { message: string };
+        capture.error = e?.message ?? String(err);
+    }
+    return capture;
+}
+
+async function cli(): Promise<void> {
+    const [requestFile, resultFile] = process.argv.slice(2);
+    const request = JSON.parse(fs.readFileSync(requestFile, "utf8")) as CaptureRequest;
+    const result = await run(request);
+    fs.writeFileSync(resultFile, JSON.stringify(result, null, 2));
+}
+
+if (require.main === module) {
+    // Unhandled rejections from resources whose program failed must not mask the recorded error.
+    process.on("unhandledRejection", () => undefined);
+    cli().then(() => process.exit(0), (err) => { console.error(err); process.exit(2); });
+}

@@ -1,0 +1,87 @@
+// Runs the real program under mocks in a child process (mocks are process-global) and returns what it
+// registered. Used by the tests and by `npm run plan`, so both see exactly what the program does.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as YAML from "yaml";
+import type { Capture, CaptureRequest } from "./capture-types";
+
+export const PROJECT = "k8s-upgrades";
+/** The organization the file backend uses in stack references. */
+export const FILE_BACKEND_ORG = "organization";
+export const ROOT = path.resolve(__dirname, "..");
+
+export interface RunOptions {
+    stack: string;
+    /** Config as in Pulumi.<stack>.yaml's `config:` block; keys without a namespace belong to k8s-upgrades. */
+    config: Record<string, unknown>;
+    secretKeys?: string[];
+    /** This stack's outputs from its previous deployment (what `pulumi stack output --json` prints). */
+    previous?: Record<string, unknown>;
+    /** Other stacks' outputs by stack name, for promotesFrom. */
+    sources?: Record<string, Record<string, unknown>>;
+    liveVersions?: Record<string, string>;
+}
+
+/** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
+export function readStackFile(stack: string, root = ROOT): { config: Record<string, unknown>; secretKeys: string[] } {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new Error(`no stack file ${path.relative(process.cwd(), file) || file}: stacks are dev, staging and prod (Pulumi.<stack>.yaml)`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    const config: Record<string, unknown> = {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        if (value && typeof value === "object" && "secure" in (value as object)) {
+            config[key] = `[secret ${key} from Pulumi.${stack}.yaml]`;
+            secretKeys.push(qualify(key));
+        } else config[key] = value;
+    }
+    return { config, secretKeys };
+}
+
+function qualify(key: string): string {
+    return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+export function toPulumiConfig(config: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        out[qualify(key)] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+export function stackRef(stack: string): string {
+    return `${FILE_BACKEND_ORG}/${PROJECT}/${stack}`;
+}
+
+export async function runProgram(opts: RunOptions): Promise<Capture> {
+    const stackOutputs: Record<string, Record<string, unknown>> = {};
+    if (opts.previous) stackOutputs[stackRef(opts.stack)] = opts.previous;
+    for (const [name, outputs] of Object.entries(opts.sources ?? {})) stackOutputs[stackRef(name)] = outputs;
+    const request: CaptureRequest = {
+        project: PROJECT,
+        stack: opts.stack,
+        organization: FILE_BACKEND_ORG,
+        config: toPulumiConfig(opts.config),
+        secretKeys: opts.secretKeys ?? [],
+        stackOutputs,
+        liveVersions: opts.liveVersions,
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
+    try {
+        const requestFile = path.join(dir, "request.json");
+        const resultFile = path.join(dir, "result.json");
+        fs.writeFileSync(requestFile, JSON.stringify(request));
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile], {
+            cwd: ROOT, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PULUMI_NODEJS_SKIP_COMPONENT_INPUTS: undefined },
+        });
+        const capture = JSON.parse(fs.readFileSync(resultFile, "utf8")) as Capture;
+        capture.log = `${stdout}${stderr}`;
+        return capture;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
