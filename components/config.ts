@@ -198,7 +198,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     c.unknownKeys(undefined, "k8s-upgrades:", raw, STACK_KEYS);
 
     let promotesFrom: string | undefined;
-    if (raw.promotesFrom !== undefined) {
+    if (raw.promotesFrom !== undefined && raw.promotesFrom !== "") {
         promotesFrom = c.text(undefined, "k8s-upgrades:promotesFrom", raw.promotesFrom);
         if (promotesFrom === stack) c.add(undefined, "k8s-upgrades:promotesFrom", promotesFrom, "another stack's name", "A stack cannot promote from itself.");
     }

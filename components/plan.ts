@@ -59,6 +59,8 @@ export interface ClusterPlan {
     phases: Phase[];
     /** After this deployment, some pool still lags the control plane or a retained pool waits. */
     upgradeInProgressAfter: boolean;
+    /** The promotesFrom bound, as judged: what the source stack runs for this cluster (null when it has none). */
+    promotion?: { stack: string; recorded: boolean; sourceVersion: string | null };
 }
 
 export interface PromotionSource {
@@ -258,6 +260,7 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
         controlPlane: { from: running?.controlPlaneVersion, to: cluster.kubernetesVersion, change },
         preflight, pools, retired, validation, holds, warnings, phases: [],
         upgradeInProgressAfter: pools.some((p) => compareMinor(requireVersion(p.version), target) < 0) || pools.some((p) => p.retainBlue),
+        promotion: source ? { stack: source.stack, recorded: source.state !== undefined, sourceVersion: source.state?.clusters[cluster.name]?.controlPlaneVersion ?? null } : undefined,
     };
     plan.phases = describePhases(plan);
     return { plan, issues };

@@ -75,9 +75,20 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         const requestFile = path.join(dir, "request.json");
         const resultFile = path.join(dir, "result.json");
         fs.writeFileSync(requestFile, JSON.stringify(request));
-        const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile], {
-            cwd: ROOT, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PULUMI_NODEJS_SKIP_COMPONENT_INPUTS: undefined },
-        });
+        let stdout = "";
+        let stderr = "";
+        try {
+            ({ stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile], {
+                cwd: ROOT, maxBuffer: 64 * 1024 * 1024,
+            }));
+        } catch (err) {
+            // A refused program leaves Pulumi's stack-output promises pending, and the runtime then exits
+            // non-zero; the result file still says what happened. Without one, the run itself broke.
+            if (!fs.existsSync(resultFile)) throw err;
+            const e = err as { stdout?: string; stderr?: string };
+            stdout = e.stdout ?? "";
+            stderr = e.stderr ?? "";
+        }
         const capture = JSON.parse(fs.readFileSync(resultFile, "utf8")) as Capture;
         capture.log = `${stdout}${stderr}`;
         return capture;

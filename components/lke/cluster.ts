@@ -243,5 +243,6 @@ export function componentInputs(plan: ClusterPlan): Record<string, unknown> {
         controlPlane: plan.controlPlane,
         pools: plan.pools.map((p) => ({ name: p.name, action: p.action, resourceName: p.resourceName, version: p.version, blue: p.blue ?? null, retainBlue: p.retainBlue })),
         retired: plan.retired.map((r) => ({ resourceName: r.pool.resourceName, version: r.pool.version, reason: r.reason })),
+        promotion: plan.promotion ?? null,
     };
 }

@@ -1,0 +1,111 @@
+// Reads a captured program run as a reviewer would: ordered steps, what each does, what changes. Pure.
+import type { CapturedResource } from "./capture-types";
+import type { RunningCluster, RunningState } from "../components/running";
+import { parseRunningState, RUNNING_STATE_OUTPUT } from "../components/running";
+
+export interface Step {
+    resource: CapturedResource;
+    level: number;
+    /** Names of the steps it waits for. */
+    after: string[];
+    what: string;
+}
+
+const HIDDEN_TYPES = new Set(["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
+
+/** The custom resources as dependency levels: level 1 needs nothing, level n waits for something at n-1. */
+export function orderSteps(resources: CapturedResource[]): Step[] {
+    const steps = resources.filter((r) => r.custom && !HIDDEN_TYPES.has(r.type) && !r.type.startsWith("pulumi:providers:"));
+    const byUrn = new Map(steps.map((r) => [r.urn, r]));
+    const deps = (r: CapturedResource) => [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].filter((u) => byUrn.has(u) && u !== r.urn);
+    const level = new Map<string, number>();
+    const visit = (r: CapturedResource, seen: Set<string>): number => {
+        const known = level.get(r.urn);
+        if (known !== undefined) return known;
+        if (seen.has(r.urn)) throw new Error(`dependency cycle through ${r.name}`);
+        seen.add(r.urn);
+        const l = 1 + Math.max(0, ...deps(r).map((u) => visit(byUrn.get(u)!, seen)));
+        level.set(r.urn, l);
+        return l;
+    };
+    steps.forEach((r) => visit(r, new Set()));
+    return steps
+        .map((r) => ({ resource: r, level: level.get(r.urn)!, after: deps(r).map((u) => byUrn.get(u)!.name), what: describe(r) }))
+        .sort((a, b) => a.level - b.level || steps.indexOf(a.resource) - steps.indexOf(b.resource));
+}
+
+/** The script kind of a command step, read from the generated script's header. */
+export function scriptKind(r: CapturedResource, field: "create" | "delete" = "create"): string | undefined {
+    const text = r.inputs[field];
+    if (typeof text !== "string") return undefined;
+    return /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1];
+}
+
+function env(r: CapturedResource): Record<string, string> {
+    return (r.inputs.environment ?? {}) as Record<string, string>;
+}
+
+export function describe(r: CapturedResource): string {
+    const i = r.inputs as Record<string, any>;
+    switch (r.type) {
+        case "linode:index/lkeCluster:LkeCluster":
+            return `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
+                (r.ignoreChanges.includes("k8sVersion") ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API` : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`);
+        case "linode:index/lkeNodePool:LkeNodePool":
+            return `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`;
+        case "command:local:Command": {
+            const e = env(r);
+            switch (scriptKind(r)) {
+                case "preflight": return `pre-flight for ${e.K8SU_TARGET_MINOR}: API ready, nodes Ready, kube-system healthy, no removed APIs in use, no blocking PodDisruptionBudget`;
+                case "lke-control-plane": return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
+                case "wait-ready": return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
+                case "cordon": return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
+                case "drain": return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
+                case "drain-guard-create": return `drain guard for ${e.K8SU_SELECTOR}: when the pool leaves the program, cordon all its nodes and drain ${e.K8SU_BATCH_SIZE} at a time before the pool is deleted`;
+                case "validate": return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;
+                case "lke-in-place": return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
+                case "lke-recycle-pool": return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
+                default: return "command";
+            }
+        }
+        default:
+            return r.type;
+    }
+}
+
+export interface Change {
+    sign: "+" | "-" | "~";
+    text: string;
+}
+
+/** What changes compared with the previous deployment's recorded state. */
+export function changes(previous: RunningState | undefined, next: RunningState | undefined): Change[] {
+    const out: Change[] = [];
+    const prev = previous?.clusters ?? {};
+    const now = next?.clusters ?? {};
+    for (const [name, c] of Object.entries(now)) {
+        const p: RunningCluster | undefined = prev[name];
+        if (!p) {
+            out.push({ sign: "+", text: `cluster ${name} (${c.provider}) at ${c.controlPlaneVersion}` });
+        } else if (p.controlPlaneVersion !== c.controlPlaneVersion) {
+            out.push({ sign: "~", text: `cluster ${name}: control plane ${p.controlPlaneVersion} → ${c.controlPlaneVersion}` });
+        }
+        for (const pool of c.pools) {
+            const before = p?.pools.find((x) => x.resourceName === pool.resourceName);
+            if (!before) out.push({ sign: "+", text: `pool ${pool.resourceName}: ${pool.count} × ${pool.type} at ${pool.version}` });
+            else if (before.version !== pool.version) out.push({ sign: "~", text: `pool ${pool.resourceName}: ${before.version} → ${pool.version}` });
+            else if (pool.retained && !before.retained) out.push({ sign: "~", text: `pool ${pool.resourceName}: drained and kept, cordoned, until the next deployment` });
+        }
+        for (const pool of p?.pools ?? []) {
+            if (!c.pools.some((x) => x.resourceName === pool.resourceName)) {
+                out.push({ sign: "-", text: `pool ${pool.resourceName} (${pool.count} × ${pool.type} at ${pool.version}): its drain guard cordons and drains it first (delete-time); a failed drain keeps it` });
+            }
+        }
+    }
+    for (const name of Object.keys(prev)) if (!now[name]) out.push({ sign: "-", text: `cluster ${name}: no longer in config` });
+    return out;
+}
+
+export function runningStateOf(outputs: Record<string, unknown> | undefined, from: string): RunningState | undefined {
+    return parseRunningState(outputs?.[RUNNING_STATE_OUTPUT], from);
+}
