@@ -35,8 +35,8 @@ export interface PlanResult {
     exitCode: number;
 }
 
-export async function planForStack(stack: string, opts: { previous?: string; source?: string; firstDeployment?: boolean; markdown?: boolean }): Promise<PlanResult> {
-    const { config, secretKeys } = readStackFile(stack);
+export async function planForStack(stack: string, opts: { previous?: string; source?: string; firstDeployment?: boolean; markdown?: boolean; stackDir?: string }): Promise<PlanResult> {
+    const { config, secretKeys } = readStackFile(stack, opts.stackDir);
     const previous: OutputsSource = opts.firstDeployment ? { label: "none (--first-deployment)" } : loadOutputs(stack, opts.previous);
     const declared = config["k8s-upgrades:promotesFrom"] ?? config.promotesFrom;
     const promotesFrom = typeof declared === "string" && declared !== "" ? declared : undefined;
@@ -50,7 +50,7 @@ export async function planForStack(stack: string, opts: { previous?: string; sou
 
 export function renderPlan(stack: string, capture: Capture, previous: OutputsSource, promotesFrom: string | undefined, source: OutputsSource | undefined, markdown: boolean): PlanResult {
     const lines: string[] = [];
-    const h = (level: number, text: string) => lines.push(markdown ? `${"#".repeat(level)} ${text}` : level === 1 ? text : `\n${text}`);
+    const h = (level: number, text: string) => lines.push(markdown ? `${level === 1 ? "" : "\n"}${"#".repeat(level)} ${text}\n` : level === 1 ? text : `\n${text}`);
     h(1, `k8s-upgrades plan for stack ${stack}`);
     lines.push(`${markdown ? "- " : "  "}previous outputs: ${previous.label}`);
     if (promotesFrom) lines.push(`${markdown ? "- " : "  "}promotes from: ${promotesFrom} (${source?.label ?? "none"})`);
@@ -123,12 +123,13 @@ async function cli(): Promise<void> {
     const { values, positionals } = parseArgs({
         allowPositionals: true,
         options: {
-            previous: { type: "string" }, source: { type: "string" }, "first-deployment": { type: "boolean" }, markdown: { type: "boolean" }, help: { type: "boolean" },
+            previous: { type: "string" }, source: { type: "string" }, "stack-dir": { type: "string" }, "first-deployment": { type: "boolean" }, markdown: { type: "boolean" }, help: { type: "boolean" },
         },
     });
-    const stacks = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
+    const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
+    const stacks = fs.readdirSync(stackDir).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
     if (values.help || positionals.length !== 1) {
-        console.error(`usage: npm run plan -- <stack> [--previous outputs.json] [--source outputs.json] [--first-deployment] [--markdown]\nstacks: ${stacks.join(", ")}`);
+        console.error(`usage: npm run plan -- <stack> [--previous outputs.json] [--source outputs.json] [--first-deployment] [--markdown] [--stack-dir DIR]\nstacks: ${stacks.join(", ")}`);
         process.exit(values.help ? 0 : 2);
     }
     const stack = positionals[0];
@@ -136,7 +137,7 @@ async function cli(): Promise<void> {
         console.error(`no stack "${stack}": stacks are ${stacks.join(", ")} (Pulumi.<stack>.yaml)`);
         process.exit(2);
     }
-    const result = await planForStack(stack, { previous: values.previous, source: values.source, firstDeployment: values["first-deployment"], markdown: values.markdown });
+    const result = await planForStack(stack, { previous: values.previous, source: values.source, firstDeployment: values["first-deployment"], markdown: values.markdown, stackDir });
     process.stdout.write(result.text);
     process.exit(result.exitCode);
 }
