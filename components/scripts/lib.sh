@@ -137,13 +137,17 @@ drain_in_batches() {
 }
 
 # Calls the Linode API. The token goes to curl on stdin as a config line, never as an argument.
+# A failure stops the script with the method, path and the API's answer (which never holds the token).
 lke_api() {
-  local method="$1" path="$2" body="${3:-}"
+  local method="$1" path="$2" body="${3:-}" out
   need curl
   require_env LINODE_TOKEN
   local args=(--silent --show-error --fail-with-body --retry 5 --retry-delay 5 --request "$method" --header "Content-Type: application/json" --config -)
   if [ -n "$body" ]; then args+=(--data "$body"); fi
-  printf 'header = "Authorization: Bearer %s"\n' "$LINODE_TOKEN" | curl "${args[@]}" "${LINODE_API_URL:-https://api.linode.com/v4}$path"
+  if ! out="$(printf 'header = "Authorization: Bearer %s"\n' "$LINODE_TOKEN" | curl "${args[@]}" "${LINODE_API_URL:-https://api.linode.com/v4}$path" 2>"$K8SU_WORK_DIR/curl.err")"; then
+    die "Linode API $method $path failed: $(head -c 300 "$K8SU_WORK_DIR/curl.err") $(printf '%s' "$out" | head -c 500). Check LINODE_TOKEN (or linode:token) and the cluster id"
+  fi
+  printf '%s' "$out"
 }
 
 # Reads one top-level field of a JSON document on stdin (node is there: Pulumi's TypeScript runtime needs it).

@@ -25,8 +25,10 @@ if kubectl get --raw /metrics >"$K8SU_WORK_DIR/metrics" 2>/dev/null; then
     removed="$(printf '%s' "$line" | sed -n 's/.*removed_release="\([0-9.]*\)".*/\1/p')"
     [ -n "$removed" ] || continue
     if [ "$(printf '%s\n%s\n' "$removed" "$K8SU_TARGET_MINOR" | sort -V | head -n 1)" = "$removed" ]; then
-      api="$(printf '%s' "$line" | sed -n 's/.*group="\([^"]*\)".*resource="\([^"]*\)".*version="\([^"]*\)".*/\1\/\3 \2/p')"
-      problems+=("deprecated API in use that $removed removes: ${api:-$line}")
+      group="$(printf '%s' "$line" | sed -n 's/.*[{,]group="\([^"]*\)".*/\1/p')"
+      version="$(printf '%s' "$line" | sed -n 's/.*[{,]version="\([^"]*\)".*/\1/p')"
+      resource="$(printf '%s' "$line" | sed -n 's/.*[{,]resource="\([^"]*\)".*/\1/p')"
+      problems+=("deprecated API in use that $removed removes: ${group:+$group/}$version $resource")
     fi
   done < <(grep '^apiserver_requested_deprecated_apis{' "$K8SU_WORK_DIR/metrics" || true)
 else
