@@ -254,7 +254,8 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
     if (retired.some((r) => r.reason === "no longer in config")) {
         warnings.push(`pools removed from config are drained, then deleted: ${retired.filter((r) => r.reason === "no longer in config").map((r) => r.pool.resourceName).join(", ")}`);
     }
-    const validation = exists && (cpMoves || workersMove);
+    // Validation follows every deployment that changes what runs: an upgrade, a new pool, a new cluster.
+    const validation = cpMoves || workersMove || pools.some((p) => p.action === "create");
     const plan: ClusterPlan = {
         stack, cluster, traits, running, exists,
         controlPlane: { from: running?.controlPlaneVersion, to: cluster.kubernetesVersion, change },
@@ -273,6 +274,7 @@ export function describePhases(plan: ClusterPlan): Phase[] {
     const d = cluster.workers.drain;
     if (!plan.exists) {
         phases.push({ id: "control-plane", title: "Create cluster", steps: [`create ${cluster.name} at ${cluster.kubernetesVersion} with ${cluster.nodePools.length} pool(s)`] });
+        phases.push({ id: "validation", title: "Validation", steps: ["every node of the new pools Ready at the target version", "kube-system healthy"] });
         return phases;
     }
     if (plan.preflight) {

@@ -130,14 +130,15 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
             const selector = poolSelector(pool.id);
             registered.push({ plan: p, pool, retained: false, running: runningPool(p.name, p.resourceName, p.version, p.config) });
             if (compareToTarget(p.version, target) && p.action !== "keep") validateSelectors.push(selector);
+            const afterUpgrade = plan.exists ? [pool, controlPlane] : [pool];
 
-            if (p.action === "blue-green" || p.action === "recycle") {
+            if (p.action === "blue-green" || p.action === "recycle" || p.action === "create") {
                 const ready = scriptStep(`${p.resourceName}-ready`, {
                     create: "wait-ready",
                     environment: { K8SU_SELECTOR: selector, K8SU_EXPECTED_NODES: String(p.config.count), K8SU_TARGET_MINOR: targetMinor, K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds) },
                     secrets: { K8SU_KUBECONFIG_B64: this.kubeconfig },
                     triggers: [targetMinor],
-                }, child({ dependsOn: [pool, controlPlane] }));
+                }, child({ dependsOn: afterUpgrade }));
                 workerSteps.push(ready);
                 if (p.action === "blue-green") greenReady.push(ready);
             } else if (p.action === "in-place") {
