@@ -16,16 +16,19 @@ export interface OutputsSource {
     label: string;
 }
 
-/** A stack's previous outputs: a file when given; else the Pulumi CLI when installed; else the sample snapshot kept with the tests. */
+/**
+ * A stack's previous outputs: a file when given; else the Pulumi CLI when installed and logged in; else
+ * running/<stack>.json, which the deploy workflow records after every successful `pulumi up`.
+ */
 export function loadOutputs(stack: string, file?: string): OutputsSource {
     if (file) return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), label: file };
     try {
         const text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
         return { outputs: JSON.parse(text), label: `pulumi stack output --json --stack ${stack}` };
     } catch { /* no CLI, not logged in, or no such stack */ }
-    const sample = path.join(ROOT, "test", "fixtures", "outputs", `${stack}.json`);
-    if (fs.existsSync(sample)) {
-        return { outputs: JSON.parse(fs.readFileSync(sample, "utf8")), label: `${path.relative(ROOT, sample)} (sample snapshot: no Pulumi CLI here; pass --previous with 'pulumi stack output --json' for the real state)` };
+    const recorded = path.join(ROOT, "running", `${stack}.json`);
+    if (fs.existsSync(recorded)) {
+        return { outputs: JSON.parse(fs.readFileSync(recorded, "utf8")), label: `${path.relative(ROOT, recorded)} (recorded by the last deployment; no Pulumi CLI here)` };
     }
     return { outputs: undefined, label: "none (first deployment)" };
 }
@@ -65,7 +68,7 @@ export function renderPlan(stack: string, capture: Capture, previous: OutputsSou
 
     h(2, "Steps, in order (each level waits for the levels before it)");
     if (markdown) {
-        lines.push("", "| level | step | what it does | waits for |", "| --- | --- | --- | --- |");
+        lines.push("| level | step | what it does | waits for |", "| --- | --- | --- | --- |");
         for (const s of steps) lines.push(`| ${s.level} | \`${s.resource.name}\` | ${s.what.replace(/\|/g, "\\|")} | ${s.after.map((a) => `\`${a}\``).join(", ")} |`);
     } else {
         for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(34)} ${s.what}`);
