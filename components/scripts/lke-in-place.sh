@@ -41,6 +41,13 @@ lke_node_id() {
     || die "node $1 (Linode $instance) is not in LKE pool $K8SU_LKE_POOL_ID"
 }
 
+# Cordons and drains one old node, then prints its LKE node id.
+take_out() {
+  cordon_nodes "$1"
+  drain_in_batches "$1"
+  lke_node_id "$1"
+}
+
 handled=("")
 mapfile -t old < <(old_nodes)
 surge=$((K8SU_POOL_COUNT + 1))
@@ -53,9 +60,7 @@ else
   while [ "${#old[@]}" -gt 1 ]; do
     node="${old[0]}"
     log "moving $node: cordon, drain, recycle"
-    cordon_nodes "$node"
-    drain_in_batches "$node"
-    id="$(lke_node_id "$node")"
+    id="$(take_out "$node")"
     lke_api POST "/lke/clusters/$K8SU_LKE_CLUSTER_ID/nodes/$id/recycle" >/dev/null
     handled+=("$node")
     mapfile -t old < <(old_nodes)
@@ -63,9 +68,7 @@ else
   done
   node="${old[0]}"
   log "last old node $node: cordon, drain, delete (the pool shrinks back to $K8SU_POOL_COUNT)"
-  cordon_nodes "$node"
-  drain_in_batches "$node"
-  id="$(lke_node_id "$node")"
+  id="$(take_out "$node")"
   lke_api DELETE "/lke/clusters/$K8SU_LKE_CLUSTER_ID/nodes/$id" >/dev/null
   handled+=("$node")
 fi
