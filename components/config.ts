@@ -6,7 +6,7 @@ import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } f
 export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 /** Providers this release can carry out; the others are designed for but refused with a clear message. */
-export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke"];
+export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks"];
 
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -55,6 +55,31 @@ export interface LkeSettings {
     anchorPool: { type: string; count: number };
 }
 
+export const EKS_ADDONS = ["vpc-cni", "coredns", "kube-proxy"] as const;
+export const EKS_UPDATE_STRATEGIES = ["DEFAULT", "MINIMAL"] as const;
+
+export interface EksSettings {
+    /** Defaults to the aws:region config. */
+    region?: string;
+    /** Existing subnets (at least two, in different availability zones). */
+    subnetIds: string[];
+    securityGroupIds: string[];
+    /** Existing IAM roles; created when not given. */
+    clusterRoleArn?: string;
+    nodeRoleArn?: string;
+    endpointPublicAccess: boolean;
+    endpointPrivateAccess: boolean;
+    /** Pinned add-on versions; otherwise the most recent compatible with the target. */
+    addonVersions: Partial<Record<(typeof EKS_ADDONS)[number], string>>;
+    /** The managed rolling update (in-place): one of the two, default maxUnavailable 1. */
+    maxUnavailable?: number;
+    maxUnavailablePercentage?: number;
+    updateStrategy: (typeof EKS_UPDATE_STRATEGIES)[number];
+    /** Evict even when PodDisruptionBudgets block (EKS otherwise fails the update after 15 minutes). */
+    forceUpdateVersion: boolean;
+    tags: Record<string, string>;
+}
+
 export interface ClusterConfig {
     name: string;
     provider: ProviderName;
@@ -63,6 +88,7 @@ export interface ClusterConfig {
     nodePools: NodePoolConfig[];
     workers: WorkersConfig;
     lke?: LkeSettings;
+    eks?: EksSettings;
     /** Provider blocks not yet implemented are kept as given. */
     providerSettings: Record<string, unknown>;
 }
@@ -116,6 +142,7 @@ const POOL_KEYS = ["name", "count", "type", "autoscaler", "labels", "taints", "k
 const WORKERS_KEYS = ["strategy", "drain", "retainPreviousPool", "readyTimeoutSeconds"];
 const DRAIN_KEYS = ["gracePeriodSeconds", "timeoutSeconds", "batchSize", "soakSeconds", "deleteEmptyDirData"];
 const LKE_KEYS = ["region", "tags", "highAvailability", "anchorPool"];
+const EKS_KEYS = ["region", "subnetIds", "securityGroupIds", "clusterRoleArn", "nodeRoleArn", "endpointPublicAccess", "endpointPrivateAccess", "addonVersions", "maxUnavailable", "maxUnavailablePercentage", "updateStrategy", "forceUpdateVersion", "tags"];
 
 /** "did you mean" for a misspelt word among the allowed ones, when one is close enough. */
 export function suggest(given: string, allowed: readonly string[]): string | undefined {
@@ -258,11 +285,12 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
 
     const workers = parseWorkers(c, name, `${at}.workers`, entry.workers);
     const lke = provider === "lke" ? parseLke(c, name, `${at}.lke`, entry.lke) : undefined;
+    const eks = provider === "eks" ? parseEks(c, name, `${at}.eks`, entry.eks) : undefined;
     if (c.issues.length > before || !provider || !version || !workers) return undefined;
 
     const providerSettings: Record<string, unknown> = {};
-    for (const p of PROVIDERS) if (p !== "lke" && entry[p] !== undefined) providerSettings[p] = entry[p];
-    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, providerSettings };
+    for (const p of PROVIDERS) if (!IMPLEMENTED_PROVIDERS.includes(p) && entry[p] !== undefined) providerSettings[p] = entry[p];
+    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, providerSettings };
 }
 
 function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {
@@ -400,4 +428,62 @@ function parseLke(c: Checker, cluster: string, at: string, entry: unknown): LkeS
     }
     if (c.issues.length > before || !region) return undefined;
     return { region, tags, highAvailability, anchorPool };
+}
+
+function stringList(c: Checker, cluster: string, field: string, given: unknown, min: number): string[] | undefined {
+    if (given === undefined && min === 0) return [];
+    if (Array.isArray(given) && given.length >= min && given.every((x) => typeof x === "string" && x !== "")) return given as string[];
+    c.add(cluster, field, given, min > 0 ? `a list of at least ${min} non-empty strings` : "a list of non-empty strings");
+    return undefined;
+}
+
+function parseEks(c: Checker, cluster: string, at: string, entry: unknown): EksSettings | undefined {
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with at least subnetIds", "EKS clusters live in existing subnets: list at least two, in different availability zones.");
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, EKS_KEYS);
+    const region = entry.region === undefined ? undefined : c.text(cluster, `${at}.region`, entry.region);
+    const subnetIds = stringList(c, cluster, `${at}.subnetIds`, entry.subnetIds, 2);
+    const securityGroupIds = stringList(c, cluster, `${at}.securityGroupIds`, entry.securityGroupIds, 0);
+    const arn = (key: "clusterRoleArn" | "nodeRoleArn") => {
+        if (entry[key] === undefined) return undefined;
+        if (typeof entry[key] === "string" && /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(entry[key] as string)) return entry[key] as string;
+        c.add(cluster, `${at}.${key}`, entry[key], "an IAM role ARN (arn:aws:iam::123456789012:role/name)", "Leave it out to let the program create the role.");
+        return undefined;
+    };
+    const addonVersions: EksSettings["addonVersions"] = {};
+    if (entry.addonVersions !== undefined) {
+        if (!isObject(entry.addonVersions)) c.add(cluster, `${at}.addonVersions`, entry.addonVersions, `a map of ${EKS_ADDONS.join(", ")} to versions`);
+        else {
+            c.unknownKeys(cluster, `${at}.addonVersions.`, entry.addonVersions, EKS_ADDONS);
+            for (const a of EKS_ADDONS) {
+                const v = entry.addonVersions[a];
+                if (v === undefined) continue;
+                if (typeof v === "string" && v !== "") addonVersions[a] = v;
+                else c.add(cluster, `${at}.addonVersions.${a}`, v, "an add-on version such as \"v1.19.0-eksbuild.1\"");
+            }
+        }
+    }
+    const maxUnavailable = entry.maxUnavailable === undefined ? undefined : c.wholeNumber(cluster, `${at}.maxUnavailable`, entry.maxUnavailable, 1);
+    const maxUnavailablePercentage = entry.maxUnavailablePercentage === undefined ? undefined : c.wholeNumber(cluster, `${at}.maxUnavailablePercentage`, entry.maxUnavailablePercentage, 1);
+    if (maxUnavailable !== undefined && maxUnavailablePercentage !== undefined) {
+        c.add(cluster, `${at}.maxUnavailablePercentage`, maxUnavailablePercentage, "maxUnavailable or maxUnavailablePercentage, not both", "EKS takes one of the two.");
+    }
+    if (maxUnavailablePercentage !== undefined && maxUnavailablePercentage > 100) c.add(cluster, `${at}.maxUnavailablePercentage`, maxUnavailablePercentage, "a percentage from 1 to 100");
+    const updateStrategy = c.oneOf(cluster, `${at}.updateStrategy`, entry.updateStrategy, EKS_UPDATE_STRATEGIES, "DEFAULT");
+    const tags: Record<string, string> = {};
+    if (entry.tags !== undefined) {
+        if (!isObject(entry.tags) || Object.values(entry.tags).some((v) => typeof v !== "string")) c.add(cluster, `${at}.tags`, entry.tags, "a map of tag names to string values");
+        else Object.assign(tags, entry.tags);
+    }
+    const settings: EksSettings = {
+        region, subnetIds: subnetIds ?? [], securityGroupIds: securityGroupIds ?? [], clusterRoleArn: arn("clusterRoleArn"), nodeRoleArn: arn("nodeRoleArn"),
+        endpointPublicAccess: c.bool(cluster, `${at}.endpointPublicAccess`, entry.endpointPublicAccess, true),
+        endpointPrivateAccess: c.bool(cluster, `${at}.endpointPrivateAccess`, entry.endpointPrivateAccess, false),
+        addonVersions, maxUnavailable, maxUnavailablePercentage, updateStrategy: updateStrategy ?? "DEFAULT",
+        forceUpdateVersion: c.bool(cluster, `${at}.forceUpdateVersion`, entry.forceUpdateVersion, false), tags,
+    };
+    return c.issues.length > before ? undefined : settings;
 }

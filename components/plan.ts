@@ -137,6 +137,16 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
         }
     }
 
+    // EKS refuses a control plane upgrade while a node group lags the control plane: say which, before AWS does.
+    if (running && traits.controlPlaneNeedsCurrentPools && (change === "minor")) {
+        const cp = requireVersion(running.controlPlaneVersion);
+        const lagging = running.pools.filter((p) => !p.retained && compareMinor(requireVersion(p.version), cp) < 0);
+        if (lagging.length > 0) {
+            refuse("kubernetesVersion", cluster.kubernetesVersion, `${running.controlPlaneVersion} until every node group runs ${formatMinor(cp)}`,
+                `${traits.title} refuses a control plane upgrade while node groups lag it: upgrade ${lagging.map((p) => `"${p.name}" (${p.resourceName}, at ${p.version})`).join(", ")} to ${formatMinor(cp)} first (remove their kubernetesVersion pin), deploy, then bump the cluster.`);
+        }
+    }
+
     // Promotion: never ahead of what the source stack runs.
     if (source) {
         const src = source.state?.clusters[cluster.name];
@@ -199,7 +209,8 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
             return;
         }
         if (moves || (typeChanged && traits.typeChangeReplacesPool)) {
-            const action: PoolAction = cluster.workers.strategy === "blue-green" || !moves ? "blue-green" : cluster.workers.strategy;
+            const strategy = cluster.workers.strategy === "recycle" && traits.recycleAs ? traits.recycleAs : cluster.workers.strategy;
+            const action: PoolAction = strategy === "blue-green" || !moves ? "blue-green" : strategy;
             if (action === "blue-green") {
                 let resourceName = poolResourceName(cluster.name, pool.name, pool.kubernetesVersion);
                 if (resourceName === current.resourceName) resourceName = poolResourceName(cluster.name, pool.name, pool.kubernetesVersion, shortHash(pool.type));
@@ -212,7 +223,7 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
                 pools.push({
                     name: pool.name, config: pool, action, resourceName: current.resourceName, version: pool.kubernetesVersion, running: current, retainBlue: false,
                     note: action === "in-place"
-                        ? `${current.version} → ${pool.kubernetesVersion} in place: one surge node, then each old node cordoned, drained and recycled`
+                        ? `${current.version} → ${pool.kubernetesVersion} in place: ${traits.inPlaceSummary}`
                         : `${current.version} → ${pool.kubernetesVersion} by rolling recycle: one node down at a time`,
                 });
             }
@@ -248,9 +259,12 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
     const workersMove = pools.some((p) => p.action === "blue-green" || p.action === "in-place" || p.action === "recycle");
     const preflight = exists && (cpMoves || workersMove);
     if (change === "patch" && traits.patchesManaged) holds.push(`${running!.controlPlaneVersion} → ${cluster.kubernetesVersion} is a patch: ${traits.title} applies patches itself, so nothing is migrated`);
-    if (cluster.workers.strategy === "recycle" && workersMove) {
+    if (cluster.workers.strategy === "recycle" && traits.recycleAs && workersMove) {
+        warnings.push(`strategy recycle: ${traits.title} has no cluster-wide recycle, so it is the managed rolling update with maxUnavailable 1: one node down at a time`);
+    } else if (cluster.workers.strategy === "recycle" && workersMove) {
         warnings.push(`strategy recycle: every node is recycled one at a time, so capacity drops by one node during the upgrade. Use blue-green or in-place where that hurts.`);
     }
+    if (traits.inPlaceWarning && pools.some((p) => p.action === "in-place") && !cluster.eks?.forceUpdateVersion) warnings.push(traits.inPlaceWarning);
     if (retired.some((r) => r.reason === "no longer in config")) {
         warnings.push(`pools removed from config are drained, then deleted: ${retired.filter((r) => r.reason === "no longer in config").map((r) => r.pool.resourceName).join(", ")}`);
     }

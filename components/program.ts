@@ -1,6 +1,7 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, type ConfigIssue } from "./config";
+import { EksUpgradeCluster } from "./eks/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { planStack, type PromotionSource } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
@@ -56,6 +57,7 @@ export async function main(): Promise<Record<string, unknown>> {
     if (issues.length > 0) throw new pulumi.RunError(new ConfigError(issues as ConfigIssue[]).message);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
+    const awsRegion = new pulumi.Config("aws").get("region");
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     for (const plan of plans) {
@@ -64,6 +66,12 @@ export async function main(): Promise<Record<string, unknown>> {
         switch (plan.cluster.provider) {
             case "lke": {
                 const c = new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken });
+                clusters[plan.cluster.name] = c.runningState;
+                kubeconfigs[plan.cluster.name] = c.kubeconfig;
+                break;
+            }
+            case "eks": {
+                const c = new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion });
                 clusters[plan.cluster.name] = c.runningState;
                 kubeconfigs[plan.cluster.name] = c.kubeconfig;
                 break;

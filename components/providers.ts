@@ -17,6 +17,14 @@ export interface ProviderTraits {
     typeChangeReplacesPool: boolean;
     /** The provider accepts only minors for the control plane ("1.31"). */
     minorOnlyControlPlane: boolean;
+    /** The provider refuses a control plane upgrade while any node pool lags the control plane (EKS). */
+    controlPlaneNeedsCurrentPools: boolean;
+    /** What strategy recycle becomes when the provider has no cluster-wide recycle of its own. */
+    recycleAs?: "in-place";
+    /** How an in-place move goes, in the plan's words. */
+    inPlaceSummary: string;
+    /** A risk of the provider's in-place move that the plan states whenever one is planned. */
+    inPlaceWarning?: string;
 }
 
 export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
@@ -28,6 +36,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         recycleMovesEveryPool: true,
         typeChangeReplacesPool: true,
         minorOnlyControlPlane: true,
+        controlPlaneNeedsCurrentPools: false,
+        inPlaceSummary: "one surge node, then each old node cordoned, drained and recycled",
     },
     eks: {
         title: "Amazon EKS",
@@ -37,6 +47,10 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         recycleMovesEveryPool: false,
         typeChangeReplacesPool: true,
         minorOnlyControlPlane: true,
+        controlPlaneNeedsCurrentPools: true,
+        recycleAs: "in-place",
+        inPlaceSummary: "the managed rolling update (new instances before old ones are drained and terminated)",
+        inPlaceWarning: "in-place on Amazon EKS forces nothing: when PodDisruptionBudgets keep pods on a node for 15 minutes, the node group update fails with PodEvictionFailure and stops part-way (no rollback). Fix the budget and deploy again, or set eks.forceUpdateVersion to evict regardless",
     },
     kubeadm: {
         title: "self-managed kubeadm",
@@ -46,6 +60,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         recycleMovesEveryPool: false,
         typeChangeReplacesPool: false,
         minorOnlyControlPlane: false,
+        controlPlaneNeedsCurrentPools: false,
+        inPlaceSummary: "each node drained, its packages upgraded, kubelet restarted, uncordoned",
     },
     "capi-aws": {
         title: "Cluster API on AWS",
@@ -55,5 +71,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         recycleMovesEveryPool: false,
         typeChangeReplacesPool: false,
         minorOnlyControlPlane: false,
+        controlPlaneNeedsCurrentPools: false,
+        inPlaceSummary: "the MachineDeployment's rolling update",
     },
 };

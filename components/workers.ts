@@ -75,6 +75,9 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             delete: "drain",
             environment: { K8SU_CLUSTER: name, K8SU_SELECTOR: handle.selector, K8SU_MIN_READY_ELSEWHERE: String(spec.count), ...drainEnv },
             secrets,
+            // Should the pool ever be replaced, the guard is replaced with it: the old guard's delete drains
+            // the old pool (its selector is in state) before the engine deletes that pool.
+            triggers: [handle.id],
         }, child({ dependsOn: [handle.resource] }));
         return handle;
     };

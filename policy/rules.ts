@@ -7,9 +7,11 @@ import {
     compareMinor, compareVersions, controlPlaneTransition, formatMinor, kubeletSkew, parseVersion,
 } from "../components/versions";
 
-export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster"];
-export const NODE_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool"];
-export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster"];
+export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster", "k8s-upgrades:eks:Cluster"];
+export const NODE_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "aws:eks/nodeGroup:NodeGroup"];
+export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
+/** Cluster resources whose own version change is the control plane upgrade. */
+export const VERSIONED_CLUSTER_TYPES = ["aws:eks/cluster:Cluster"];
 export const COMMAND_TYPE = "command:local:Command";
 
 /** The component's args, as the program passes them (see componentInputs in components/lke/cluster.ts). */
@@ -101,9 +103,10 @@ export const workersAfterControlPlane: StackValidationPolicy = {
     description: "Any resource that upgrades or replaces worker capacity depends, directly or not, on the control plane upgrade of its cluster.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const controlPlaneSteps = args.resources.filter((r) => r.type === COMMAND_TYPE && commandKind(r, "create") === "lke-control-plane");
+        const controlPlaneSteps = args.resources.filter((r) => (r.type === COMMAND_TYPE && commandKind(r, "create") === "lke-control-plane") || VERSIONED_CLUSTER_TYPES.includes(r.type));
         for (const cp of controlPlaneSteps) {
-            const clusterUrns = [...transitiveDependencies(cp)].filter((u) => args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)));
+            const clusterUrns = VERSIONED_CLUSTER_TYPES.includes(cp.type) ? [cp.urn]
+                : [...transitiveDependencies(cp)].filter((u) => args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)));
             for (const r of args.resources) {
                 const isWorker = NODE_POOL_TYPES.includes(r.type) || (r.type === COMMAND_TYPE && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
                 if (!isWorker || r.urn === cp.urn) continue;
@@ -220,7 +223,8 @@ export const productionHighAvailability: ResourceValidationPolicy = {
         properties: { productionStacks: { type: "array", items: { type: "string" }, default: ["prod", "production"], description: "Stack names that count as production." } },
     },
     validateResource: (args, report) => {
-        if (!CLUSTER_TYPES.includes(args.type)) return;
+        // EKS control planes are highly available by design; LKE makes it an option.
+        if (args.type !== "linode:index/lkeCluster:LkeCluster") return;
         const { productionStacks } = args.getConfig<{ productionStacks: string[] }>();
         const tags: string[] = args.props.tags ?? [];
         const stack = tags.find((t) => t.startsWith("k8s-upgrades-stack-"))?.slice("k8s-upgrades-stack-".length);

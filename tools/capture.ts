@@ -52,6 +52,16 @@ async function run(request: CaptureRequest): Promise<Capture> {
                 }
                 case "linode:index/lkeNodePool:LkeNodePool":
                     return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
+                case "aws:eks/cluster:Cluster": {
+                    const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
+                    return { id: clusterName, state: { ...inputs, name: clusterName, arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`, endpoint: `https://${clusterName}.eks.example`, certificateAuthority: { data: "Q0EK" } } };
+                }
+                case "aws:eks/nodeGroup:NodeGroup": {
+                    const nodeGroupName = String(inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`);
+                    return { id: `${inputs.clusterName}:${nodeGroupName}`, state: { ...inputs, nodeGroupName, arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}` } };
+                }
+                case "aws:iam/role:Role":
+                    return { id: args.name, state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` } };
                 case "command:local:Command":
                     return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
                 default:
@@ -61,6 +71,12 @@ async function run(request: CaptureRequest): Promise<Capture> {
         call(args) {
             if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
                 return { id: args.inputs.id, kubeconfig: fakeKubeconfig, k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "", pools: [] };
+            }
+            if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
+                return { addonName: args.inputs.addonName, kubernetesVersion: args.inputs.kubernetesVersion, version: `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}` };
+            }
+            if (args.token === "aws:eks/getCluster:getCluster") {
+                return { name: args.inputs.name, endpoint: `https://${args.inputs.name}.eks.example`, certificateAuthorities: [{ data: "Q0EK" }], version: request.liveVersions?.[String(args.inputs.name)] ?? "" };
             }
             return {};
         },

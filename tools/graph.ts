@@ -51,6 +51,17 @@ export function describe(r: CapturedResource): string {
         case "linode:index/lkeCluster:LkeCluster":
             return `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
                 (r.ignoreChanges.includes("k8sVersion") ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API` : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`);
+        case "aws:eks/cluster:Cluster":
+            return `EKS cluster, control plane ${i.version}: a version change here is EKS's in-place control plane upgrade`;
+        case "aws:eks/addon:Addon":
+            return `add-on ${i.addonName} at ${i.addonVersion}`;
+        case "aws:eks/nodeGroup:NodeGroup":
+            return `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
+                (i.updateConfig ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})` : "");
+        case "aws:iam/role:Role":
+            return "IAM role";
+        case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            return `IAM policy ${String(i.policyArn).split("/").pop()}`;
         case "linode:index/lkeNodePool:LkeNodePool":
             return `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`;
         case "command:local:Command": {

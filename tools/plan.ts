@@ -71,7 +71,7 @@ export function renderPlan(stack: string, capture: Capture, previous: OutputsSou
         lines.push("| level | step | what it does | waits for |", "| --- | --- | --- | --- |");
         for (const s of steps) lines.push(`| ${s.level} | \`${s.resource.name}\` | ${s.what.replace(/\|/g, "\\|")} | ${s.after.map((a) => `\`${a}\``).join(", ")} |`);
     } else {
-        for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(34)} ${s.what}`);
+        for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(46)} ${s.what}`);
     }
     const diff = changes(before, after);
     const removed = diff.filter((d) => d.sign === "-");
