@@ -6,7 +6,7 @@ import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } f
 export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 /** Providers this release can carry out; the others are designed for but refused with a clear message. */
-export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks"];
+export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks", "kubeadm"];
 
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -80,6 +80,26 @@ export interface EksSettings {
     tags: Record<string, string>;
 }
 
+export const PACKAGE_MANAGERS = ["apt", "dnf", "yum"] as const;
+
+export interface KubeadmNode { name: string; host: string; pool?: string }
+
+export interface KubeadmSettings {
+    /** Control plane nodes in upgrade order: the first runs `kubeadm upgrade apply`. */
+    controlPlaneNodes: KubeadmNode[];
+    /** Worker nodes, each in a pool (the first pool when not said). */
+    workerNodes: KubeadmNode[];
+    ssh: { user: string; port: number; privateKeySecret: string };
+    /** The secret config key holding an admin kubeconfig, for the local kubectl steps. */
+    kubeconfigSecret: string;
+    packageManager: (typeof PACKAGE_MANAGERS)[number];
+    /** Workers upgraded at once. */
+    workersAtOnce: number;
+    /** Run locally with the kubeconfig after the control plane, e.g. `kubectl apply -f calico.yaml`. */
+    cniUpgradeCommand?: string;
+    etcd: { external: boolean; snapshotDir: string };
+}
+
 export interface ClusterConfig {
     name: string;
     provider: ProviderName;
@@ -89,6 +109,7 @@ export interface ClusterConfig {
     workers: WorkersConfig;
     lke?: LkeSettings;
     eks?: EksSettings;
+    kubeadm?: KubeadmSettings;
     /** Provider blocks not yet implemented are kept as given. */
     providerSettings: Record<string, unknown>;
 }
@@ -137,6 +158,7 @@ export const DEFAULT_LKE_ANCHOR_POOL = { type: "g6-standard-1", count: 1 };
 const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 24 characters";
 const STACK_KEYS = ["clusters", "promotesFrom"];
+const KUBEADM_KEYS = ["controlPlaneNodes", "workerNodes", "ssh", "kubeconfigSecret", "packageManager", "workersAtOnce", "cniUpgradeCommand", "etcd"];
 const CLUSTER_KEYS = ["name", "provider", "kubernetesVersion", "nodePools", "workers", ...PROVIDERS];
 const POOL_KEYS = ["name", "count", "type", "autoscaler", "labels", "taints", "kubernetesVersion"];
 const WORKERS_KEYS = ["strategy", "drain", "retainPreviousPool", "readyTimeoutSeconds"];
@@ -222,7 +244,14 @@ class Checker {
  */
 export function parseStackConfig(stack: string, raw: Record<string, unknown>): StackConfig {
     const c = new Checker(stack);
-    c.unknownKeys(undefined, "k8s-upgrades:", raw, STACK_KEYS);
+    // Secret keys that kubeadm clusters name (SSH keys, kubeconfigs) live beside clusters in the namespace.
+    const referenced = (Array.isArray(raw.clusters) ? raw.clusters : []).flatMap((cl) => {
+        const k = isObject(cl) && isObject(cl.kubeadm) ? cl.kubeadm : undefined;
+        if (!k) return [];
+        const ssh = isObject(k.ssh) ? k.ssh : {};
+        return [String(ssh.privateKeySecret ?? "sshPrivateKey"), String(k.kubeconfigSecret ?? "kubeconfig")];
+    });
+    c.unknownKeys(undefined, "k8s-upgrades:", raw, [...STACK_KEYS, ...referenced]);
 
     let promotesFrom: string | undefined;
     if (raw.promotesFrom !== undefined && raw.promotesFrom !== "") {
@@ -286,11 +315,12 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
     const workers = parseWorkers(c, name, `${at}.workers`, entry.workers);
     const lke = provider === "lke" ? parseLke(c, name, `${at}.lke`, entry.lke) : undefined;
     const eks = provider === "eks" ? parseEks(c, name, `${at}.eks`, entry.eks) : undefined;
+    const kubeadm = provider === "kubeadm" ? parseKubeadm(c, name, `${at}.kubeadm`, entry.kubeadm, pools, version) : undefined;
     if (c.issues.length > before || !provider || !version || !workers) return undefined;
 
     const providerSettings: Record<string, unknown> = {};
     for (const p of PROVIDERS) if (!IMPLEMENTED_PROVIDERS.includes(p) && entry[p] !== undefined) providerSettings[p] = entry[p];
-    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, providerSettings };
+    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, providerSettings };
 }
 
 function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {
@@ -486,4 +516,66 @@ function parseEks(c: Checker, cluster: string, at: string, entry: unknown): EksS
         forceUpdateVersion: c.bool(cluster, `${at}.forceUpdateVersion`, entry.forceUpdateVersion, false), tags,
     };
     return c.issues.length > before ? undefined : settings;
+}
+
+function parseNodes(c: Checker, cluster: string, field: string, given: unknown, min: number): KubeadmNode[] | undefined {
+    if (!Array.isArray(given) || given.length < min) {
+        c.add(cluster, field, given, `a list of at least ${min} {name, host}`);
+        return undefined;
+    }
+    const nodes: KubeadmNode[] = [];
+    given.forEach((n, i) => {
+        if (!isObject(n)) return c.add(cluster, `${field}[${i}]`, n, "a map with name (as in kubectl get nodes) and host (for SSH)");
+        c.unknownKeys(cluster, `${field}[${i}].`, n, ["name", "host", "pool"]);
+        const name = c.text(cluster, `${field}[${i}].name`, n.name);
+        const host = c.text(cluster, `${field}[${i}].host`, n.host);
+        const pool = n.pool === undefined ? undefined : c.text(cluster, `${field}[${i}].pool`, n.pool);
+        if (name && host) nodes.push({ name, host, pool });
+    });
+    return nodes;
+}
+
+function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, pools: NodePoolConfig[], version: string | undefined): KubeadmSettings | undefined {
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with controlPlaneNodes, workerNodes, ssh and packageManager");
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, KUBEADM_KEYS);
+    if (version && parseVersion(version)?.patch === undefined) {
+        c.add(cluster, "kubernetesVersion", version, `a full patch version such as "${version}.4"`, "kubeadm installs exact package versions.");
+    }
+    const controlPlaneNodes = parseNodes(c, cluster, `${at}.controlPlaneNodes`, entry.controlPlaneNodes, 1);
+    const workerNodes = parseNodes(c, cluster, `${at}.workerNodes`, entry.workerNodes ?? [], 0);
+    const names = [...(controlPlaneNodes ?? []), ...(workerNodes ?? [])].map((n) => n.name);
+    const dupe = names.find((n, i) => names.indexOf(n) !== i);
+    if (dupe) c.add(cluster, `${at}.workerNodes`, dupe, "each node listed once");
+    for (const [i, w] of (workerNodes ?? []).entries()) {
+        if (w.pool !== undefined && !pools.some((p) => p.name === w.pool)) c.add(cluster, `${at}.workerNodes[${i}].pool`, w.pool, `one of the nodePools: ${pools.map((p) => p.name).join(", ")}`, suggest(w.pool, pools.map((p) => p.name)) ? `Did you mean "${suggest(w.pool, pools.map((p) => p.name))}"?` : undefined);
+    }
+    pools.forEach((p, i) => {
+        const listed = (workerNodes ?? []).filter((w) => (w.pool ?? pools[0].name) === p.name).length;
+        if (workerNodes && listed !== p.count) c.add(cluster, `nodePools[${i}].count`, p.count, `${listed}, the number of workerNodes in pool ${p.name}`, "kubeadm upgrades the machines you list; the count must match them.");
+    });
+    const sshRaw = isObject(entry.ssh) ? entry.ssh : undefined;
+    if (!sshRaw) c.add(cluster, `${at}.ssh`, entry.ssh, "a map with user, and optionally port and privateKeySecret");
+    else c.unknownKeys(cluster, `${at}.ssh.`, sshRaw, ["user", "port", "privateKeySecret"]);
+    const user = sshRaw ? c.text(cluster, `${at}.ssh.user`, sshRaw.user) : undefined;
+    const port = sshRaw ? c.wholeNumber(cluster, `${at}.ssh.port`, sshRaw.port, 1, 22) : undefined;
+    const privateKeySecret = sshRaw ? c.text(cluster, `${at}.ssh.privateKeySecret`, sshRaw.privateKeySecret, "sshPrivateKey") : undefined;
+    const kubeconfigSecret = c.text(cluster, `${at}.kubeconfigSecret`, entry.kubeconfigSecret, "kubeconfig");
+    const packageManager = c.oneOf(cluster, `${at}.packageManager`, entry.packageManager, PACKAGE_MANAGERS);
+    const workersAtOnce = c.wholeNumber(cluster, `${at}.workersAtOnce`, entry.workersAtOnce, 1, 1);
+    const cniUpgradeCommand = entry.cniUpgradeCommand === undefined ? undefined : c.text(cluster, `${at}.cniUpgradeCommand`, entry.cniUpgradeCommand);
+    const etcdRaw = entry.etcd === undefined ? {} : entry.etcd;
+    let etcd = { external: false, snapshotDir: "/var/backups/etcd" };
+    if (!isObject(etcdRaw)) c.add(cluster, `${at}.etcd`, etcdRaw, "a map with external and snapshotDir");
+    else {
+        c.unknownKeys(cluster, `${at}.etcd.`, etcdRaw, ["external", "snapshotDir"]);
+        const snapshotDir = c.text(cluster, `${at}.etcd.snapshotDir`, etcdRaw.snapshotDir, etcd.snapshotDir);
+        if (snapshotDir && !snapshotDir.startsWith("/")) c.add(cluster, `${at}.etcd.snapshotDir`, snapshotDir, "an absolute path on the first control plane node");
+        etcd = { external: c.bool(cluster, `${at}.etcd.external`, etcdRaw.external, false), snapshotDir: snapshotDir ?? etcd.snapshotDir };
+    }
+    if (c.issues.length > before || !controlPlaneNodes || !workerNodes || !user || !port || !privateKeySecret || !kubeconfigSecret || !packageManager || !workersAtOnce) return undefined;
+    return { controlPlaneNodes, workerNodes, ssh: { user, port, privateKeySecret }, kubeconfigSecret, packageManager, workersAtOnce, cniUpgradeCommand, etcd };
 }

@@ -5,15 +5,23 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildScript, SCRIPT_KINDS } from "../components/scripts";
+import { buildRemoteScript, buildScript, REMOTE_SCRIPT_KINDS, REMOTE_SCRIPT_PARAMS, SCRIPT_KINDS } from "../components/scripts";
+
+const SAMPLE: Record<string, string> = { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: "/var/backups/etcd", K8SU_PACKAGE_MANAGER: "apt", K8SU_SWITCH_REPOSITORY: "true", K8SU_FIRST: "true", K8SU_ROLE: "worker" };
+function allScripts(): Array<[string, string]> {
+    return [
+        ...SCRIPT_KINDS.map((k): [string, string] => [k, buildScript(k)]),
+        ...REMOTE_SCRIPT_KINDS.map((k): [string, string] => [k, buildRemoteScript(k, Object.fromEntries(REMOTE_SCRIPT_PARAMS[k].map((p) => [p, SAMPLE[p]])))]),
+    ];
+}
 
 test("every generated script passes shellcheck", () => {
     const probe = spawnSync("shellcheck", ["--version"]);
     assert.equal(probe.error, undefined, "shellcheck is not installed: apt-get install shellcheck (.ci/run does this)");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-sc-"));
-    const files = SCRIPT_KINDS.map((kind) => {
+    const files = allScripts().map(([kind, script]) => {
         const file = path.join(dir, `${kind}.sh`);
-        fs.writeFileSync(file, buildScript(kind));
+        fs.writeFileSync(file, script);
         return file;
     });
     const result = spawnSync("shellcheck", ["--shell=bash", "--severity=info", ...files], { encoding: "utf8" });
@@ -22,8 +30,7 @@ test("every generated script passes shellcheck", () => {
 });
 
 test("every generated script parses as bash and starts strict", () => {
-    for (const kind of SCRIPT_KINDS) {
-        const script = buildScript(kind);
+    for (const [, script] of allScripts()) {
         assert.match(script, /^#!\/usr\/bin\/env bash\n# k8s-upgrades: /);
         assert.match(script, /set -euo pipefail/);
         execFileSync("bash", ["-n", "-c", script]);
@@ -31,8 +38,7 @@ test("every generated script parses as bash and starts strict", () => {
 });
 
 test("no script puts a secret on a command line or prints it", () => {
-    for (const kind of SCRIPT_KINDS) {
-        const script = buildScript(kind);
+    for (const [kind, script] of allScripts()) {
         for (const secret of ["LINODE_TOKEN", "K8SU_KUBECONFIG_B64", "K8SU_KUBECONFIG"]) {
             for (const line of script.split("\n").filter((l) => l.includes(`$${secret}`) || l.includes(`\${${secret}`))) {
                 // The only uses allowed: printf (a builtin, so no argv) piped to base64/curl's stdin, or a test of presence.
@@ -40,4 +46,11 @@ test("no script puts a secret on a command line or prints it", () => {
             }
         }
     }
+});
+
+test("remote parameters are quoted, so a value cannot break out of its assignment", () => {
+    const script = buildRemoteScript("kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: "/tmp/it's $(touch /tmp/pwned)" });
+    const out = execFileSync("bash", ["-c", `${script.split("\n").slice(0, 4).join("\n")}\nprintf '%s' "$K8SU_SNAPSHOT_DIR"`], { encoding: "utf8" });
+    assert.equal(out, "/tmp/it's $(touch /tmp/pwned)");
+    assert.throws(() => buildRemoteScript("kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4" }), /takes K8SU_TARGET_VERSION, K8SU_SNAPSHOT_DIR/);
 });
