@@ -541,9 +541,10 @@ function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, p
         return undefined;
     }
     const before = c.issues.length;
+    const clusterAt = at.replace(/\.kubeadm$/, "");
     c.unknownKeys(cluster, `${at}.`, entry, KUBEADM_KEYS);
     if (version && parseVersion(version)?.patch === undefined) {
-        c.add(cluster, "kubernetesVersion", version, `a full patch version such as "${version}.4"`, "kubeadm installs exact package versions.");
+        c.add(cluster, `${clusterAt}.kubernetesVersion`, version, `a full patch version such as "${version}.4"`, "kubeadm installs exact package versions.");
     }
     const controlPlaneNodes = parseNodes(c, cluster, `${at}.controlPlaneNodes`, entry.controlPlaneNodes, 1);
     const workerNodes = parseNodes(c, cluster, `${at}.workerNodes`, entry.workerNodes ?? [], 0);
@@ -555,7 +556,7 @@ function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, p
     }
     pools.forEach((p, i) => {
         const listed = (workerNodes ?? []).filter((w) => (w.pool ?? pools[0].name) === p.name).length;
-        if (workerNodes && listed !== p.count) c.add(cluster, `nodePools[${i}].count`, p.count, `${listed}, the number of workerNodes in pool ${p.name}`, "kubeadm upgrades the machines you list; the count must match them.");
+        if (workerNodes && listed !== p.count) c.add(cluster, `${clusterAt}.nodePools[${i}].count`, p.count, `${listed}, the number of workerNodes in pool ${p.name}`, "kubeadm upgrades the machines you list; the count must match them.");
     });
     const sshRaw = isObject(entry.ssh) ? entry.ssh : undefined;
     if (!sshRaw) c.add(cluster, `${at}.ssh`, entry.ssh, "a map with user, and optionally port and privateKeySecret");

@@ -107,7 +107,7 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
     const target = requireVersion(cluster.kubernetesVersion);
 
     if (!traits.strategies.includes(cluster.workers.strategy)) {
-        refuse("workers.strategy", cluster.workers.strategy, `one of ${traits.strategies.join(", ")} for ${traits.title}`);
+        refuse("workers.strategy", cluster.workers.strategy, `one of ${traits.strategies.join(", ")} for ${traits.title}`, traits.strategyHint);
     }
     if (running && running.provider && running.provider !== cluster.provider) {
         refuse("provider", cluster.provider, `"${running.provider}", the provider this cluster runs on`,
@@ -197,7 +197,8 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
             return;
         }
         const typeChanged = current.type !== "" && current.type !== pool.type;
-        const moves = compareMinor(poolTarget, from) > 0;
+        // Where the provider does not apply patches itself, a patch bump moves the kubelets too.
+        const moves = compareMinor(poolTarget, from) > 0 || (!traits.patchesManaged && compareVersions(poolTarget, from) > 0);
         if (typeChanged && traits.typeChangeReplacesPool && cluster.workers.strategy !== "blue-green") {
             refuse(`${pat}.type`, pool.type, `"${current.type}" with strategy ${cluster.workers.strategy}`,
                 `Changing the machine type replaces the pool; use strategy blue-green so the old pool is drained before it goes.`);

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, type ConfigIssue } from "./config";
 import { EksUpgradeCluster } from "./eks/cluster";
+import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { planStack, type PromotionSource } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
@@ -72,6 +73,14 @@ export async function main(): Promise<Record<string, unknown>> {
             }
             case "eks": {
                 const c = new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion });
+                clusters[plan.cluster.name] = c.runningState;
+                kubeconfigs[plan.cluster.name] = c.kubeconfig;
+                break;
+            }
+            case "kubeadm": {
+                const ns = new pulumi.Config(CONFIG_NAMESPACE);
+                const k = plan.cluster.kubeadm!;
+                const c = new KubeadmUpgradeCluster(plan.cluster.name, { plan, sshPrivateKey: ns.requireSecret(k.ssh.privateKeySecret), kubeconfig: ns.requireSecret(k.kubeconfigSecret) });
                 clusters[plan.cluster.name] = c.runningState;
                 kubeconfigs[plan.cluster.name] = c.kubeconfig;
                 break;

@@ -25,6 +25,8 @@ export interface ProviderTraits {
     inPlaceSummary: string;
     /** A risk of the provider's in-place move that the plan states whenever one is planned. */
     inPlaceWarning?: string;
+    /** Why some strategies are not offered. */
+    strategyHint?: string;
 }
 
 export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
@@ -62,6 +64,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         minorOnlyControlPlane: false,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "each node drained, its packages upgraded, kubelet restarted, uncordoned",
+        strategyHint: "blue-green and recycle need new machines, which this provider does not create: it upgrades the machines you list, in place.",
     },
     "capi-aws": {
         title: "Cluster API on AWS",

@@ -131,7 +131,7 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
 }
 
 /** The validation step after the workers, when the plan has one. */
-export function validationStep(args: WorkersArgs, after: pulumi.Resource[], selectors: pulumi.Output<string>[]): pulumi.Resource | undefined {
+export function validationStep(args: Pick<WorkersArgs, "parent" | "name" | "plan" | "kubeconfig"> & { controlPlane?: pulumi.Resource }, after: pulumi.Resource[], selectors: pulumi.Output<string>[]): pulumi.Resource | undefined {
     const { plan } = args;
     if (!plan.validation) return undefined;
     const targetMinor = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
@@ -140,7 +140,7 @@ export function validationStep(args: WorkersArgs, after: pulumi.Resource[], sele
         environment: { K8SU_TARGET_MINOR: targetMinor, K8SU_SELECTORS: pulumi.all(selectors).apply((s) => s.join("\n")) },
         secrets: { K8SU_KUBECONFIG_B64: args.kubeconfig },
         triggers: [targetMinor, ...plan.pools.map((p) => p.resourceName)],
-    }, { parent: args.parent, dependsOn: after.length > 0 ? after : [args.controlPlane] });
+    }, { parent: args.parent, dependsOn: after.length > 0 ? after : args.controlPlane ? [args.controlPlane] : [] });
 }
 
 /** What runs once this deployment succeeds; resolves only after every step has, so a failure keeps the previous record. */

@@ -7,12 +7,13 @@ import {
     compareMinor, compareVersions, controlPlaneTransition, formatMinor, kubeletSkew, parseVersion,
 } from "../components/versions";
 
-export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster", "k8s-upgrades:eks:Cluster"];
+export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster", "k8s-upgrades:eks:Cluster", "k8s-upgrades:kubeadm:Cluster"];
 export const NODE_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "aws:eks/nodeGroup:NodeGroup"];
 export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
 /** Cluster resources whose own version change is the control plane upgrade. */
 export const VERSIONED_CLUSTER_TYPES = ["aws:eks/cluster:Cluster"];
 export const COMMAND_TYPE = "command:local:Command";
+export const REMOTE_COMMAND_TYPE = "command:remote:Command";
 
 /** The component's args, as the program passes them (see componentInputs in components/lke/cluster.ts). */
 interface ComponentProps {
@@ -98,20 +99,25 @@ export const kubeletWindow: ResourceValidationPolicy = {
 
 // 3. Workers change only after the control plane.
 const WORKER_COMMANDS = new Set(["wait-ready", "lke-in-place", "cordon", "drain"]);
+const isCommand = (r: PolicyResource) => r.type === COMMAND_TYPE || r.type === REMOTE_COMMAND_TYPE;
+/** A kubeadm node step that upgrades a worker's kubelet. */
+const isKubeadmWorker = (r: PolicyResource) => isCommand(r) && commandKind(r, "create") === "kubeadm-kubelet" && /^K8SU_ROLE='worker'$/m.test(String(r.props.create));
 export const workersAfterControlPlane: StackValidationPolicy = {
     name: "workers-after-control-plane",
-    description: "Any resource that upgrades or replaces worker capacity depends, directly or not, on the control plane upgrade of its cluster.",
+    description: "Any resource that upgrades or replaces worker capacity depends, directly or not, on the control plane upgrade of its cluster (for kubeadm, on every control plane node's).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const controlPlaneSteps = args.resources.filter((r) => (r.type === COMMAND_TYPE && commandKind(r, "create") === "lke-control-plane") || VERSIONED_CLUSTER_TYPES.includes(r.type));
+        const isWorker = (r: PolicyResource) => NODE_POOL_TYPES.includes(r.type) || isKubeadmWorker(r) || (isCommand(r) && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
+        const controlPlaneSteps = args.resources.filter((r) => (isCommand(r) && ["lke-control-plane", "kubeadm-control-plane"].includes(commandKind(r, "create") ?? "")) || VERSIONED_CLUSTER_TYPES.includes(r.type));
         for (const cp of controlPlaneSteps) {
             const clusterUrns = VERSIONED_CLUSTER_TYPES.includes(cp.type) ? [cp.urn]
                 : [...transitiveDependencies(cp)].filter((u) => args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)));
             for (const r of args.resources) {
-                const isWorker = NODE_POOL_TYPES.includes(r.type) || (r.type === COMMAND_TYPE && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
-                if (!isWorker || r.urn === cp.urn) continue;
+                if (!isWorker(r) || r.urn === cp.urn) continue;
                 const deps = transitiveDependencies(r);
-                if (!clusterUrns.some((u) => deps.has(u))) continue; // another cluster's worker
+                // The same cluster: through its cluster resource, or (kubeadm, which has none) the same parent.
+                const sameCluster = clusterUrns.length > 0 ? clusterUrns.some((u) => deps.has(u)) : r.parent?.urn === cp.parent?.urn;
+                if (!sameCluster) continue;
                 if (!deps.has(cp.urn)) report(`${r.name} changes worker capacity but does not wait for the control plane step ${cp.name}`, r.urn);
             }
         }

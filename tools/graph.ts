@@ -64,6 +64,16 @@ export function describe(r: CapturedResource): string {
             return `IAM policy ${String(i.policyArn).split("/").pop()}`;
         case "linode:index/lkeNodePool:LkeNodePool":
             return `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`;
+        case "command:remote:Command": {
+            const host = (i.connection as { host?: string } | undefined)?.host;
+            const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.create))?.[1];
+            switch (scriptKind(r)) {
+                case "kubeadm-etcd-snapshot": return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
+                case "kubeadm-control-plane": return `on ${host}: ${param("K8SU_SWITCH_REPOSITORY") === "true" ? "package repository to the target minor, " : ""}kubeadm ${param("K8SU_TARGET_VERSION")}, then ${param("K8SU_FIRST") === "true" ? "kubeadm upgrade plan and kubeadm upgrade apply" : "kubeadm upgrade node"}`;
+                case "kubeadm-kubelet": return `on ${host}: ${param("K8SU_ROLE") === "worker" ? "kubeadm, kubeadm upgrade node, " : ""}kubelet and kubectl ${param("K8SU_TARGET_VERSION")}, kubelet restarted`;
+                default: return `on ${host}: command`;
+            }
+        }
         case "command:local:Command": {
             const e = env(r);
             switch (scriptKind(r)) {
@@ -71,6 +81,8 @@ export function describe(r: CapturedResource): string {
                 case "lke-control-plane": return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
                 case "wait-ready": return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
                 case "cordon": return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
+                case "uncordon": return `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`;
+                case "local-command": return `run: ${e.K8SU_COMMAND}`;
                 case "drain": return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
                 case "drain-guard-create": return `drain guard for ${e.K8SU_SELECTOR}: when the pool leaves the program, cordon all its nodes and drain ${e.K8SU_BATCH_SIZE} at a time before the pool is deleted`;
                 case "validate": return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;

@@ -6,12 +6,13 @@ as_root() { "${SUDO[@]}" "$@"; }
 target_minor() { local rest="${K8SU_TARGET_VERSION#*.}"; printf '%s.%s' "${K8SU_TARGET_VERSION%%.*}" "${rest%%.*}"; }
 
 # The community repositories have one repository per minor: point apt or dnf/yum at the target's.
+# (K8SU_ROOT is empty on real nodes; the tests point it at a scratch folder.)
 switch_repository() {
   local minor file
   minor="$(target_minor)"
   case "$K8SU_PACKAGE_MANAGER" in
-    apt) file=/etc/apt/sources.list.d/kubernetes.list ;;
-    dnf|yum) file=/etc/yum.repos.d/kubernetes.repo ;;
+    apt) file="${K8SU_ROOT:-}/etc/apt/sources.list.d/kubernetes.list" ;;
+    dnf|yum) file="${K8SU_ROOT:-}/etc/yum.repos.d/kubernetes.repo" ;;
     *) die "unknown package manager $K8SU_PACKAGE_MANAGER" ;;
   esac
   as_root test -f "$file" || die "$file not found: this node does not use the pkgs.k8s.io repositories"
