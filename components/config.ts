@@ -6,7 +6,7 @@ import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } f
 export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 /** Providers this release can carry out; the others are designed for but refused with a clear message. */
-export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks", "kubeadm"];
+export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks", "kubeadm", "capi-aws"];
 
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -100,6 +100,25 @@ export interface KubeadmSettings {
     etcd: { external: boolean; snapshotDir: string };
 }
 
+export interface CapiAwsSettings {
+    namespace: string;
+    /** The Cluster API Cluster's name in the management cluster. */
+    clusterName: string;
+    /** The secret config key holding the management cluster's kubeconfig. */
+    managementKubeconfigSecret: string;
+    region?: string;
+    controlPlane: { name: string; replicas: number; maxSurge: 0 | 1; instanceType: string };
+    /** AMIs per Kubernetes version ("1.31.4": "ami-…"); else looked up by the image's kubernetes_version tag. */
+    amis: Record<string, string>;
+    amiLookup?: { owners: string[]; namePattern?: string };
+    iamInstanceProfile: string;
+    controlPlaneIamInstanceProfile: string;
+    sshKeyName?: string;
+    /** MachineDeployment rolling update. */
+    maxSurge: number;
+    maxUnavailable: number;
+}
+
 export interface ClusterConfig {
     name: string;
     provider: ProviderName;
@@ -110,6 +129,7 @@ export interface ClusterConfig {
     lke?: LkeSettings;
     eks?: EksSettings;
     kubeadm?: KubeadmSettings;
+    capiAws?: CapiAwsSettings;
     /** Provider blocks not yet implemented are kept as given. */
     providerSettings: Record<string, unknown>;
 }
@@ -250,7 +270,10 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         if (!k) return [];
         const ssh = isObject(k.ssh) ? k.ssh : {};
         return [String(ssh.privateKeySecret ?? "sshPrivateKey"), String(k.kubeconfigSecret ?? "kubeconfig")];
-    });
+    }).concat((Array.isArray(raw.clusters) ? raw.clusters : []).flatMap((cl) => {
+        const k = isObject(cl) && isObject(cl["capi-aws"]) ? cl["capi-aws"] : undefined;
+        return k ? [String(k.managementKubeconfigSecret ?? "managementKubeconfig")] : [];
+    }));
     c.unknownKeys(undefined, "k8s-upgrades:", raw, [...STACK_KEYS, ...referenced]);
 
     let promotesFrom: string | undefined;
@@ -316,11 +339,12 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
     const lke = provider === "lke" ? parseLke(c, name, `${at}.lke`, entry.lke) : undefined;
     const eks = provider === "eks" ? parseEks(c, name, `${at}.eks`, entry.eks) : undefined;
     const kubeadm = provider === "kubeadm" ? parseKubeadm(c, name, `${at}.kubeadm`, entry.kubeadm, pools, version) : undefined;
+    const capiAws = provider === "capi-aws" ? parseCapiAws(c, name, at, entry["capi-aws"], version, entry.name) : undefined;
     if (c.issues.length > before || !provider || !version || !workers) return undefined;
 
     const providerSettings: Record<string, unknown> = {};
     for (const p of PROVIDERS) if (!IMPLEMENTED_PROVIDERS.includes(p) && entry[p] !== undefined) providerSettings[p] = entry[p];
-    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, providerSettings };
+    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, capiAws, providerSettings };
 }
 
 function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {
@@ -579,4 +603,66 @@ function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, p
     }
     if (c.issues.length > before || !controlPlaneNodes || !workerNodes || !user || !port || !privateKeySecret || !kubeconfigSecret || !packageManager || !workersAtOnce) return undefined;
     return { controlPlaneNodes, workerNodes, ssh: { user, port, privateKeySecret }, kubeconfigSecret, packageManager, workersAtOnce, cniUpgradeCommand, etcd };
+}
+
+const CAPI_KEYS = ["namespace", "clusterName", "managementKubeconfigSecret", "region", "controlPlane", "amis", "amiLookup", "iamInstanceProfile", "controlPlaneIamInstanceProfile", "sshKeyName", "maxSurge", "maxUnavailable"];
+
+function parseCapiAws(c: Checker, cluster: string, clusterAt: string, entry: unknown, version: string | undefined, name: unknown): CapiAwsSettings | undefined {
+    const at = `${clusterAt}.capi-aws`;
+    if (!isObject(entry)) {
+        c.add(cluster, at, entry, "a map with at least controlPlane.instanceType, and amis or amiLookup");
+        return undefined;
+    }
+    const before = c.issues.length;
+    c.unknownKeys(cluster, `${at}.`, entry, CAPI_KEYS);
+    if (version && parseVersion(version)?.patch === undefined) {
+        c.add(cluster, `${clusterAt}.kubernetesVersion`, version, `a full patch version such as "${version}.4"`, "Cluster API machines run an exact version, built into their AMI.");
+    }
+    const clusterName = c.text(cluster, `${at}.clusterName`, entry.clusterName, typeof name === "string" ? name : undefined);
+    const cpRaw = isObject(entry.controlPlane) ? entry.controlPlane : undefined;
+    if (!cpRaw) c.add(cluster, `${at}.controlPlane`, entry.controlPlane, "a map with instanceType, and optionally name, replicas and maxSurge");
+    else c.unknownKeys(cluster, `${at}.controlPlane.`, cpRaw, ["name", "replicas", "maxSurge", "instanceType"]);
+    const replicas = cpRaw ? c.wholeNumber(cluster, `${at}.controlPlane.replicas`, cpRaw.replicas, 1, 3) : undefined;
+    if (replicas !== undefined && replicas % 2 === 0) c.add(cluster, `${at}.controlPlane.replicas`, replicas, "an odd number (etcd quorum)");
+    const maxSurge = cpRaw ? c.wholeNumber(cluster, `${at}.controlPlane.maxSurge`, cpRaw.maxSurge, 0, 1) : undefined;
+    if (maxSurge !== undefined && maxSurge > 1) c.add(cluster, `${at}.controlPlane.maxSurge`, maxSurge, "0 or 1", "KubeadmControlPlane rolls one machine at a time.");
+    const amis: Record<string, string> = {};
+    if (entry.amis !== undefined) {
+        if (!isObject(entry.amis)) c.add(cluster, `${at}.amis`, entry.amis, "a map of Kubernetes versions to AMI ids");
+        else for (const [v, id] of Object.entries(entry.amis)) {
+            const pv = parseVersion(v);
+            if (!pv || pv.patch === undefined) c.add(cluster, `${at}.amis`, v, "full patch versions as keys, e.g. \"1.31.4\"");
+            else if (typeof id !== "string" || !/^ami-[0-9a-f]{8,17}$/.test(id)) c.add(cluster, `${at}.amis.${v}`, id, "an AMI id such as ami-0123456789abcdef0");
+            else amis[formatVersion(pv)] = id;
+        }
+    }
+    let amiLookup: CapiAwsSettings["amiLookup"];
+    if (entry.amiLookup !== undefined) {
+        if (!isObject(entry.amiLookup)) c.add(cluster, `${at}.amiLookup`, entry.amiLookup, "a map with owners and optionally namePattern");
+        else {
+            c.unknownKeys(cluster, `${at}.amiLookup.`, entry.amiLookup, ["owners", "namePattern"]);
+            const owners = stringList(c, cluster, `${at}.amiLookup.owners`, entry.amiLookup.owners, 1);
+            const namePattern = entry.amiLookup.namePattern === undefined ? undefined : c.text(cluster, `${at}.amiLookup.namePattern`, entry.amiLookup.namePattern);
+            if (owners) amiLookup = { owners, namePattern };
+        }
+    }
+    const settings: CapiAwsSettings = {
+        namespace: c.text(cluster, `${at}.namespace`, entry.namespace, "default") ?? "default",
+        clusterName: clusterName ?? "",
+        managementKubeconfigSecret: c.text(cluster, `${at}.managementKubeconfigSecret`, entry.managementKubeconfigSecret, "managementKubeconfig") ?? "",
+        region: entry.region === undefined ? undefined : c.text(cluster, `${at}.region`, entry.region),
+        controlPlane: {
+            name: (cpRaw ? c.text(cluster, `${at}.controlPlane.name`, cpRaw.name, `${clusterName}-control-plane`) : undefined) ?? "",
+            replicas: replicas ?? 3, maxSurge: (maxSurge === 0 ? 0 : 1),
+            instanceType: (cpRaw ? c.text(cluster, `${at}.controlPlane.instanceType`, cpRaw.instanceType) : undefined) ?? "",
+        },
+        amis, amiLookup,
+        iamInstanceProfile: c.text(cluster, `${at}.iamInstanceProfile`, entry.iamInstanceProfile, "nodes.cluster-api-provider-aws.sigs.k8s.io") ?? "",
+        controlPlaneIamInstanceProfile: c.text(cluster, `${at}.controlPlaneIamInstanceProfile`, entry.controlPlaneIamInstanceProfile, "control-plane.cluster-api-provider-aws.sigs.k8s.io") ?? "",
+        sshKeyName: entry.sshKeyName === undefined ? undefined : c.text(cluster, `${at}.sshKeyName`, entry.sshKeyName),
+        maxSurge: c.wholeNumber(cluster, `${at}.maxSurge`, entry.maxSurge, 0, 1) ?? 1,
+        maxUnavailable: c.wholeNumber(cluster, `${at}.maxUnavailable`, entry.maxUnavailable, 0, 0) ?? 0,
+    };
+    if (settings.maxSurge === 0 && settings.maxUnavailable === 0) c.add(cluster, `${at}.maxUnavailable`, 0, "at least 1 when maxSurge is 0", "A rolling update needs room to surge or to take a machine down.");
+    return c.issues.length > before ? undefined : settings;
 }

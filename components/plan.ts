@@ -217,7 +217,7 @@ function planCluster(stack: string, cluster: ClusterConfig, index: number, runni
                 if (resourceName === current.resourceName) resourceName = poolResourceName(cluster.name, pool.name, pool.kubernetesVersion, shortHash(pool.type));
                 pools.push({
                     name: pool.name, config: pool, action, resourceName, version: pool.kubernetesVersion, running: current, blue: current,
-                    retainBlue: cluster.workers.retainPreviousPool,
+                    retainBlue: cluster.workers.retainPreviousPool || !!traits.blueStaysOneDeployment,
                     note: `${moves ? `${current.version} → ${pool.kubernetesVersion}` : `type ${current.type} → ${pool.type}`}: new pool ${resourceName}, then ${current.resourceName} cordoned, drained${cluster.workers.retainPreviousPool ? " and kept until the next deployment" : " and removed"}`,
                 });
             } else {

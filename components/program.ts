@@ -1,6 +1,7 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, type ConfigIssue } from "./config";
+import { CapiAwsUpgradeCluster, neededVersions, resolveAmis, type AmiByVersion } from "./capi-aws/cluster";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
@@ -55,6 +56,13 @@ export async function main(): Promise<Record<string, unknown>> {
     }
 
     const { plans, issues } = planStack(config, running, source);
+    // Cluster API machines need an image built for their version: resolve them all before registering anything.
+    const amis = new Map<string, AmiByVersion>();
+    for (const plan of plans.filter((p) => p.cluster.provider === "capi-aws")) {
+        const resolved = await resolveAmis(stack, config.clusters.indexOf(plan.cluster), plan.cluster, neededVersions(plan));
+        amis.set(plan.cluster.name, resolved.amis);
+        issues.push(...resolved.issues);
+    }
     if (issues.length > 0) throw new pulumi.RunError(new ConfigError(issues as ConfigIssue[]).message);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
@@ -83,6 +91,14 @@ export async function main(): Promise<Record<string, unknown>> {
                 const c = new KubeadmUpgradeCluster(plan.cluster.name, { plan, sshPrivateKey: ns.requireSecret(k.ssh.privateKeySecret), kubeconfig: ns.requireSecret(k.kubeconfigSecret) });
                 clusters[plan.cluster.name] = c.runningState;
                 kubeconfigs[plan.cluster.name] = c.kubeconfig;
+                break;
+            }
+            case "capi-aws": {
+                const c = new CapiAwsUpgradeCluster(plan.cluster.name, {
+                    plan, amis: amis.get(plan.cluster.name)!,
+                    managementKubeconfig: new pulumi.Config(CONFIG_NAMESPACE).requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
+                });
+                clusters[plan.cluster.name] = c.runningState;
                 break;
             }
             default:

@@ -27,6 +27,8 @@ export interface ProviderTraits {
     inPlaceWarning?: string;
     /** Why some strategies are not offered. */
     strategyHint?: string;
+    /** Blue-green keeps the old pool one more deployment (scaled to zero) before removing it. */
+    blueStaysOneDeployment?: boolean;
 }
 
 export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
@@ -75,6 +77,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         typeChangeReplacesPool: false,
         minorOnlyControlPlane: false,
         controlPlaneNeedsCurrentPools: false,
-        inPlaceSummary: "the MachineDeployment's rolling update",
+        inPlaceSummary: "the MachineDeployment's rolling update onto a new AWSMachineTemplate",
+        blueStaysOneDeployment: true,
     },
 };

@@ -7,7 +7,10 @@ import {
     compareMinor, compareVersions, controlPlaneTransition, formatMinor, kubeletSkew, parseVersion,
 } from "../components/versions";
 
-export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster", "k8s-upgrades:eks:Cluster", "k8s-upgrades:kubeadm:Cluster"];
+export const COMPONENT_TYPES = ["k8s-upgrades:lke:Cluster", "k8s-upgrades:eks:Cluster", "k8s-upgrades:kubeadm:Cluster", "k8s-upgrades:capi-aws:Cluster"];
+/** Cluster API: the control plane and the worker pools, as CustomResource (or Patch) types of any API version. */
+export const isKubeadmControlPlane = (type: string) => /^kubernetes:controlplane\.cluster\.x-k8s\.io\/[^:]+:KubeadmControlPlane(Patch)?$/.test(type);
+export const isMachineDeployment = (type: string) => /^kubernetes:cluster\.x-k8s\.io\/[^:]+:MachineDeployment$/.test(type);
 export const NODE_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "aws:eks/nodeGroup:NodeGroup"];
 export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
 /** Cluster resources whose own version change is the control plane upgrade. */
@@ -107,8 +110,8 @@ export const workersAfterControlPlane: StackValidationPolicy = {
     description: "Any resource that upgrades or replaces worker capacity depends, directly or not, on the control plane upgrade of its cluster (for kubeadm, on every control plane node's).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const isWorker = (r: PolicyResource) => NODE_POOL_TYPES.includes(r.type) || isKubeadmWorker(r) || (isCommand(r) && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
-        const controlPlaneSteps = args.resources.filter((r) => (isCommand(r) && ["lke-control-plane", "kubeadm-control-plane"].includes(commandKind(r, "create") ?? "")) || VERSIONED_CLUSTER_TYPES.includes(r.type));
+        const isWorker = (r: PolicyResource) => NODE_POOL_TYPES.includes(r.type) || isMachineDeployment(r.type) || isKubeadmWorker(r) || (isCommand(r) && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
+        const controlPlaneSteps = args.resources.filter((r) => (isCommand(r) && ["lke-control-plane", "kubeadm-control-plane"].includes(commandKind(r, "create") ?? "")) || VERSIONED_CLUSTER_TYPES.includes(r.type) || isKubeadmControlPlane(r.type));
         for (const cp of controlPlaneSteps) {
             const clusterUrns = VERSIONED_CLUSTER_TYPES.includes(cp.type) ? [cp.urn]
                 : [...transitiveDependencies(cp)].filter((u) => args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)));
@@ -127,9 +130,14 @@ export const workersAfterControlPlane: StackValidationPolicy = {
 // 4. No pool is deleted undrained.
 export const drainBeforeDelete: StackValidationPolicy = {
     name: "no-undrained-pool-deletion",
-    description: "Every node pool has a drain guard: a command that depends on it and drains it when deleted, so the engine drains the pool before deleting it and a failed drain keeps it. The guard must not use deletedWith, which skips its delete step.",
+    description: "Every node pool has a drain guard: a command that depends on it and drains it when deleted, so the engine drains the pool before deleting it and a failed drain keeps it. The guard must not use deletedWith, which skips its delete step. Cluster API MachineDeployments, which Cluster API drains itself, must not opt out of draining.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
+        // Cluster API drains a MachineDeployment's machines itself when it removes them, unless told not to.
+        for (const md of args.resources.filter((r) => isMachineDeployment(r.type))) {
+            const annotations = md.props.spec?.template?.metadata?.annotations ?? {};
+            if ("machine.cluster.x-k8s.io/exclude-node-draining" in annotations) report(`MachineDeployment ${md.name} excludes its machines from draining (machine.cluster.x-k8s.io/exclude-node-draining)`, md.urn);
+        }
         for (const pool of args.resources.filter((r) => NODE_POOL_TYPES.includes(r.type))) {
             const guards = args.resources.filter((r) => r.type === COMMAND_TYPE && commandKind(r, "delete") === "drain" && r.dependencies.some((d) => d.urn === pool.urn));
             if (guards.length === 0) {

@@ -40,7 +40,6 @@ const cases: Case[] = [
     },
     { title: "a misspelt key, with a suggestion", clusters: [lkeCluster({ nodePools: [{ ...pool, autoscaller: { min: 1, max: 2 } }] })], expect: [/field clusters\[0\]\.nodePools\[0\]\.autoscaller: given \{"min":1,"max":2\}; allowed: one of the keys .*Did you mean "autoscaler"\?/] },
     { title: "a misspelt stack key", clusters: [lkeCluster()], extra: { "k8s-upgrades:promoteFrom": "staging" }, expect: [/field k8s-upgrades:promoteFrom: given "staging".*Did you mean "promotesFrom"\?/] },
-    { title: "a provider this release does not ship", clusters: [lkeCluster({ provider: "capi-aws", lke: undefined })], expect: [/field clusters\[0\]\.provider: given "capi-aws"; allowed: a provider this release implements \(lke, eks, kubeadm\)/] },
     {
         title: "an EKS cluster without enough subnets, with two update paces, and a malformed role", clusters: [lkeCluster({ provider: "eks", lke: undefined, eks: { subnetIds: ["subnet-a"], maxUnavailable: 1, maxUnavailablePercentage: 20, nodeRoleArn: "eks-nodes" } })],
         expect: [/field clusters\[0\]\.eks\.subnetIds: given \["subnet-a"\]; allowed: a list of at least 2 non-empty strings/, /eks\.maxUnavailablePercentage: given 20; allowed: maxUnavailable or maxUnavailablePercentage, not both/, /eks\.nodeRoleArn: given "eks-nodes"; allowed: an IAM role ARN/],

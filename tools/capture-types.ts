@@ -11,6 +11,8 @@ export interface CaptureRequest {
     stackOutputs: Record<string, Record<string, unknown>>;
     /** LKE cluster id → the version the provider's data source reports. */
     liveVersions?: Record<string, string>;
+    /** Kubernetes version → the AMI an image lookup finds (aws.ec2.getAmi by kubernetes_version tag). */
+    amiCatalog?: Record<string, string>;
 }
 
 export interface CapturedResource {

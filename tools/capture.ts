@@ -63,7 +63,11 @@ async function run(request: CaptureRequest): Promise<Capture> {
                 case "aws:iam/role:Role":
                     return { id: args.name, state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` } };
                 case "command:local:Command":
+                case "command:remote:Command":
                     return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
+                case "kubernetes:core/v1:Secret":
+                    // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
+                    return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
                 default:
                     return { id: args.custom ? `${args.name}-id` : "", state: inputs };
             }
@@ -74,6 +78,12 @@ async function run(request: CaptureRequest): Promise<Capture> {
             }
             if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
                 return { addonName: args.inputs.addonName, kubernetesVersion: args.inputs.kubernetesVersion, version: `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}` };
+            }
+            if (args.token === "aws:ec2/getAmi:getAmi") {
+                const wanted = ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find((f) => f.name === "tag:kubernetes_version")?.values ?? [];
+                const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
+                if (!id) throw new Error("Your query returned no results. Please change your search criteria and try again.");
+                return { id, imageId: id, name: `capi-image-${wanted[0]}`, tags: { kubernetes_version: wanted[0] } };
             }
             if (args.token === "aws:eks/getCluster:getCluster") {
                 return { name: args.inputs.name, endpoint: `https://${args.inputs.name}.eks.example`, certificateAuthorities: [{ data: "Q0EK" }], version: request.liveVersions?.[String(args.inputs.name)] ?? "" };

@@ -58,6 +58,14 @@ export function describe(r: CapturedResource): string {
         case "aws:eks/nodeGroup:NodeGroup":
             return `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
                 (i.updateConfig ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})` : "");
+        case "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlanePatch":
+            return `KubeadmControlPlane ${i.metadata?.name} → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`;
+        case "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment":
+            return `MachineDeployment ${i.metadata?.name}: ${i.spec?.replicas} × ${i.spec?.template?.spec?.version} on template ${i.spec?.template?.spec?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`;
+        case "kubernetes:infrastructure.cluster.x-k8s.io/v1beta2:AWSMachineTemplate":
+            return `AWSMachineTemplate ${i.metadata?.name} (immutable): ${i.spec?.template?.spec?.instanceType}, ${i.spec?.template?.spec?.ami?.id}`;
+        case "kubernetes:bootstrap.cluster.x-k8s.io/v1beta1:KubeadmConfigTemplate":
+            return `KubeadmConfigTemplate ${i.metadata?.name}`;
         case "aws:iam/role:Role":
             return "IAM role";
         case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":

@@ -23,6 +23,7 @@ export interface RunOptions {
     /** Other stacks' outputs by stack name, for promotesFrom. */
     sources?: Record<string, Record<string, unknown>>;
     liveVersions?: Record<string, string>;
+    amiCatalog?: Record<string, string>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -69,6 +70,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         secretKeys: opts.secretKeys ?? [],
         stackOutputs,
         liveVersions: opts.liveVersions,
+        amiCatalog: opts.amiCatalog,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {
