@@ -5,8 +5,6 @@ import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } f
 
 export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-/** Providers this release can carry out; the others are designed for but refused with a clear message. */
-export const IMPLEMENTED_PROVIDERS: readonly ProviderName[] = ["lke", "eks", "kubeadm", "capi-aws"];
 
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -130,8 +128,6 @@ export interface ClusterConfig {
     eks?: EksSettings;
     kubeadm?: KubeadmSettings;
     capiAws?: CapiAwsSettings;
-    /** Provider blocks not yet implemented are kept as given. */
-    providerSettings: Record<string, unknown>;
 }
 
 export interface StackConfig {
@@ -315,10 +311,6 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
         c.add(name, `${at}.name`, entry.name, NAME_RULE, "It is used in resource names and cloud labels.");
     }
     const provider = c.oneOf(name, `${at}.provider`, entry.provider, PROVIDERS);
-    if (provider && !IMPLEMENTED_PROVIDERS.includes(provider)) {
-        c.add(name, `${at}.provider`, provider, `a provider this release implements (${IMPLEMENTED_PROVIDERS.join(", ")})`,
-            `The ${provider} adapter is designed for but not shipped yet; keep this cluster in a stack of its own until it is.`);
-    }
     const version = c.version(name, `${at}.kubernetesVersion`, entry.kubernetesVersion);
 
     const pools: NodePoolConfig[] = [];
@@ -341,10 +333,7 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
     const kubeadm = provider === "kubeadm" ? parseKubeadm(c, name, `${at}.kubeadm`, entry.kubeadm, pools, version) : undefined;
     const capiAws = provider === "capi-aws" ? parseCapiAws(c, name, at, entry["capi-aws"], version, entry.name) : undefined;
     if (c.issues.length > before || !provider || !version || !workers) return undefined;
-
-    const providerSettings: Record<string, unknown> = {};
-    for (const p of PROVIDERS) if (!IMPLEMENTED_PROVIDERS.includes(p) && entry[p] !== undefined) providerSettings[p] = entry[p];
-    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, capiAws, providerSettings };
+    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, capiAws };
 }
 
 function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {

@@ -1,11 +1,11 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, type ConfigIssue } from "./config";
+import { ConfigError, parseStackConfig, type ConfigIssue, type ProviderName } from "./config";
 import { CapiAwsUpgradeCluster, neededVersions, resolveAmis, type AmiByVersion } from "./capi-aws/cluster";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
-import { planStack, type PromotionSource } from "./plan";
+import { planStack, type ClusterPlan, type PromotionSource } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
 
 export const CONFIG_NAMESPACE = "k8s-upgrades";
@@ -69,42 +69,24 @@ export async function main(): Promise<Record<string, unknown>> {
     const awsRegion = new pulumi.Config("aws").get("region");
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
+    const namespace = new pulumi.Config(CONFIG_NAMESPACE);
+    /** Each provider's adapter: registers the cluster's resources and says what to export. */
+    const adapters: Record<ProviderName, (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }> = {
+        lke: (plan) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }),
+        eks: (plan) => new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion }),
+        kubeadm: (plan) => new KubeadmUpgradeCluster(plan.cluster.name, {
+            plan, sshPrivateKey: namespace.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret), kubeconfig: namespace.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
+        }),
+        "capi-aws": (plan) => new CapiAwsUpgradeCluster(plan.cluster.name, {
+            plan, amis: amis.get(plan.cluster.name)!, managementKubeconfig: namespace.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
+        }),
+    };
     for (const plan of plans) {
         for (const w of plan.warnings) pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
         for (const h of plan.holds) pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
-        switch (plan.cluster.provider) {
-            case "lke": {
-                const c = new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken });
-                clusters[plan.cluster.name] = c.runningState;
-                kubeconfigs[plan.cluster.name] = c.kubeconfig;
-                break;
-            }
-            case "eks": {
-                const c = new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion });
-                clusters[plan.cluster.name] = c.runningState;
-                kubeconfigs[plan.cluster.name] = c.kubeconfig;
-                break;
-            }
-            case "kubeadm": {
-                const ns = new pulumi.Config(CONFIG_NAMESPACE);
-                const k = plan.cluster.kubeadm!;
-                const c = new KubeadmUpgradeCluster(plan.cluster.name, { plan, sshPrivateKey: ns.requireSecret(k.ssh.privateKeySecret), kubeconfig: ns.requireSecret(k.kubeconfigSecret) });
-                clusters[plan.cluster.name] = c.runningState;
-                kubeconfigs[plan.cluster.name] = c.kubeconfig;
-                break;
-            }
-            case "capi-aws": {
-                const c = new CapiAwsUpgradeCluster(plan.cluster.name, {
-                    plan, amis: amis.get(plan.cluster.name)!,
-                    managementKubeconfig: new pulumi.Config(CONFIG_NAMESPACE).requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
-                });
-                clusters[plan.cluster.name] = c.runningState;
-                break;
-            }
-            default:
-                // Config validation refuses providers this release does not implement.
-                throw new pulumi.RunError(`cluster ${plan.cluster.name}: provider ${plan.cluster.provider} is not implemented`);
-        }
+        const cluster = adapters[plan.cluster.provider](plan);
+        clusters[plan.cluster.name] = cluster.runningState;
+        if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
     }
 
     return {

@@ -137,6 +137,6 @@ export function changes(previous: RunningState | undefined, next: RunningState |
     return out;
 }
 
-export function runningStateOf(outputs: Record<string, unknown> | undefined, from: string): RunningState | undefined {
+export function recordedState(outputs: Record<string, unknown> | undefined, from: string): RunningState | undefined {
     return parseRunningState(outputs?.[RUNNING_STATE_OUTPUT], from);
 }

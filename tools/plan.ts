@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { Capture } from "./capture-types";
-import { changes, orderSteps, runningStateOf, type Step } from "./graph";
+import { changes, orderSteps, recordedState, type Step } from "./graph";
 import { readStackFile, ROOT, runProgram } from "./harness";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 
@@ -63,8 +63,8 @@ export function renderPlan(stack: string, capture: Capture, previous: OutputsSou
         return { text: lines.join("\n"), exitCode: 1 };
     }
     const steps = orderSteps(capture.resources);
-    const before = runningStateOf(previous.outputs, `stack "${stack}"`);
-    const after = runningStateOf(capture.stackOutputs, "this run");
+    const before = recordedState(previous.outputs, `stack "${stack}"`);
+    const after = recordedState(capture.stackOutputs, "this run");
 
     h(2, "Steps, in order (each level waits for the levels before it)");
     if (markdown) {
