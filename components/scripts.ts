@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { DrainSettings } from "./config";
 
 export const SCRIPT_KINDS = [
-    "preflight", "wait-ready", "cordon", "uncordon", "drain", "drain-guard-create", "validate", "local-command",
+    "preflight", "wait-ready", "wait-resource", "cordon", "uncordon", "drain", "drain-guard-create", "validate", "local-command",
     "lke-control-plane", "lke-in-place", "lke-recycle-pool",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];

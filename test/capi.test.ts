@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { templateName } from "../components/capi-aws/cluster";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
-import { allDeps, directDeps, has, resource, runProgram, stackConfig } from "./helpers";
+import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const SECRETS = { "k8s-upgrades:managementKubeconfig": "apiVersion: v1\nkind: Config\n" };
 const AMIS = { "1.30.6": "ami-0a0a0a0a0a0a0a030", "1.31.4": "ami-0b0b0b0b0b0b0b031" };
@@ -46,13 +46,18 @@ describe("Cluster API blue-green, 1.30.6 → 1.31.4", async () => {
         const kcp = resource(second, "edge-control-plane", KCP).inputs as any;
         assert.equal(kcp.spec.version, "v1.31.4");
         assert.deepEqual(kcp.spec.rolloutStrategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 1 } });
-        assert.deepEqual(JSON.parse(annotations(second, "edge-control-plane", KCP)["pulumi.com/waitFor"]), ["jsonpath={.status.version}=v1.31.4", "jsonpath={.status.updatedReplicas}=3", "jsonpath={.status.readyReplicas}=3"]);
+        const rollout = resource(second, "edge-control-plane-rollout");
+        assert.equal(scriptKindOf(rollout), "wait-resource");
+        assert.deepEqual(env(rollout).K8SU_CONDITIONS.split("\n"), ["{.status.version}=v1.31.4", "{.status.updatedReplicas}=3", "{.status.readyReplicas}=3"]);
+        assert.equal(env(rollout).K8SU_RESOURCE, "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/edge-control-plane");
+        assert.deepEqual(directDeps(second, "edge-control-plane-rollout"), ["edge-control-plane"]);
+        assert.equal(annotations(second, "edge-control-plane", KCP)["pulumi.com/waitFor"], undefined, "Patch resources get no await logic; the rollout step waits instead");
         assert.notEqual(kcp.spec.machineTemplate.infrastructureRef.name, (resource(first, "edge-control-plane", KCP).inputs as any).spec.machineTemplate.infrastructureRef.name);
         assert.ok(directDeps(second, "edge-control-plane", KCP).includes("edge-preflight"));
     });
 
     test("MachineDeployments depend on the control plane and wait until every replica is updated and ready", () => {
-        assert.ok(directDeps(second, "edge-md-0-1-31", MD).includes("edge-control-plane"));
+        assert.ok(directDeps(second, "edge-md-0-1-31", MD).includes("edge-control-plane-rollout"), "workers wait for the control plane to report the target");
         assert.deepEqual(JSON.parse(annotations(second, "edge-md-0-1-31", MD)["pulumi.com/waitFor"]), ["jsonpath={.status.updatedReplicas}=3", "jsonpath={.status.readyReplicas}=3"]);
         const spec = (resource(second, "edge-md-0-1-31", MD).inputs as any).spec;
         assert.equal(spec.template.spec.version, "v1.31.4");
@@ -81,8 +86,8 @@ describe("Cluster API blue-green, 1.30.6 → 1.31.4", async () => {
         assert.deepEqual(evaluatePolicies(second).mandatory, []);
         const early: Capture = JSON.parse(JSON.stringify(second));
         const green = early.resources.find((r) => r.name === "edge-md-0-1-31" && r.type === MD)!;
-        const kcp = early.resources.find((r) => r.type === KCP)!;
-        green.dependencies = green.dependencies.filter((u) => u !== kcp.urn);
+        const controlPlaneSteps = early.resources.filter((r) => r.type === KCP || r.name === "edge-control-plane-rollout").map((r) => r.urn);
+        green.dependencies = green.dependencies.filter((u) => !controlPlaneSteps.includes(u));
         (green.inputs as any).spec.template.metadata.annotations = { "machine.cluster.x-k8s.io/exclude-node-draining": "" };
         const report = evaluatePolicies(early);
         assert.ok(report.mandatory.some((v) => v.policy === "workers-after-control-plane" && /edge-md-0-1-31/.test(v.message)));

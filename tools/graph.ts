@@ -59,7 +59,7 @@ export function describe(r: CapturedResource): string {
             return `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
                 (i.updateConfig ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})` : "");
         case "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlanePatch":
-            return `KubeadmControlPlane ${i.metadata?.name} → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`;
+            return `KubeadmControlPlane ${i.metadata?.name} patched → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}`;
         case "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment":
             return `MachineDeployment ${i.metadata?.name}: ${i.spec?.replicas} × ${i.spec?.template?.spec?.version} on template ${i.spec?.template?.spec?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`;
         case "kubernetes:infrastructure.cluster.x-k8s.io/v1beta2:AWSMachineTemplate":
@@ -89,6 +89,7 @@ export function describe(r: CapturedResource): string {
                 case "lke-control-plane": return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
                 case "wait-ready": return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
                 case "cordon": return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
+                case "wait-resource": return `wait until ${e.K8SU_RESOURCE} reports ${(e.K8SU_CONDITIONS ?? "").split("\n").join(", ")} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
                 case "uncordon": return `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`;
                 case "local-command": return `run: ${e.K8SU_COMMAND}`;
                 case "drain": return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;

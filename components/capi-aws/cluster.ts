@@ -69,6 +69,12 @@ export function templateName(base: string, spec: { version: string; ami: string;
     return `${base}-${hash}`;
 }
 
+/** What the control plane reports once every replica runs the target. */
+export function controlPlaneConditions(version: string, replicas: number): string[] {
+    return [`{.status.version}=v${version}`, `{.status.updatedReplicas}=${replicas}`, `{.status.readyReplicas}=${replicas}`];
+}
+export const CONTROL_PLANE_ROLLOUT_SECONDS = 3600;
+
 export function waitForAnnotation(conditions: string[]): Record<string, string> {
     return { "pulumi.com/waitFor": JSON.stringify(conditions) };
 }
@@ -113,12 +119,9 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
 
         // Control plane: the existing KubeadmControlPlane patched to the target, waited until every replica runs it.
         const cpTemplate = machineTemplate(`${name}-control-plane-template`, capi.controlPlane.name, target, capi.controlPlane.instanceType, capi.controlPlaneIamInstanceProfile);
-        const controlPlane = new k8s.apiextensions.CustomResourcePatch(`${name}-control-plane`, {
+        const controlPlanePatch = new k8s.apiextensions.CustomResourcePatch(`${name}-control-plane`, {
             apiVersion: API.controlPlane, kind: "KubeadmControlPlane",
-            metadata: meta(capi.controlPlane.name, {
-                ...waitForAnnotation([`jsonpath={.status.version}=v${target}`, `jsonpath={.status.updatedReplicas}=${capi.controlPlane.replicas}`, `jsonpath={.status.readyReplicas}=${capi.controlPlane.replicas}`]),
-                "pulumi.com/patchForce": "true",
-            }),
+            metadata: meta(capi.controlPlane.name, { "pulumi.com/patchForce": "true" }),
             spec: {
                 version: `v${target}`,
                 replicas: capi.controlPlane.replicas,
@@ -126,6 +129,17 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                 machineTemplate: { infrastructureRef: { apiVersion: API.machineTemplate, kind: "AWSMachineTemplate", name: cpTemplate.metadata.name } },
             },
         }, child({ dependsOn: preflight ? [preflight] : [] }));
+        // Patch resources get no await logic from the Kubernetes provider (pulumi-kubernetes#2455), so a waitFor
+        // annotation would not hold the workers back: this step waits on the control plane's status instead.
+        const controlPlane = scriptStep(`${name}-control-plane-rollout`, {
+            create: "wait-resource",
+            environment: {
+                K8SU_RESOURCE: `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/${capi.controlPlane.name}`, K8SU_NAMESPACE: capi.namespace,
+                K8SU_CONDITIONS: controlPlaneConditions(target, capi.controlPlane.replicas).join("\n"), K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
+            },
+            secrets: { K8SU_KUBECONFIG_B64: args.managementKubeconfig.apply((k) => Buffer.from(k).toString("base64")) },
+            triggers: [target, capi.controlPlane.replicas],
+        }, { parent: this, dependsOn: [controlPlanePatch] });
 
         // Workers: a MachineDeployment per pool generation, after the control plane reports the target.
         const drainTimeout = `${cfg.workers.drain.timeoutSeconds}s`;
@@ -184,7 +198,7 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
 
         const moved = plan.pools.filter((p) => p.action !== "keep").map((p) => pulumi.output(`${GENERATION_LABEL}=${p.resourceName}`));
         const validation = validationStep({ parent: this, name, plan, kubeconfig: workloadKubeconfig, controlPlane }, steps, moved);
-        const finished = pulumi.all([controlPlane, ...steps, ...(validation ? [validation] : [])].map((r) => r.urn));
+        const finished = pulumi.all([controlPlanePatch, controlPlane, ...steps, ...(validation ? [validation] : [])].map((r) => r.urn));
         this.runningState = finished.apply(() => ({
             name, provider: "capi-aws", controlPlaneVersion: cfg.kubernetesVersion, clusterId: capi.clusterName, strategy: cfg.workers.strategy,
             pools: registered.map((r) => r.running),
