@@ -86,6 +86,13 @@ describe("kubeadm, 1.30.6 → 1.31.4", async () => {
         const early: Capture = JSON.parse(JSON.stringify(second));
         early.resources.find((r) => r.name === "onprem-w-1-drain")!.dependencies = [];
         assert.ok(evaluatePolicies(early).mandatory.some((v) => v.policy === "workers-after-control-plane" && /onprem-w-1-kubelet/.test(v.message)));
+        const skipped: Capture = JSON.parse(JSON.stringify(second));
+        const props = skipped.resources.find((r) => r.type === "k8s-upgrades:kubeadm:Cluster")!.inputs as any;
+        props.cluster.kubernetesVersion = "1.32.1";
+        props.pools[0].version = "1.28.9";
+        const report = evaluatePolicies(skipped);
+        assert.ok(report.mandatory.some((v) => v.policy === "control-plane-one-minor-at-a-time" && /1\.30\.6 → 1\.32\.1 skips/.test(v.message)));
+        assert.ok(report.mandatory.some((v) => v.policy === "kubelet-within-skew-window" && /kubelet 1\.28 is 4 minors older/.test(v.message)));
     });
 });
 
