@@ -11,12 +11,8 @@ export interface ProviderTraits {
     patchesManaged: boolean;
     /** Strategies the adapter implements. */
     strategies: readonly Strategy[];
-    /** A version change on the cluster resource recycles every pool at once. */
-    recycleMovesEveryPool: boolean;
     /** Changing a pool's machine type replaces the pool (so only blue-green can do it without losing capacity). */
     typeChangeReplacesPool: boolean;
-    /** The provider accepts only minors for the control plane ("1.31"). */
-    minorOnlyControlPlane: boolean;
     /** The provider refuses a control plane upgrade while any node pool lags the control plane (EKS). */
     controlPlaneNeedsCurrentPools: boolean;
     /** What strategy recycle becomes when the provider has no cluster-wide recycle of its own. */
@@ -37,9 +33,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         poolsAtClusterVersionOnly: true,
         patchesManaged: true,
         strategies: ["blue-green", "in-place", "recycle"],
-        recycleMovesEveryPool: true,
         typeChangeReplacesPool: true,
-        minorOnlyControlPlane: true,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "one surge node, then each old node cordoned, drained and recycled",
     },
@@ -48,9 +42,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         poolsAtClusterVersionOnly: false,
         patchesManaged: true,
         strategies: ["blue-green", "in-place", "recycle"],
-        recycleMovesEveryPool: false,
         typeChangeReplacesPool: true,
-        minorOnlyControlPlane: true,
         controlPlaneNeedsCurrentPools: true,
         recycleAs: "in-place",
         inPlaceSummary: "the managed rolling update (new instances before old ones are drained and terminated)",
@@ -61,9 +53,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         poolsAtClusterVersionOnly: false,
         patchesManaged: false,
         strategies: ["in-place"],
-        recycleMovesEveryPool: false,
         typeChangeReplacesPool: false,
-        minorOnlyControlPlane: false,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "each node drained, its packages upgraded, kubelet restarted, uncordoned",
         strategyHint: "blue-green and recycle need new machines, which this provider does not create: it upgrades the machines you list, in place.",
@@ -73,9 +63,7 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         poolsAtClusterVersionOnly: false,
         patchesManaged: false,
         strategies: ["blue-green", "in-place"],
-        recycleMovesEveryPool: false,
         typeChangeReplacesPool: false,
-        minorOnlyControlPlane: false,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "the MachineDeployment's rolling update onto a new AWSMachineTemplate",
         blueStaysOneDeployment: true,

@@ -38,6 +38,11 @@ export function buildScript(kind: ScriptKind): string {
     return script;
 }
 
+/** The kind a generated script was built as, read from its header line; undefined for any other text. */
+export function scriptKindOf(text: unknown): string | undefined {
+    return typeof text === "string" ? /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1] : undefined;
+}
+
 /** Single-quotes a value for bash. */
 export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -72,6 +77,3 @@ export function drainEnvironment(d: DrainSettings): Record<string, string> {
         K8SU_DELETE_EMPTYDIR_DATA: d.deleteEmptyDirData ? "true" : "false",
     };
 }
-
-/** Environment names that carry secrets; scripts never print them. */
-export const SECRET_ENVIRONMENT = ["K8SU_KUBECONFIG_B64", "K8SU_KUBECONFIG", "LINODE_TOKEN"] as const;

@@ -16,6 +16,11 @@ export interface StepArgs {
     triggers?: pulumi.Input<unknown>[];
 }
 
+/** Base64 of a secret text (a kubeconfig), kept secret: the form the scripts read in K8SU_KUBECONFIG_B64. */
+export function base64Secret(text: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(pulumi.output(text).apply((t) => Buffer.from(t).toString("base64")));
+}
+
 export function scriptStep(name: string, args: StepArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     const environment: Record<string, pulumi.Input<string>> = { ...args.environment };
     for (const [key, value] of Object.entries(args.secrets ?? {})) {

@@ -41,11 +41,6 @@ export function formatMinor(v: KubeVersion): string {
     return `${v.major}.${v.minor}`;
 }
 
-/** Normalises config text ("v1.31.4" → "1.31.4"). */
-export function normalizeVersion(text: string): string {
-    return formatVersion(requireVersion(text));
-}
-
 /** Compares minors only: negative when a's minor is older than b's. */
 export function compareMinor(a: KubeVersion, b: KubeVersion): number {
     return a.major !== b.major ? a.major - b.major : a.minor - b.minor;
@@ -102,11 +97,6 @@ export function minorPath(from: KubeVersion, to: KubeVersion): string[] {
     const steps: string[] = [];
     for (let m = from.minor + 1; m <= to.minor && from.major === to.major; m++) steps.push(`${from.major}.${m}`);
     return steps;
-}
-
-/** The next minor after `v`: the only minor a control plane may move to. */
-export function nextMinor(v: KubeVersion): KubeVersion {
-    return { major: v.major, minor: v.minor + 1 };
 }
 
 /** How many minors a kubelet (or kube-proxy) may lag the apiserver: three, or two for kubelets older than 1.25. */

@@ -3,6 +3,7 @@
 import type {
     PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
 } from "@pulumi/policy";
+import { scriptKindOf } from "../components/scripts";
 import {
     compareMinor, compareVersions, controlPlaneTransition, formatMinor, kubeletSkew, parseVersion,
 } from "../components/versions";
@@ -41,10 +42,8 @@ function componentProps(args: ResourceValidationArgs): ComponentProps | undefine
 /** The script kind a command runs, from the generated script's header. */
 export function commandKind(r: { props: Record<string, any> }, field: "create" | "delete"): string | undefined {
     const text = r.props[field];
-    if (typeof text !== "string") return undefined;
-    const header = /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1];
-    if (header) return header;
-    return /\bkubectl\s+drain\b/.test(text) ? "drain" : undefined;
+    // Another program's hand-written drain counts as a drain too.
+    return scriptKindOf(text) ?? (typeof text === "string" && /\bkubectl\s+drain\b/.test(text) ? "drain" : undefined);
 }
 
 function transitiveDependencies(r: PolicyResource): Set<string> {

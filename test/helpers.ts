@@ -1,6 +1,7 @@
 // Shared test helpers: config builders and readers of a captured program run.
 import * as assert from "node:assert/strict";
 import type { Capture, CapturedResource } from "../tools/capture-types";
+import { scriptKindOf as kindOfScript } from "../components/scripts";
 import { runProgram, type RunOptions } from "../tools/harness";
 
 export { runProgram };
@@ -70,8 +71,7 @@ export function env(r: CapturedResource): Record<string, string> {
 }
 
 export function scriptKindOf(r: CapturedResource, field: "create" | "delete" = "create"): string | undefined {
-    const text = r.inputs[field];
-    return typeof text === "string" ? /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1] : undefined;
+    return kindOfScript(r.inputs[field]);
 }
 
 export const LKE_CLUSTER = "linode:index/lkeCluster:LkeCluster";

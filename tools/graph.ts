@@ -2,6 +2,7 @@
 import type { CapturedResource } from "./capture-types";
 import type { RunningCluster, RunningState } from "../components/running";
 import { parseRunningState, RUNNING_STATE_OUTPUT } from "../components/running";
+import { scriptKindOf } from "../components/scripts";
 
 export interface Step {
     resource: CapturedResource;
@@ -36,9 +37,7 @@ export function orderSteps(resources: CapturedResource[]): Step[] {
 
 /** The script kind of a command step, read from the generated script's header. */
 export function scriptKind(r: CapturedResource, field: "create" | "delete" = "create"): string | undefined {
-    const text = r.inputs[field];
-    if (typeof text !== "string") return undefined;
-    return /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1];
+    return scriptKindOf(r.inputs[field]);
 }
 
 function env(r: CapturedResource): Record<string, string> {

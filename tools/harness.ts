@@ -1,6 +1,6 @@
 // Runs the real program under mocks in a child process (mocks are process-global) and returns what it
 // registered. Used by the tests and by `npm run plan`, so both see exactly what the program does.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -52,6 +52,12 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
         out[qualify(key)] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return out;
+}
+
+/** A stack's outputs through the Pulumi CLI (`pulumi stack output --json`); throws when the CLI cannot say. */
+export function readStackOutputs(stack: string): Record<string, unknown> {
+    const text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return JSON.parse(text) as Record<string, unknown>;
 }
 
 export function stackRef(stack: string): string {

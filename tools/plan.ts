@@ -1,13 +1,12 @@
 // `npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--markdown]`
 // Runs the real program under the mock runtime with the stack's config and prints the upgrade as ordered
 // steps, what changes against the previous deployment, and the policy pack's verdicts.
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { Capture } from "./capture-types";
 import { changes, orderSteps, recordedState, type Step } from "./graph";
-import { readStackFile, ROOT, runProgram } from "./harness";
+import { readStackFile, readStackOutputs, ROOT, runProgram } from "./harness";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 
 export interface OutputsSource {
@@ -23,8 +22,7 @@ export interface OutputsSource {
 export function loadOutputs(stack: string, file?: string): OutputsSource {
     if (file) return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), label: file };
     try {
-        const text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-        return { outputs: JSON.parse(text), label: `pulumi stack output --json --stack ${stack}` };
+        return { outputs: readStackOutputs(stack), label: `pulumi stack output --json --stack ${stack}` };
     } catch { /* no CLI, not logged in, or no such stack */ }
     const recorded = path.join(ROOT, "running", `${stack}.json`);
     if (fs.existsSync(recorded)) {

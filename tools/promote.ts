@@ -1,14 +1,13 @@
 // `npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]`
 // Sets the target stack's cluster versions to what its promotesFrom stack runs now, editing only the
 // version values in Pulumi.<target>.yaml (comments and layout stay), and prints the diff.
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { parseRunningState, RUNNING_STATE_OUTPUT, type RunningState } from "../components/running";
 import { controlPlaneTransition, formatVersion, minorPath, parseVersion } from "../components/versions";
-import { ROOT } from "./harness";
+import { readStackOutputs, ROOT } from "./harness";
 
 export interface PromoteOptions {
     target: string;
@@ -30,7 +29,7 @@ export interface PromoteResult {
 
 function readSourceOutputs(source: string): Record<string, unknown> {
     try {
-        return JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "--stack", source], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+        return readStackOutputs(source);
     } catch (err) {
         throw new Error(`cannot read the outputs of stack "${source}" (${(err as Error).message.split("\n")[0]}). Install and log in to the Pulumi CLI, or pass --source-outputs FILE with what 'pulumi stack output --json --stack ${source}' prints.`);
     }

@@ -9,9 +9,9 @@ import * as k8s from "@pulumi/kubernetes";
 import type { CapiAwsSettings, ClusterConfig, ConfigIssue } from "../config";
 import type { ClusterPlan, PoolPlan } from "../plan";
 import type { RunningCluster, RunningPool } from "../running";
-import { scriptStep } from "../steps";
+import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, formatVersion, requireVersion } from "../versions";
-import { componentInputs, validationStep } from "../workers";
+import { componentInputs, runningStateOf, validationStep } from "../workers";
 
 /** Cluster API copies labels in this domain from Machines to their Nodes, so the scripts can select a generation's nodes. */
 export const GENERATION_LABEL = "node.cluster.x-k8s.io/k8s-upgrades-generation";
@@ -137,13 +137,13 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                 K8SU_RESOURCE: `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/${capi.controlPlane.name}`, K8SU_NAMESPACE: capi.namespace,
                 K8SU_CONDITIONS: controlPlaneConditions(target, capi.controlPlane.replicas).join("\n"), K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
             },
-            secrets: { K8SU_KUBECONFIG_B64: args.managementKubeconfig.apply((k) => Buffer.from(k).toString("base64")) },
+            secrets: { K8SU_KUBECONFIG_B64: base64Secret(args.managementKubeconfig) },
             triggers: [target, capi.controlPlane.replicas],
         }, { parent: this, dependsOn: [controlPlanePatch] });
 
         // Workers: a MachineDeployment per pool generation, after the control plane reports the target.
         const drainTimeout = `${cfg.workers.drain.timeoutSeconds}s`;
-        const registered: Array<{ running: RunningPool; resource: pulumi.Resource }> = [];
+        const registered: Array<{ running: RunningPool; id: pulumi.Output<string> }> = [];
         const machineDeployment = (p: PoolPlan, resourceName: string, version: string, replicas: number, extraDeps: pulumi.Resource[]) => {
             const instanceType = p.blue && resourceName === p.blue.resourceName ? p.blue.type : p.config.type;
             const mt = machineTemplate(`${resourceName}-machine-template`, resourceName, version, instanceType, capi.iamInstanceProfile);
@@ -184,27 +184,22 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
         const steps: pulumi.Resource[] = [];
         for (const p of plan.pools) {
             const md = machineDeployment(p, p.resourceName, formatVersion(requireVersion(p.version)), p.config.count, []);
-            registered.push({ running: { name: p.name, resourceName: p.resourceName, version: p.version, type: p.config.type, count: p.config.count, autoscaler: p.config.autoscaler, poolId: p.resourceName }, resource: md });
+            registered.push({ running: { name: p.name, resourceName: p.resourceName, version: p.version, type: p.config.type, count: p.config.count, autoscaler: p.config.autoscaler }, id: pulumi.output(p.resourceName) });
             steps.push(md);
             if (p.blue) {
                 // Blue-green: the old MachineDeployment is scaled to zero only once the new one is ready;
                 // Cluster API drains its machines. The next deployment removes it.
                 const blue = p.blue;
                 const scaledDown = machineDeployment(p, blue.resourceName, formatVersion(requireVersion(blue.version)), 0, [md]);
-                registered.push({ running: { ...blue, retained: true }, resource: scaledDown });
+                registered.push({ running: { ...blue, retained: true }, id: pulumi.output(blue.resourceName) });
                 steps.push(scaledDown);
             }
         }
 
         const moved = plan.pools.filter((p) => p.action !== "keep").map((p) => pulumi.output(`${GENERATION_LABEL}=${p.resourceName}`));
         const validation = validationStep({ parent: this, name, plan, kubeconfig: workloadKubeconfig, controlPlane }, steps, moved);
-        const finished = pulumi.all([controlPlanePatch, controlPlane, ...steps, ...(validation ? [validation] : [])].map((r) => r.urn));
-        this.runningState = finished.apply(() => ({
-            name, provider: "capi-aws", controlPlaneVersion: cfg.kubernetesVersion, clusterId: capi.clusterName, strategy: cfg.workers.strategy,
-            pools: registered.map((r) => r.running),
-            upgradeInProgress: plan.upgradeInProgressAfter,
-            validatedVersion: plan.validation ? cfg.kubernetesVersion : plan.running?.validatedVersion,
-        }));
+        const done = [controlPlanePatch, controlPlane, ...steps, ...(validation ? [validation] : [])];
+        this.runningState = runningStateOf(plan, capi.clusterName, done, registered);
         this.registerOutputs({ runningState: this.runningState });
     }
 }

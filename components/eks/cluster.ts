@@ -5,7 +5,7 @@ import * as aws from "@pulumi/aws";
 import { EKS_ADDONS, type Taint } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
-import { scriptStep } from "../steps";
+import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
 import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type WorkerAdapter } from "../workers";
 
@@ -32,10 +32,6 @@ export function execKubeconfig(clusterName: pulumi.Input<string>, endpoint: pulu
         contexts: [{ name: "aws", context: { cluster: "eks", user: "aws" } }],
         users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", name, ...(region ? ["--region", region] : [])] } } }],
     }, null, 2));
-}
-
-function base64(text: pulumi.Output<string>): pulumi.Output<string> {
-    return text.apply((t) => Buffer.from(t).toString("base64"));
 }
 
 function role(name: string, service: string, policies: string[], parent: pulumi.Resource): { arn: pulumi.Output<string>; ready: pulumi.Resource[] } {
@@ -70,7 +66,7 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
             preflight = scriptStep(`${name}-preflight`, {
                 create: "preflight",
                 environment: { K8SU_TARGET_MINOR: targetMinor },
-                secrets: { K8SU_KUBECONFIG_B64: base64(execKubeconfig(existing.name, existing.endpoint, existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""), region)) },
+                secrets: { K8SU_KUBECONFIG_B64: base64Secret(execKubeconfig(existing.name, existing.endpoint, existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""), region)) },
                 triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
             }, child());
         }
@@ -84,7 +80,7 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
             ...regional,
         }, child({ dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready] }));
         this.kubeconfig = pulumi.secret(execKubeconfig(cluster.name, cluster.endpoint, cluster.certificateAuthority.apply((c) => c.data ?? ""), region));
-        const kubeconfigB64 = pulumi.secret(base64(this.kubeconfig));
+        const kubeconfigB64 = base64Secret(this.kubeconfig);
 
         // Add-ons after the control plane, at versions compatible with it (or pinned in config). On a first
         // deployment CoreDNS waits for the node groups, since its pods need nodes to become active.

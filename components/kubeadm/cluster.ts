@@ -9,9 +9,9 @@ import type { KubeadmNode } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { buildRemoteScript, drainEnvironment, type RemoteScriptKind } from "../scripts";
-import { scriptStep } from "../steps";
+import { base64Secret, scriptStep } from "../steps";
 import { compareMinor, formatMinor, requireVersion } from "../versions";
-import { componentInputs, validationStep } from "../workers";
+import { componentInputs, runningStateOf, validationStep } from "../workers";
 
 export const KUBEADM_COMPONENT_TYPE = "k8s-upgrades:kubeadm:Cluster";
 
@@ -39,7 +39,7 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
         const from = plan.running ? requireVersion(plan.running.controlPlaneVersion) : undefined;
         const switchRepository = String(from !== undefined && compareMinor(from, requireVersion(target)) < 0);
         this.kubeconfig = pulumi.secret(args.kubeconfig);
-        const kubeconfigB64 = pulumi.secret(args.kubeconfig.apply((k) => Buffer.from(k).toString("base64")));
+        const kubeconfigB64 = base64Secret(args.kubeconfig);
         const secrets = { K8SU_KUBECONFIG_B64: kubeconfigB64 };
         const triggers = [target];
         const parent = this;
@@ -96,13 +96,9 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
         if (!plan.exists) selectors.push(pulumi.output("kubernetes.io/hostname"));
         const validation = validationStep({ parent: this, name, plan, kubeconfig: kubeconfigB64 }, last, selectors);
 
-        const finished = pulumi.all([validation, ...last].filter((r): r is pulumi.Resource => r !== undefined).map((r) => r.urn));
-        this.runningState = finished.apply(() => ({
-            name, provider: "kubeadm", controlPlaneVersion: target, clusterId: name, strategy: cfg.workers.strategy,
-            pools: plan.pools.map((p) => ({ name: p.name, resourceName: p.resourceName, version: p.version, type: p.config.type, count: p.config.count, poolId: p.name })),
-            upgradeInProgress: plan.upgradeInProgressAfter,
-            validatedVersion: plan.validation ? target : plan.running?.validatedVersion,
-        }));
+        const done = [validation, ...last].filter((r): r is pulumi.Resource => r !== undefined);
+        const pools = plan.pools.map((p) => ({ running: { name: p.name, resourceName: p.resourceName, version: p.version, type: p.config.type, count: p.config.count }, id: pulumi.output(p.name) }));
+        this.runningState = runningStateOf(plan, name, done, pools);
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
 }
