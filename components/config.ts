@@ -1,7 +1,7 @@
 // Stack config: the user's whole interface. Validated in full, every problem reported at once,
 // before any resource is registered. Pure: no Pulumi here, so the policy pack and tools reuse it.
 import { closest, distance } from "fastest-levenshtein";
-import { formatVersion, kubeletSkew, parseVersion, compareMinor, formatMinor } from "./versions";
+import { compareMinor, formatMinor, formatVersion, kubeletSkew, parseVersion } from "./versions";
 
 export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -11,8 +11,15 @@ export type Strategy = (typeof STRATEGIES)[number];
 
 export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 
-export interface Autoscaler { min: number; max: number }
-export interface Taint { key: string; value: string; effect: (typeof TAINT_EFFECTS)[number] }
+export interface Autoscaler {
+    min: number;
+    max: number;
+}
+export interface Taint {
+    key: string;
+    value: string;
+    effect: (typeof TAINT_EFFECTS)[number];
+}
 
 export interface NodePoolConfig {
     name: string;
@@ -80,7 +87,11 @@ export interface EksSettings {
 
 export const PACKAGE_MANAGERS = ["apt", "dnf", "yum"] as const;
 
-export interface KubeadmNode { name: string; host: string; pool?: string }
+export interface KubeadmNode {
+    name: string;
+    host: string;
+    pool?: string;
+}
 
 export interface KubeadmSettings {
     /** Control plane nodes in upgrade order: the first runs `kubeadm upgrade apply`. */
@@ -155,8 +166,10 @@ export function formatIssue(i: ConfigIssue): string {
 /** Thrown when config or the upgrade it asks for is refused; carries every issue at once. */
 export class ConfigError extends Error {
     constructor(readonly issues: ConfigIssue[]) {
-        super(`k8s-upgrades refused the stack config (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was changed:\n` +
-            issues.map((i) => `  - ${formatIssue(i)}`).join("\n"));
+        super(
+            `k8s-upgrades refused the stack config (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was changed:\n` +
+                issues.map((i) => `  - ${formatIssue(i)}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -172,15 +185,39 @@ export const DEFAULT_READY_TIMEOUT_SECONDS = 1200;
 export const DEFAULT_LKE_ANCHOR_POOL = { type: "g6-standard-1", count: 1 };
 
 const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 24 characters";
+const NAME_RULE =
+    "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 24 characters";
 const STACK_KEYS = ["clusters", "promotesFrom"];
-const KUBEADM_KEYS = ["controlPlaneNodes", "workerNodes", "ssh", "kubeconfigSecret", "packageManager", "workersAtOnce", "cniUpgradeCommand", "etcd"];
+const KUBEADM_KEYS = [
+    "controlPlaneNodes",
+    "workerNodes",
+    "ssh",
+    "kubeconfigSecret",
+    "packageManager",
+    "workersAtOnce",
+    "cniUpgradeCommand",
+    "etcd",
+];
 const CLUSTER_KEYS = ["name", "provider", "kubernetesVersion", "nodePools", "workers", ...PROVIDERS];
 const POOL_KEYS = ["name", "count", "type", "autoscaler", "labels", "taints", "kubernetesVersion"];
 const WORKERS_KEYS = ["strategy", "drain", "retainPreviousPool", "readyTimeoutSeconds"];
 const DRAIN_KEYS = ["gracePeriodSeconds", "timeoutSeconds", "batchSize", "soakSeconds", "deleteEmptyDirData"];
 const LKE_KEYS = ["region", "tags", "highAvailability", "anchorPool"];
-const EKS_KEYS = ["region", "subnetIds", "securityGroupIds", "clusterRoleArn", "nodeRoleArn", "endpointPublicAccess", "endpointPrivateAccess", "addonVersions", "maxUnavailable", "maxUnavailablePercentage", "updateStrategy", "forceUpdateVersion", "tags"];
+const EKS_KEYS = [
+    "region",
+    "subnetIds",
+    "securityGroupIds",
+    "clusterRoleArn",
+    "nodeRoleArn",
+    "endpointPublicAccess",
+    "endpointPrivateAccess",
+    "addonVersions",
+    "maxUnavailable",
+    "maxUnavailablePercentage",
+    "updateStrategy",
+    "forceUpdateVersion",
+    "tags",
+];
 
 /** "did you mean" for a misspelt word among the allowed ones, when one is close enough. */
 export function suggest(given: string, allowed: readonly string[]): string | undefined {
@@ -207,16 +244,32 @@ class Checker {
         this.issues.push({ stack: this.stack, cluster, field, given, allowed, hint });
     }
 
-    unknownKeys(cluster: string | undefined, prefix: string, obj: Record<string, unknown>, known: readonly string[]): void {
+    unknownKeys(
+        cluster: string | undefined,
+        prefix: string,
+        obj: Record<string, unknown>,
+        known: readonly string[],
+    ): void {
         for (const key of Object.keys(obj)) {
             if (known.includes(key)) continue;
             const guess = suggest(key, known);
-            this.add(cluster, `${prefix}${key}`, obj[key], `one of the keys ${known.join(", ")}`,
-                guess ? `Did you mean "${guess}"?` : "Remove it, or check the config reference in the README.");
+            this.add(
+                cluster,
+                `${prefix}${key}`,
+                obj[key],
+                `one of the keys ${known.join(", ")}`,
+                guess ? `Did you mean "${guess}"?` : "Remove it, or check the config reference in the README.",
+            );
         }
     }
 
-    oneOf<T extends string>(cluster: string | undefined, field: string, given: unknown, allowed: readonly T[], fallback?: T): T | undefined {
+    oneOf<T extends string>(
+        cluster: string | undefined,
+        field: string,
+        given: unknown,
+        allowed: readonly T[],
+        fallback?: T,
+    ): T | undefined {
         if (given === undefined && fallback !== undefined) return fallback;
         if (typeof given === "string" && (allowed as readonly string[]).includes(given)) return given as T;
         const guess = typeof given === "string" ? suggest(given, allowed) : undefined;
@@ -224,7 +277,13 @@ class Checker {
         return undefined;
     }
 
-    wholeNumber(cluster: string | undefined, field: string, given: unknown, min: number, fallback?: number): number | undefined {
+    wholeNumber(
+        cluster: string | undefined,
+        field: string,
+        given: unknown,
+        min: number,
+        fallback?: number,
+    ): number | undefined {
         if (given === undefined && fallback !== undefined) return fallback;
         if (isWholeNumber(given) && given >= min) return given;
         this.add(cluster, field, given, `a whole number of at least ${min}`);
@@ -248,8 +307,13 @@ class Checker {
     version(cluster: string | undefined, field: string, given: unknown): string | undefined {
         const parsed = parseVersion(given);
         if (parsed && parsed.major === 1) return formatVersion(parsed);
-        this.add(cluster, field, given, `a Kubernetes version such as "1.31" or "1.31.4" (a leading v is accepted)`,
-            typeof given === "number" ? `YAML read it as a number; quote it: "${given}".` : undefined);
+        this.add(
+            cluster,
+            field,
+            given,
+            `a Kubernetes version such as "1.31" or "1.31.4" (a leading v is accepted)`,
+            typeof given === "number" ? `YAML read it as a number; quote it: "${given}".` : undefined,
+        );
         return undefined;
     }
 }
@@ -261,34 +325,56 @@ class Checker {
 export function parseStackConfig(stack: string, raw: Record<string, unknown>): StackConfig {
     const c = new Checker(stack);
     // Secret keys that kubeadm clusters name (SSH keys, kubeconfigs) live beside clusters in the namespace.
-    const referenced = (Array.isArray(raw.clusters) ? raw.clusters : []).flatMap((cl) => {
-        const k = isObject(cl) && isObject(cl.kubeadm) ? cl.kubeadm : undefined;
-        if (!k) return [];
-        const ssh = isObject(k.ssh) ? k.ssh : {};
-        return [String(ssh.privateKeySecret ?? "sshPrivateKey"), String(k.kubeconfigSecret ?? "kubeconfig")];
-    }).concat((Array.isArray(raw.clusters) ? raw.clusters : []).flatMap((cl) => {
-        const k = isObject(cl) && isObject(cl["capi-aws"]) ? cl["capi-aws"] : undefined;
-        return k ? [String(k.managementKubeconfigSecret ?? "managementKubeconfig")] : [];
-    }));
+    const referenced = (Array.isArray(raw.clusters) ? raw.clusters : [])
+        .flatMap((cl) => {
+            const k = isObject(cl) && isObject(cl.kubeadm) ? cl.kubeadm : undefined;
+            if (!k) return [];
+            const ssh = isObject(k.ssh) ? k.ssh : {};
+            return [String(ssh.privateKeySecret ?? "sshPrivateKey"), String(k.kubeconfigSecret ?? "kubeconfig")];
+        })
+        .concat(
+            (Array.isArray(raw.clusters) ? raw.clusters : []).flatMap((cl) => {
+                const k = isObject(cl) && isObject(cl["capi-aws"]) ? cl["capi-aws"] : undefined;
+                return k ? [String(k.managementKubeconfigSecret ?? "managementKubeconfig")] : [];
+            }),
+        );
     c.unknownKeys(undefined, "k8s-upgrades:", raw, [...STACK_KEYS, ...referenced]);
 
     let promotesFrom: string | undefined;
     if (raw.promotesFrom !== undefined && raw.promotesFrom !== "") {
         promotesFrom = c.text(undefined, "k8s-upgrades:promotesFrom", raw.promotesFrom);
-        if (promotesFrom === stack) c.add(undefined, "k8s-upgrades:promotesFrom", promotesFrom, "another stack's name", "A stack cannot promote from itself.");
+        if (promotesFrom === stack)
+            c.add(
+                undefined,
+                "k8s-upgrades:promotesFrom",
+                promotesFrom,
+                "another stack's name",
+                "A stack cannot promote from itself.",
+            );
     }
 
     const clusters: ClusterConfig[] = [];
     if (!Array.isArray(raw.clusters) || raw.clusters.length === 0) {
-        c.add(undefined, "k8s-upgrades:clusters", raw.clusters, "a non-empty list of clusters",
-            "Add at least one cluster; see Pulumi.dev.yaml for an example.");
+        c.add(
+            undefined,
+            "k8s-upgrades:clusters",
+            raw.clusters,
+            "a non-empty list of clusters",
+            "Add at least one cluster; see Pulumi.dev.yaml for an example.",
+        );
     } else {
         const seen = new Set<string>();
         raw.clusters.forEach((entry, index) => {
             const cluster = parseCluster(c, entry, index);
             if (!cluster) return;
             if (seen.has(cluster.name)) {
-                c.add(cluster.name, `clusters[${index}].name`, cluster.name, "a name no other cluster in this stack has", "Rename one of the two clusters.");
+                c.add(
+                    cluster.name,
+                    `clusters[${index}].name`,
+                    cluster.name,
+                    "a name no other cluster in this stack has",
+                    "Rename one of the two clusters.",
+                );
             }
             seen.add(cluster.name);
             clusters.push(cluster);
@@ -315,13 +401,26 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
 
     const pools: NodePoolConfig[] = [];
     if (!Array.isArray(entry.nodePools) || entry.nodePools.length === 0) {
-        c.add(name, `${at}.nodePools`, entry.nodePools, "a non-empty list of node pools", "Every cluster needs worker capacity to upgrade.");
+        c.add(
+            name,
+            `${at}.nodePools`,
+            entry.nodePools,
+            "a non-empty list of node pools",
+            "Every cluster needs worker capacity to upgrade.",
+        );
     } else {
         const seen = new Set<string>();
         entry.nodePools.forEach((p, i) => {
             const pool = parsePool(c, name, `${at}.nodePools[${i}]`, p, version);
             if (!pool) return;
-            if (seen.has(pool.name)) c.add(name, `${at}.nodePools[${i}].name`, pool.name, "a name no other pool of this cluster has", "Rename one of the two pools.");
+            if (seen.has(pool.name))
+                c.add(
+                    name,
+                    `${at}.nodePools[${i}].name`,
+                    pool.name,
+                    "a name no other pool of this cluster has",
+                    "Rename one of the two pools.",
+                );
             seen.add(pool.name);
             pools.push(pool);
         });
@@ -330,13 +429,31 @@ function parseCluster(c: Checker, entry: unknown, index: number): ClusterConfig 
     const workers = parseWorkers(c, name, `${at}.workers`, entry.workers);
     const lke = provider === "lke" ? parseLke(c, name, `${at}.lke`, entry.lke) : undefined;
     const eks = provider === "eks" ? parseEks(c, name, `${at}.eks`, entry.eks) : undefined;
-    const kubeadm = provider === "kubeadm" ? parseKubeadm(c, name, `${at}.kubeadm`, entry.kubeadm, pools, version) : undefined;
-    const capiAws = provider === "capi-aws" ? parseCapiAws(c, name, at, entry["capi-aws"], version, entry.name) : undefined;
+    const kubeadm =
+        provider === "kubeadm" ? parseKubeadm(c, name, `${at}.kubeadm`, entry.kubeadm, pools, version) : undefined;
+    const capiAws =
+        provider === "capi-aws" ? parseCapiAws(c, name, at, entry["capi-aws"], version, entry.name) : undefined;
     if (c.issues.length > before || !provider || !version || !workers) return undefined;
-    return { name: entry.name as string, provider, kubernetesVersion: version, nodePools: pools, workers, lke, eks, kubeadm, capiAws };
+    return {
+        name: entry.name as string,
+        provider,
+        kubernetesVersion: version,
+        nodePools: pools,
+        workers,
+        lke,
+        eks,
+        kubeadm,
+        capiAws,
+    };
 }
 
-function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clusterVersion: string | undefined): NodePoolConfig | undefined {
+function parsePool(
+    c: Checker,
+    cluster: string,
+    at: string,
+    entry: unknown,
+    clusterVersion: string | undefined,
+): NodePoolConfig | undefined {
     if (!isObject(entry)) {
         c.add(cluster, at, entry, "a map with name, count and type");
         return undefined;
@@ -359,9 +476,20 @@ function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clus
             const max = c.wholeNumber(cluster, `${at}.autoscaler.max`, entry.autoscaler.max, 1);
             if (min !== undefined && max !== undefined) {
                 if (min > max) {
-                    c.add(cluster, `${at}.autoscaler`, entry.autoscaler, "min at most max", `Swap them, or raise max to at least ${min}.`);
+                    c.add(
+                        cluster,
+                        `${at}.autoscaler`,
+                        entry.autoscaler,
+                        "min at most max",
+                        `Swap them, or raise max to at least ${min}.`,
+                    );
                 } else if (count !== undefined && (count < min || count > max)) {
-                    c.add(cluster, `${at}.count`, count, `a count between autoscaler.min ${min} and autoscaler.max ${max}`);
+                    c.add(
+                        cluster,
+                        `${at}.count`,
+                        count,
+                        `a count between autoscaler.min ${min} and autoscaler.max ${max}`,
+                    );
                 }
                 autoscaler = { min, max };
             }
@@ -377,16 +505,21 @@ function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clus
 
     const taints: Taint[] = [];
     if (entry.taints !== undefined) {
-        if (!Array.isArray(entry.taints)) c.add(cluster, `${at}.taints`, entry.taints, "a list of {key, value, effect}");
-        else entry.taints.forEach((t, i) => {
-            if (!isObject(t)) return c.add(cluster, `${at}.taints[${i}]`, t, "a map with key, value and effect");
-            c.unknownKeys(cluster, `${at}.taints[${i}].`, t, ["key", "value", "effect"]);
-            const key = c.text(cluster, `${at}.taints[${i}].key`, t.key);
-            const effect = c.oneOf(cluster, `${at}.taints[${i}].effect`, t.effect, TAINT_EFFECTS);
-            const value = t.value === undefined ? "" : typeof t.value === "string" ? t.value : undefined;
-            if (value === undefined) c.add(cluster, `${at}.taints[${i}].value`, t.value, "a string");
-            if (key && effect && value !== undefined) taints.push({ key, value, effect });
-        });
+        if (!Array.isArray(entry.taints))
+            c.add(cluster, `${at}.taints`, entry.taints, "a list of {key, value, effect}");
+        else
+            entry.taints.forEach((t, i) => {
+                if (!isObject(t)) {
+                    c.add(cluster, `${at}.taints[${i}]`, t, "a map with key, value and effect");
+                    return;
+                }
+                c.unknownKeys(cluster, `${at}.taints[${i}].`, t, ["key", "value", "effect"]);
+                const key = c.text(cluster, `${at}.taints[${i}].key`, t.key);
+                const effect = c.oneOf(cluster, `${at}.taints[${i}].effect`, t.effect, TAINT_EFFECTS);
+                const value = t.value === undefined ? "" : typeof t.value === "string" ? t.value : undefined;
+                if (value === undefined) c.add(cluster, `${at}.taints[${i}].value`, t.value, "a string");
+                if (key && effect && value !== undefined) taints.push({ key, value, effect });
+            });
     }
 
     let version = clusterVersion;
@@ -398,21 +531,32 @@ function parsePool(c: Checker, cluster: string, at: string, entry: unknown, clus
             const skew = kubeletSkew(cp, pool);
             if (!skew.ok) {
                 const newer = compareMinor(pool, cp) > 0;
-                c.add(cluster, `${at}.kubernetesVersion`, entry.kubernetesVersion,
+                c.add(
+                    cluster,
+                    `${at}.kubernetesVersion`,
+                    entry.kubernetesVersion,
                     `a version from the kubelet window of the control plane ${formatMinor(cp)}: not newer than it, and at most three minors older (two below 1.25)`,
-                    newer ? "Raise the cluster's kubernetesVersion first; workers follow the control plane."
-                        : `${skew.reason}. Upgrade this pool before moving the control plane further.`);
+                    newer
+                        ? "Raise the cluster's kubernetesVersion first; workers follow the control plane."
+                        : `${skew.reason}. Upgrade this pool before moving the control plane further.`,
+                );
             }
         }
     }
-    if (c.issues.length > before || count === undefined || type === undefined || version === undefined) return undefined;
+    if (c.issues.length > before || count === undefined || type === undefined || version === undefined)
+        return undefined;
     return { name: entry.name as string, count, type, autoscaler, labels, taints, kubernetesVersion: version };
 }
 
 function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): WorkersConfig | undefined {
     if (!isObject(entry)) {
-        c.add(cluster, at, entry, "a map with strategy and drain settings",
-            `Choose a strategy: blue-green (new pool, old one drained; no capacity lost), in-place (one surge node), or recycle (one node down at a time).`);
+        c.add(
+            cluster,
+            at,
+            entry,
+            "a map with strategy and drain settings",
+            `Choose a strategy: blue-green (new pool, old one drained; no capacity lost), in-place (one surge node), or recycle (one node down at a time).`,
+        );
         return undefined;
     }
     const before = c.issues.length;
@@ -424,23 +568,71 @@ function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): 
         c.add(cluster, `${at}.drain`, drainRaw, "a map of drain settings");
     } else {
         c.unknownKeys(cluster, `${at}.drain.`, drainRaw, DRAIN_KEYS);
-        const grace = c.wholeNumber(cluster, `${at}.drain.gracePeriodSeconds`, drainRaw.gracePeriodSeconds, 0, DEFAULT_DRAIN.gracePeriodSeconds);
-        const timeout = c.wholeNumber(cluster, `${at}.drain.timeoutSeconds`, drainRaw.timeoutSeconds, 1, DEFAULT_DRAIN.timeoutSeconds);
+        const grace = c.wholeNumber(
+            cluster,
+            `${at}.drain.gracePeriodSeconds`,
+            drainRaw.gracePeriodSeconds,
+            0,
+            DEFAULT_DRAIN.gracePeriodSeconds,
+        );
+        const timeout = c.wholeNumber(
+            cluster,
+            `${at}.drain.timeoutSeconds`,
+            drainRaw.timeoutSeconds,
+            1,
+            DEFAULT_DRAIN.timeoutSeconds,
+        );
         const batch = c.wholeNumber(cluster, `${at}.drain.batchSize`, drainRaw.batchSize, 1, DEFAULT_DRAIN.batchSize);
-        const soak = c.wholeNumber(cluster, `${at}.drain.soakSeconds`, drainRaw.soakSeconds, 0, DEFAULT_DRAIN.soakSeconds);
-        const emptyDir = c.bool(cluster, `${at}.drain.deleteEmptyDirData`, drainRaw.deleteEmptyDirData, DEFAULT_DRAIN.deleteEmptyDirData);
+        const soak = c.wholeNumber(
+            cluster,
+            `${at}.drain.soakSeconds`,
+            drainRaw.soakSeconds,
+            0,
+            DEFAULT_DRAIN.soakSeconds,
+        );
+        const emptyDir = c.bool(
+            cluster,
+            `${at}.drain.deleteEmptyDirData`,
+            drainRaw.deleteEmptyDirData,
+            DEFAULT_DRAIN.deleteEmptyDirData,
+        );
         if (grace !== undefined && timeout !== undefined && grace > timeout) {
-            c.add(cluster, `${at}.drain.gracePeriodSeconds`, grace, `at most drain.timeoutSeconds (${timeout})`, "A pod's grace period must fit inside the drain timeout.");
+            c.add(
+                cluster,
+                `${at}.drain.gracePeriodSeconds`,
+                grace,
+                `at most drain.timeoutSeconds (${timeout})`,
+                "A pod's grace period must fit inside the drain timeout.",
+            );
         }
         if (grace !== undefined && timeout !== undefined && batch !== undefined && soak !== undefined) {
-            drain = { gracePeriodSeconds: grace, timeoutSeconds: timeout, batchSize: batch, soakSeconds: soak, deleteEmptyDirData: emptyDir, deleteEmptyDirDataExplicit: drainRaw.deleteEmptyDirData !== undefined };
+            drain = {
+                gracePeriodSeconds: grace,
+                timeoutSeconds: timeout,
+                batchSize: batch,
+                soakSeconds: soak,
+                deleteEmptyDirData: emptyDir,
+                deleteEmptyDirDataExplicit: drainRaw.deleteEmptyDirData !== undefined,
+            };
         }
     }
     const retainPreviousPool = c.bool(cluster, `${at}.retainPreviousPool`, entry.retainPreviousPool, false);
     if (retainPreviousPool && strategy && strategy !== "blue-green") {
-        c.add(cluster, `${at}.retainPreviousPool`, true, "true only with strategy blue-green", "Only blue-green has a previous pool to keep.");
+        c.add(
+            cluster,
+            `${at}.retainPreviousPool`,
+            true,
+            "true only with strategy blue-green",
+            "Only blue-green has a previous pool to keep.",
+        );
     }
-    const readyTimeout = c.wholeNumber(cluster, `${at}.readyTimeoutSeconds`, entry.readyTimeoutSeconds, 1, DEFAULT_READY_TIMEOUT_SECONDS);
+    const readyTimeout = c.wholeNumber(
+        cluster,
+        `${at}.readyTimeoutSeconds`,
+        entry.readyTimeoutSeconds,
+        1,
+        DEFAULT_READY_TIMEOUT_SECONDS,
+    );
     if (c.issues.length > before || !strategy || !drain || readyTimeout === undefined) return undefined;
     return { strategy, drain, retainPreviousPool, readyTimeoutSeconds: readyTimeout };
 }
@@ -455,17 +647,25 @@ function parseLke(c: Checker, cluster: string, at: string, entry: unknown): LkeS
     const region = c.text(cluster, `${at}.region`, entry.region);
     let tags: string[] = [];
     if (entry.tags !== undefined) {
-        if (!Array.isArray(entry.tags) || entry.tags.some((t) => typeof t !== "string")) c.add(cluster, `${at}.tags`, entry.tags, "a list of strings");
+        if (!Array.isArray(entry.tags) || entry.tags.some((t) => typeof t !== "string"))
+            c.add(cluster, `${at}.tags`, entry.tags, "a list of strings");
         else tags = entry.tags as string[];
     }
     const highAvailability = c.bool(cluster, `${at}.highAvailability`, entry.highAvailability, false);
     let anchorPool = { ...DEFAULT_LKE_ANCHOR_POOL };
     if (entry.anchorPool !== undefined) {
-        if (!isObject(entry.anchorPool)) c.add(cluster, `${at}.anchorPool`, entry.anchorPool, "a map with type and count");
+        if (!isObject(entry.anchorPool))
+            c.add(cluster, `${at}.anchorPool`, entry.anchorPool, "a map with type and count");
         else {
             c.unknownKeys(cluster, `${at}.anchorPool.`, entry.anchorPool, ["type", "count"]);
             const type = c.text(cluster, `${at}.anchorPool.type`, entry.anchorPool.type, DEFAULT_LKE_ANCHOR_POOL.type);
-            const count = c.wholeNumber(cluster, `${at}.anchorPool.count`, entry.anchorPool.count, 1, DEFAULT_LKE_ANCHOR_POOL.count);
+            const count = c.wholeNumber(
+                cluster,
+                `${at}.anchorPool.count`,
+                entry.anchorPool.count,
+                1,
+                DEFAULT_LKE_ANCHOR_POOL.count,
+            );
             if (type && count) anchorPool = { type, count };
         }
     }
@@ -475,14 +675,26 @@ function parseLke(c: Checker, cluster: string, at: string, entry: unknown): LkeS
 
 function stringList(c: Checker, cluster: string, field: string, given: unknown, min: number): string[] | undefined {
     if (given === undefined && min === 0) return [];
-    if (Array.isArray(given) && given.length >= min && given.every((x) => typeof x === "string" && x !== "")) return given as string[];
-    c.add(cluster, field, given, min > 0 ? `a list of at least ${min} non-empty strings` : "a list of non-empty strings");
+    if (Array.isArray(given) && given.length >= min && given.every((x) => typeof x === "string" && x !== ""))
+        return given as string[];
+    c.add(
+        cluster,
+        field,
+        given,
+        min > 0 ? `a list of at least ${min} non-empty strings` : "a list of non-empty strings",
+    );
     return undefined;
 }
 
 function parseEks(c: Checker, cluster: string, at: string, entry: unknown): EksSettings | undefined {
     if (!isObject(entry)) {
-        c.add(cluster, at, entry, "a map with at least subnetIds", "EKS clusters live in existing subnets: list at least two, in different availability zones.");
+        c.add(
+            cluster,
+            at,
+            entry,
+            "a map with at least subnetIds",
+            "EKS clusters live in existing subnets: list at least two, in different availability zones.",
+        );
         return undefined;
     }
     const before = c.issues.length;
@@ -492,53 +704,98 @@ function parseEks(c: Checker, cluster: string, at: string, entry: unknown): EksS
     const securityGroupIds = stringList(c, cluster, `${at}.securityGroupIds`, entry.securityGroupIds, 0);
     const arn = (key: "clusterRoleArn" | "nodeRoleArn") => {
         if (entry[key] === undefined) return undefined;
-        if (typeof entry[key] === "string" && /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(entry[key] as string)) return entry[key] as string;
-        c.add(cluster, `${at}.${key}`, entry[key], "an IAM role ARN (arn:aws:iam::123456789012:role/name)", "Leave it out to let the program create the role.");
+        if (typeof entry[key] === "string" && /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(entry[key] as string))
+            return entry[key] as string;
+        c.add(
+            cluster,
+            `${at}.${key}`,
+            entry[key],
+            "an IAM role ARN (arn:aws:iam::123456789012:role/name)",
+            "Leave it out to let the program create the role.",
+        );
         return undefined;
     };
     const addonVersions: EksSettings["addonVersions"] = {};
     if (entry.addonVersions !== undefined) {
-        if (!isObject(entry.addonVersions)) c.add(cluster, `${at}.addonVersions`, entry.addonVersions, `a map of ${EKS_ADDONS.join(", ")} to versions`);
+        if (!isObject(entry.addonVersions))
+            c.add(cluster, `${at}.addonVersions`, entry.addonVersions, `a map of ${EKS_ADDONS.join(", ")} to versions`);
         else {
             c.unknownKeys(cluster, `${at}.addonVersions.`, entry.addonVersions, EKS_ADDONS);
             for (const a of EKS_ADDONS) {
                 const v = entry.addonVersions[a];
                 if (v === undefined) continue;
                 if (typeof v === "string" && v !== "") addonVersions[a] = v;
-                else c.add(cluster, `${at}.addonVersions.${a}`, v, "an add-on version such as \"v1.19.0-eksbuild.1\"");
+                else c.add(cluster, `${at}.addonVersions.${a}`, v, 'an add-on version such as "v1.19.0-eksbuild.1"');
             }
         }
     }
-    const maxUnavailable = entry.maxUnavailable === undefined ? undefined : c.wholeNumber(cluster, `${at}.maxUnavailable`, entry.maxUnavailable, 1);
-    const maxUnavailablePercentage = entry.maxUnavailablePercentage === undefined ? undefined : c.wholeNumber(cluster, `${at}.maxUnavailablePercentage`, entry.maxUnavailablePercentage, 1);
+    const maxUnavailable =
+        entry.maxUnavailable === undefined
+            ? undefined
+            : c.wholeNumber(cluster, `${at}.maxUnavailable`, entry.maxUnavailable, 1);
+    const maxUnavailablePercentage =
+        entry.maxUnavailablePercentage === undefined
+            ? undefined
+            : c.wholeNumber(cluster, `${at}.maxUnavailablePercentage`, entry.maxUnavailablePercentage, 1);
     if (maxUnavailable !== undefined && maxUnavailablePercentage !== undefined) {
-        c.add(cluster, `${at}.maxUnavailablePercentage`, maxUnavailablePercentage, "maxUnavailable or maxUnavailablePercentage, not both", "EKS takes one of the two.");
+        c.add(
+            cluster,
+            `${at}.maxUnavailablePercentage`,
+            maxUnavailablePercentage,
+            "maxUnavailable or maxUnavailablePercentage, not both",
+            "EKS takes one of the two.",
+        );
     }
-    if (maxUnavailablePercentage !== undefined && maxUnavailablePercentage > 100) c.add(cluster, `${at}.maxUnavailablePercentage`, maxUnavailablePercentage, "a percentage from 1 to 100");
-    const updateStrategy = c.oneOf(cluster, `${at}.updateStrategy`, entry.updateStrategy, EKS_UPDATE_STRATEGIES, "DEFAULT");
+    if (maxUnavailablePercentage !== undefined && maxUnavailablePercentage > 100)
+        c.add(cluster, `${at}.maxUnavailablePercentage`, maxUnavailablePercentage, "a percentage from 1 to 100");
+    const updateStrategy = c.oneOf(
+        cluster,
+        `${at}.updateStrategy`,
+        entry.updateStrategy,
+        EKS_UPDATE_STRATEGIES,
+        "DEFAULT",
+    );
     const tags: Record<string, string> = {};
     if (entry.tags !== undefined) {
-        if (!isObject(entry.tags) || Object.values(entry.tags).some((v) => typeof v !== "string")) c.add(cluster, `${at}.tags`, entry.tags, "a map of tag names to string values");
+        if (!isObject(entry.tags) || Object.values(entry.tags).some((v) => typeof v !== "string"))
+            c.add(cluster, `${at}.tags`, entry.tags, "a map of tag names to string values");
         else Object.assign(tags, entry.tags);
     }
     const settings: EksSettings = {
-        region, subnetIds: subnetIds ?? [], securityGroupIds: securityGroupIds ?? [], clusterRoleArn: arn("clusterRoleArn"), nodeRoleArn: arn("nodeRoleArn"),
+        region,
+        subnetIds: subnetIds ?? [],
+        securityGroupIds: securityGroupIds ?? [],
+        clusterRoleArn: arn("clusterRoleArn"),
+        nodeRoleArn: arn("nodeRoleArn"),
         endpointPublicAccess: c.bool(cluster, `${at}.endpointPublicAccess`, entry.endpointPublicAccess, true),
         endpointPrivateAccess: c.bool(cluster, `${at}.endpointPrivateAccess`, entry.endpointPrivateAccess, false),
-        addonVersions, maxUnavailable, maxUnavailablePercentage, updateStrategy: updateStrategy ?? "DEFAULT",
-        forceUpdateVersion: c.bool(cluster, `${at}.forceUpdateVersion`, entry.forceUpdateVersion, false), tags,
+        addonVersions,
+        maxUnavailable,
+        maxUnavailablePercentage,
+        updateStrategy: updateStrategy ?? "DEFAULT",
+        forceUpdateVersion: c.bool(cluster, `${at}.forceUpdateVersion`, entry.forceUpdateVersion, false),
+        tags,
     };
     return c.issues.length > before ? undefined : settings;
 }
 
-function parseNodes(c: Checker, cluster: string, field: string, given: unknown, min: number): KubeadmNode[] | undefined {
+function parseNodes(
+    c: Checker,
+    cluster: string,
+    field: string,
+    given: unknown,
+    min: number,
+): KubeadmNode[] | undefined {
     if (!Array.isArray(given) || given.length < min) {
         c.add(cluster, field, given, `a list of at least ${min} {name, host}`);
         return undefined;
     }
     const nodes: KubeadmNode[] = [];
     given.forEach((n, i) => {
-        if (!isObject(n)) return c.add(cluster, `${field}[${i}]`, n, "a map with name (as in kubectl get nodes) and host (for SSH)");
+        if (!isObject(n)) {
+            c.add(cluster, `${field}[${i}]`, n, "a map with name (as in kubectl get nodes) and host (for SSH)");
+            return;
+        }
         c.unknownKeys(cluster, `${field}[${i}].`, n, ["name", "host", "pool"]);
         const name = c.text(cluster, `${field}[${i}].name`, n.name);
         const host = c.text(cluster, `${field}[${i}].host`, n.host);
@@ -548,7 +805,14 @@ function parseNodes(c: Checker, cluster: string, field: string, given: unknown, 
     return nodes;
 }
 
-function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, pools: NodePoolConfig[], version: string | undefined): KubeadmSettings | undefined {
+function parseKubeadm(
+    c: Checker,
+    cluster: string,
+    at: string,
+    entry: unknown,
+    pools: NodePoolConfig[],
+    version: string | undefined,
+): KubeadmSettings | undefined {
     if (!isObject(entry)) {
         c.add(cluster, at, entry, "a map with controlPlaneNodes, workerNodes, ssh and packageManager");
         return undefined;
@@ -557,7 +821,13 @@ function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, p
     const clusterAt = at.replace(/\.kubeadm$/, "");
     c.unknownKeys(cluster, `${at}.`, entry, KUBEADM_KEYS);
     if (version && parseVersion(version)?.patch === undefined) {
-        c.add(cluster, `${clusterAt}.kubernetesVersion`, version, `a full patch version such as "${version}.4"`, "kubeadm installs exact package versions.");
+        c.add(
+            cluster,
+            `${clusterAt}.kubernetesVersion`,
+            version,
+            `a full patch version such as "${version}.4"`,
+            "kubeadm installs exact package versions.",
+        );
     }
     const controlPlaneNodes = parseNodes(c, cluster, `${at}.controlPlaneNodes`, entry.controlPlaneNodes, 1);
     const workerNodes = parseNodes(c, cluster, `${at}.workerNodes`, entry.workerNodes ?? [], 0);
@@ -565,38 +835,109 @@ function parseKubeadm(c: Checker, cluster: string, at: string, entry: unknown, p
     const dupe = names.find((n, i) => names.indexOf(n) !== i);
     if (dupe) c.add(cluster, `${at}.workerNodes`, dupe, "each node listed once");
     for (const [i, w] of (workerNodes ?? []).entries()) {
-        if (w.pool !== undefined && !pools.some((p) => p.name === w.pool)) c.add(cluster, `${at}.workerNodes[${i}].pool`, w.pool, `one of the nodePools: ${pools.map((p) => p.name).join(", ")}`, suggest(w.pool, pools.map((p) => p.name)) ? `Did you mean "${suggest(w.pool, pools.map((p) => p.name))}"?` : undefined);
+        if (w.pool !== undefined && !pools.some((p) => p.name === w.pool))
+            c.add(
+                cluster,
+                `${at}.workerNodes[${i}].pool`,
+                w.pool,
+                `one of the nodePools: ${pools.map((p) => p.name).join(", ")}`,
+                suggest(
+                    w.pool,
+                    pools.map((p) => p.name),
+                )
+                    ? `Did you mean "${suggest(
+                          w.pool,
+                          pools.map((p) => p.name),
+                      )}"?`
+                    : undefined,
+            );
     }
     pools.forEach((p, i) => {
         const listed = (workerNodes ?? []).filter((w) => (w.pool ?? pools[0].name) === p.name).length;
-        if (workerNodes && listed !== p.count) c.add(cluster, `${clusterAt}.nodePools[${i}].count`, p.count, `${listed}, the number of workerNodes in pool ${p.name}`, "kubeadm upgrades the machines you list; the count must match them.");
+        if (workerNodes && listed !== p.count)
+            c.add(
+                cluster,
+                `${clusterAt}.nodePools[${i}].count`,
+                p.count,
+                `${listed}, the number of workerNodes in pool ${p.name}`,
+                "kubeadm upgrades the machines you list; the count must match them.",
+            );
     });
     const sshRaw = isObject(entry.ssh) ? entry.ssh : undefined;
     if (!sshRaw) c.add(cluster, `${at}.ssh`, entry.ssh, "a map with user, and optionally port and privateKeySecret");
     else c.unknownKeys(cluster, `${at}.ssh.`, sshRaw, ["user", "port", "privateKeySecret"]);
     const user = sshRaw ? c.text(cluster, `${at}.ssh.user`, sshRaw.user) : undefined;
     const port = sshRaw ? c.wholeNumber(cluster, `${at}.ssh.port`, sshRaw.port, 1, 22) : undefined;
-    const privateKeySecret = sshRaw ? c.text(cluster, `${at}.ssh.privateKeySecret`, sshRaw.privateKeySecret, "sshPrivateKey") : undefined;
+    const privateKeySecret = sshRaw
+        ? c.text(cluster, `${at}.ssh.privateKeySecret`, sshRaw.privateKeySecret, "sshPrivateKey")
+        : undefined;
     const kubeconfigSecret = c.text(cluster, `${at}.kubeconfigSecret`, entry.kubeconfigSecret, "kubeconfig");
     const packageManager = c.oneOf(cluster, `${at}.packageManager`, entry.packageManager, PACKAGE_MANAGERS);
     const workersAtOnce = c.wholeNumber(cluster, `${at}.workersAtOnce`, entry.workersAtOnce, 1, 1);
-    const cniUpgradeCommand = entry.cniUpgradeCommand === undefined ? undefined : c.text(cluster, `${at}.cniUpgradeCommand`, entry.cniUpgradeCommand);
+    const cniUpgradeCommand =
+        entry.cniUpgradeCommand === undefined
+            ? undefined
+            : c.text(cluster, `${at}.cniUpgradeCommand`, entry.cniUpgradeCommand);
     const etcdRaw = entry.etcd === undefined ? {} : entry.etcd;
     let etcd = { external: false, snapshotDir: "/var/backups/etcd" };
     if (!isObject(etcdRaw)) c.add(cluster, `${at}.etcd`, etcdRaw, "a map with external and snapshotDir");
     else {
         c.unknownKeys(cluster, `${at}.etcd.`, etcdRaw, ["external", "snapshotDir"]);
         const snapshotDir = c.text(cluster, `${at}.etcd.snapshotDir`, etcdRaw.snapshotDir, etcd.snapshotDir);
-        if (snapshotDir && !snapshotDir.startsWith("/")) c.add(cluster, `${at}.etcd.snapshotDir`, snapshotDir, "an absolute path on the first control plane node");
-        etcd = { external: c.bool(cluster, `${at}.etcd.external`, etcdRaw.external, false), snapshotDir: snapshotDir ?? etcd.snapshotDir };
+        if (snapshotDir && !snapshotDir.startsWith("/"))
+            c.add(cluster, `${at}.etcd.snapshotDir`, snapshotDir, "an absolute path on the first control plane node");
+        etcd = {
+            external: c.bool(cluster, `${at}.etcd.external`, etcdRaw.external, false),
+            snapshotDir: snapshotDir ?? etcd.snapshotDir,
+        };
     }
-    if (c.issues.length > before || !controlPlaneNodes || !workerNodes || !user || !port || !privateKeySecret || !kubeconfigSecret || !packageManager || !workersAtOnce) return undefined;
-    return { controlPlaneNodes, workerNodes, ssh: { user, port, privateKeySecret }, kubeconfigSecret, packageManager, workersAtOnce, cniUpgradeCommand, etcd };
+    if (
+        c.issues.length > before ||
+        !controlPlaneNodes ||
+        !workerNodes ||
+        !user ||
+        !port ||
+        !privateKeySecret ||
+        !kubeconfigSecret ||
+        !packageManager ||
+        !workersAtOnce
+    )
+        return undefined;
+    return {
+        controlPlaneNodes,
+        workerNodes,
+        ssh: { user, port, privateKeySecret },
+        kubeconfigSecret,
+        packageManager,
+        workersAtOnce,
+        cniUpgradeCommand,
+        etcd,
+    };
 }
 
-const CAPI_KEYS = ["namespace", "clusterName", "managementKubeconfigSecret", "region", "controlPlane", "amis", "amiLookup", "iamInstanceProfile", "controlPlaneIamInstanceProfile", "sshKeyName", "maxSurge", "maxUnavailable"];
+const CAPI_KEYS = [
+    "namespace",
+    "clusterName",
+    "managementKubeconfigSecret",
+    "region",
+    "controlPlane",
+    "amis",
+    "amiLookup",
+    "iamInstanceProfile",
+    "controlPlaneIamInstanceProfile",
+    "sshKeyName",
+    "maxSurge",
+    "maxUnavailable",
+];
 
-function parseCapiAws(c: Checker, cluster: string, clusterAt: string, entry: unknown, version: string | undefined, name: unknown): CapiAwsSettings | undefined {
+function parseCapiAws(
+    c: Checker,
+    cluster: string,
+    clusterAt: string,
+    entry: unknown,
+    version: string | undefined,
+    name: unknown,
+): CapiAwsSettings | undefined {
     const at = `${clusterAt}.capi-aws`;
     if (!isObject(entry)) {
         c.add(cluster, at, entry, "a map with at least controlPlane.instanceType, and amis or amiLookup");
@@ -605,53 +946,116 @@ function parseCapiAws(c: Checker, cluster: string, clusterAt: string, entry: unk
     const before = c.issues.length;
     c.unknownKeys(cluster, `${at}.`, entry, CAPI_KEYS);
     if (version && parseVersion(version)?.patch === undefined) {
-        c.add(cluster, `${clusterAt}.kubernetesVersion`, version, `a full patch version such as "${version}.4"`, "Cluster API machines run an exact version, built into their AMI.");
+        c.add(
+            cluster,
+            `${clusterAt}.kubernetesVersion`,
+            version,
+            `a full patch version such as "${version}.4"`,
+            "Cluster API machines run an exact version, built into their AMI.",
+        );
     }
-    const clusterName = c.text(cluster, `${at}.clusterName`, entry.clusterName, typeof name === "string" ? name : undefined);
+    const clusterName = c.text(
+        cluster,
+        `${at}.clusterName`,
+        entry.clusterName,
+        typeof name === "string" ? name : undefined,
+    );
     const cpRaw = isObject(entry.controlPlane) ? entry.controlPlane : undefined;
-    if (!cpRaw) c.add(cluster, `${at}.controlPlane`, entry.controlPlane, "a map with instanceType, and optionally name, replicas and maxSurge");
+    if (!cpRaw)
+        c.add(
+            cluster,
+            `${at}.controlPlane`,
+            entry.controlPlane,
+            "a map with instanceType, and optionally name, replicas and maxSurge",
+        );
     else c.unknownKeys(cluster, `${at}.controlPlane.`, cpRaw, ["name", "replicas", "maxSurge", "instanceType"]);
     const replicas = cpRaw ? c.wholeNumber(cluster, `${at}.controlPlane.replicas`, cpRaw.replicas, 1, 3) : undefined;
-    if (replicas !== undefined && replicas % 2 === 0) c.add(cluster, `${at}.controlPlane.replicas`, replicas, "an odd number (etcd quorum)");
+    if (replicas !== undefined && replicas % 2 === 0)
+        c.add(cluster, `${at}.controlPlane.replicas`, replicas, "an odd number (etcd quorum)");
     const maxSurge = cpRaw ? c.wholeNumber(cluster, `${at}.controlPlane.maxSurge`, cpRaw.maxSurge, 0, 1) : undefined;
-    if (maxSurge !== undefined && maxSurge > 1) c.add(cluster, `${at}.controlPlane.maxSurge`, maxSurge, "0 or 1", "KubeadmControlPlane rolls one machine at a time.");
+    if (maxSurge !== undefined && maxSurge > 1)
+        c.add(
+            cluster,
+            `${at}.controlPlane.maxSurge`,
+            maxSurge,
+            "0 or 1",
+            "KubeadmControlPlane rolls one machine at a time.",
+        );
     const amis: Record<string, string> = {};
     if (entry.amis !== undefined) {
         if (!isObject(entry.amis)) c.add(cluster, `${at}.amis`, entry.amis, "a map of Kubernetes versions to AMI ids");
-        else for (const [v, id] of Object.entries(entry.amis)) {
-            const pv = parseVersion(v);
-            if (!pv || pv.patch === undefined) c.add(cluster, `${at}.amis`, v, "full patch versions as keys, e.g. \"1.31.4\"");
-            else if (typeof id !== "string" || !/^ami-[0-9a-f]{8,17}$/.test(id)) c.add(cluster, `${at}.amis.${v}`, id, "an AMI id such as ami-0123456789abcdef0");
-            else amis[formatVersion(pv)] = id;
-        }
+        else
+            for (const [v, id] of Object.entries(entry.amis)) {
+                const pv = parseVersion(v);
+                if (!pv || pv.patch === undefined)
+                    c.add(cluster, `${at}.amis`, v, 'full patch versions as keys, e.g. "1.31.4"');
+                else if (typeof id !== "string" || !/^ami-[0-9a-f]{8,17}$/.test(id))
+                    c.add(cluster, `${at}.amis.${v}`, id, "an AMI id such as ami-0123456789abcdef0");
+                else amis[formatVersion(pv)] = id;
+            }
     }
     let amiLookup: CapiAwsSettings["amiLookup"];
     if (entry.amiLookup !== undefined) {
-        if (!isObject(entry.amiLookup)) c.add(cluster, `${at}.amiLookup`, entry.amiLookup, "a map with owners and optionally namePattern");
+        if (!isObject(entry.amiLookup))
+            c.add(cluster, `${at}.amiLookup`, entry.amiLookup, "a map with owners and optionally namePattern");
         else {
             c.unknownKeys(cluster, `${at}.amiLookup.`, entry.amiLookup, ["owners", "namePattern"]);
             const owners = stringList(c, cluster, `${at}.amiLookup.owners`, entry.amiLookup.owners, 1);
-            const namePattern = entry.amiLookup.namePattern === undefined ? undefined : c.text(cluster, `${at}.amiLookup.namePattern`, entry.amiLookup.namePattern);
+            const namePattern =
+                entry.amiLookup.namePattern === undefined
+                    ? undefined
+                    : c.text(cluster, `${at}.amiLookup.namePattern`, entry.amiLookup.namePattern);
             if (owners) amiLookup = { owners, namePattern };
         }
     }
     const settings: CapiAwsSettings = {
         namespace: c.text(cluster, `${at}.namespace`, entry.namespace, "default") ?? "default",
         clusterName: clusterName ?? "",
-        managementKubeconfigSecret: c.text(cluster, `${at}.managementKubeconfigSecret`, entry.managementKubeconfigSecret, "managementKubeconfig") ?? "",
+        managementKubeconfigSecret:
+            c.text(
+                cluster,
+                `${at}.managementKubeconfigSecret`,
+                entry.managementKubeconfigSecret,
+                "managementKubeconfig",
+            ) ?? "",
         region: entry.region === undefined ? undefined : c.text(cluster, `${at}.region`, entry.region),
         controlPlane: {
-            name: (cpRaw ? c.text(cluster, `${at}.controlPlane.name`, cpRaw.name, `${clusterName}-control-plane`) : undefined) ?? "",
-            replicas: replicas ?? 3, maxSurge: (maxSurge === 0 ? 0 : 1),
-            instanceType: (cpRaw ? c.text(cluster, `${at}.controlPlane.instanceType`, cpRaw.instanceType) : undefined) ?? "",
+            name:
+                (cpRaw
+                    ? c.text(cluster, `${at}.controlPlane.name`, cpRaw.name, `${clusterName}-control-plane`)
+                    : undefined) ?? "",
+            replicas: replicas ?? 3,
+            maxSurge: maxSurge === 0 ? 0 : 1,
+            instanceType:
+                (cpRaw ? c.text(cluster, `${at}.controlPlane.instanceType`, cpRaw.instanceType) : undefined) ?? "",
         },
-        amis, amiLookup,
-        iamInstanceProfile: c.text(cluster, `${at}.iamInstanceProfile`, entry.iamInstanceProfile, "nodes.cluster-api-provider-aws.sigs.k8s.io") ?? "",
-        controlPlaneIamInstanceProfile: c.text(cluster, `${at}.controlPlaneIamInstanceProfile`, entry.controlPlaneIamInstanceProfile, "control-plane.cluster-api-provider-aws.sigs.k8s.io") ?? "",
+        amis,
+        amiLookup,
+        iamInstanceProfile:
+            c.text(
+                cluster,
+                `${at}.iamInstanceProfile`,
+                entry.iamInstanceProfile,
+                "nodes.cluster-api-provider-aws.sigs.k8s.io",
+            ) ?? "",
+        controlPlaneIamInstanceProfile:
+            c.text(
+                cluster,
+                `${at}.controlPlaneIamInstanceProfile`,
+                entry.controlPlaneIamInstanceProfile,
+                "control-plane.cluster-api-provider-aws.sigs.k8s.io",
+            ) ?? "",
         sshKeyName: entry.sshKeyName === undefined ? undefined : c.text(cluster, `${at}.sshKeyName`, entry.sshKeyName),
         maxSurge: c.wholeNumber(cluster, `${at}.maxSurge`, entry.maxSurge, 0, 1) ?? 1,
         maxUnavailable: c.wholeNumber(cluster, `${at}.maxUnavailable`, entry.maxUnavailable, 0, 0) ?? 0,
     };
-    if (settings.maxSurge === 0 && settings.maxUnavailable === 0) c.add(cluster, `${at}.maxUnavailable`, 0, "at least 1 when maxSurge is 0", "A rolling update needs room to surge or to take a machine down.");
+    if (settings.maxSurge === 0 && settings.maxUnavailable === 0)
+        c.add(
+            cluster,
+            `${at}.maxUnavailable`,
+            0,
+            "at least 1 when maxSurge is 0",
+            "A rolling update needs room to surge or to take a machine down.",
+        );
     return c.issues.length > before ? undefined : settings;
 }

@@ -1,11 +1,11 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, type ConfigIssue, type ProviderName } from "./config";
-import { CapiAwsUpgradeCluster, neededVersions, resolveAmis, type AmiByVersion } from "./capi-aws/cluster";
+import { type AmiByVersion, CapiAwsUpgradeCluster, neededVersions, resolveAmis } from "./capi-aws/cluster";
+import { ConfigError, type ConfigIssue, type ProviderName, parseStackConfig, type StackConfig } from "./config";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
-import { planStack, type ClusterPlan, type PromotionSource } from "./plan";
+import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
 
 export const CONFIG_NAMESPACE = "k8s-upgrades";
@@ -16,7 +16,11 @@ export function readNamespaceConfig(): Record<string, unknown> {
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
         let parsed: unknown = value;
-        try { parsed = JSON.parse(value); } catch { /* a plain string */ }
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            /* a plain string */
+        }
         raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parsed;
     }
     return raw;
@@ -35,7 +39,7 @@ async function readRunningState(resourceName: string, stack: string): Promise<Ru
 
 export async function main(): Promise<Record<string, unknown>> {
     const stack = pulumi.getStack();
-    let config;
+    let config: StackConfig;
     try {
         config = parseStackConfig(stack, readNamespaceConfig());
     } catch (err) {
@@ -50,7 +54,9 @@ export async function main(): Promise<Record<string, unknown>> {
             state = await readRunningState("promotes-from", config.promotesFrom);
         } catch (err) {
             state = undefined;
-            pulumi.log.warn(`could not read the running state of stack "${config.promotesFrom}": ${(err as Error).message}`);
+            void pulumi.log.warn(
+                `could not read the running state of stack "${config.promotesFrom}": ${(err as Error).message}`,
+            );
         }
         source = { stack: config.promotesFrom, state };
     }
@@ -59,7 +65,12 @@ export async function main(): Promise<Record<string, unknown>> {
     // Cluster API machines need an image built for their version: resolve them all before registering anything.
     const amis = new Map<string, AmiByVersion>();
     for (const plan of plans.filter((p) => p.cluster.provider === "capi-aws")) {
-        const resolved = await resolveAmis(stack, config.clusters.indexOf(plan.cluster), plan.cluster, neededVersions(plan));
+        const resolved = await resolveAmis(
+            stack,
+            config.clusters.indexOf(plan.cluster),
+            plan.cluster,
+            neededVersions(plan),
+        );
         amis.set(plan.cluster.name, resolved.amis);
         issues.push(...resolved.issues);
     }
@@ -71,26 +82,40 @@ export async function main(): Promise<Record<string, unknown>> {
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     const namespace = new pulumi.Config(CONFIG_NAMESPACE);
     /** Each provider's adapter: registers the cluster's resources and says what to export. */
-    const adapters: Record<ProviderName, (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }> = {
+    const adapters: Record<
+        ProviderName,
+        (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }
+    > = {
         lke: (plan) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }),
         eks: (plan) => new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion }),
-        kubeadm: (plan) => new KubeadmUpgradeCluster(plan.cluster.name, {
-            plan, sshPrivateKey: namespace.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret), kubeconfig: namespace.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
-        }),
-        "capi-aws": (plan) => new CapiAwsUpgradeCluster(plan.cluster.name, {
-            plan, amis: amis.get(plan.cluster.name)!, managementKubeconfig: namespace.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
-        }),
+        kubeadm: (plan) =>
+            new KubeadmUpgradeCluster(plan.cluster.name, {
+                plan,
+                sshPrivateKey: namespace.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
+                kubeconfig: namespace.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
+            }),
+        "capi-aws": (plan) =>
+            new CapiAwsUpgradeCluster(plan.cluster.name, {
+                plan,
+                amis: amis.get(plan.cluster.name)!,
+                managementKubeconfig: namespace.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
+            }),
     };
     for (const plan of plans) {
-        for (const w of plan.warnings) pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
-        for (const h of plan.holds) pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
+        for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
+        for (const h of plan.holds) void pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
         const cluster = adapters[plan.cluster.provider](plan);
         clusters[plan.cluster.name] = cluster.runningState;
         if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
     }
 
     return {
-        [RUNNING_STATE_OUTPUT]: pulumi.output(clusters).apply((c) => ({ schemaVersion: RUNNING_STATE_SCHEMA, stack, promotesFrom: config.promotesFrom ?? null, clusters: c })),
+        [RUNNING_STATE_OUTPUT]: pulumi.output(clusters).apply((c) => ({
+            schemaVersion: RUNNING_STATE_SCHEMA,
+            stack,
+            promotesFrom: config.promotesFrom ?? null,
+            clusters: c,
+        })),
         kubeconfigs: pulumi.secret(kubeconfigs),
     };
 }

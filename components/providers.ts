@@ -46,7 +46,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         controlPlaneNeedsCurrentPools: true,
         recycleAs: "in-place",
         inPlaceSummary: "the managed rolling update (new instances before old ones are drained and terminated)",
-        inPlaceWarning: "in-place on Amazon EKS forces nothing: when PodDisruptionBudgets keep pods on a node for 15 minutes, the node group update fails with PodEvictionFailure and stops part-way (no rollback). Fix the budget and deploy again, or set eks.forceUpdateVersion to evict regardless",
+        inPlaceWarning:
+            "in-place on Amazon EKS forces nothing: when PodDisruptionBudgets keep pods on a node for 15 minutes, the node group update fails with PodEvictionFailure and stops part-way (no rollback). Fix the budget and deploy again, or set eks.forceUpdateVersion to evict regardless",
     },
     kubeadm: {
         title: "self-managed kubeadm",
@@ -56,7 +57,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         typeChangeReplacesPool: false,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "each node drained, its packages upgraded, kubelet restarted, uncordoned",
-        strategyHint: "blue-green and recycle need new machines, which this provider does not create: it upgrades the machines you list, in place.",
+        strategyHint:
+            "blue-green and recycle need new machines, which this provider does not create: it upgrades the machines you list, in place.",
     },
     "capi-aws": {
         title: "Cluster API on AWS",

@@ -45,32 +45,46 @@ export interface RunningState {
 export function parseRunningState(raw: unknown, from: string): RunningState | undefined {
     if (raw === undefined || raw === null) return undefined;
     const fail = (what: string): never => {
-        throw new Error(`the running state recorded by ${from} (stack output "${RUNNING_STATE_OUTPUT}") is malformed: ${what}. ` +
-            `Inspect it with 'pulumi stack output ${RUNNING_STATE_OUTPUT} --json'; it is written only by this program.`);
+        throw new Error(
+            `the running state recorded by ${from} (stack output "${RUNNING_STATE_OUTPUT}") is malformed: ${what}. ` +
+                `Inspect it with 'pulumi stack output ${RUNNING_STATE_OUTPUT} --json'; it is written only by this program.`,
+        );
     };
     if (typeof raw !== "object" || Array.isArray(raw)) return fail("not a map");
     const r = raw as Record<string, unknown>;
-    if (r.schemaVersion !== RUNNING_STATE_SCHEMA) return fail(`schemaVersion ${JSON.stringify(r.schemaVersion)} is not ${RUNNING_STATE_SCHEMA}`);
+    if (r.schemaVersion !== RUNNING_STATE_SCHEMA)
+        return fail(`schemaVersion ${JSON.stringify(r.schemaVersion)} is not ${RUNNING_STATE_SCHEMA}`);
     if (typeof r.clusters !== "object" || r.clusters === null) return fail("clusters is missing");
     const clusters: Record<string, RunningCluster> = {};
     for (const [name, value] of Object.entries(r.clusters as Record<string, unknown>)) {
         const cl = value as Partial<RunningCluster>;
         if (!cl || typeof cl !== "object") return fail(`cluster ${name} is not a map`);
-        if (!parseVersion(cl.controlPlaneVersion)) return fail(`cluster ${name} has controlPlaneVersion ${JSON.stringify(cl.controlPlaneVersion)}`);
+        if (!parseVersion(cl.controlPlaneVersion))
+            return fail(`cluster ${name} has controlPlaneVersion ${JSON.stringify(cl.controlPlaneVersion)}`);
         if (!Array.isArray(cl.pools)) return fail(`cluster ${name} has no pools list`);
         const pools = cl.pools.map((p, i): RunningPool => {
             if (!p || typeof p.name !== "string" || typeof p.resourceName !== "string" || !parseVersion(p.version)) {
                 return fail(`cluster ${name}, pools[${i}] lacks name, resourceName or version`);
             }
             return {
-                name: p.name, resourceName: p.resourceName, version: p.version, type: String(p.type ?? ""), count: Number(p.count ?? 0),
-                autoscaler: p.autoscaler, poolId: p.poolId === undefined || p.poolId === null ? undefined : String(p.poolId), retained: p.retained === true,
+                name: p.name,
+                resourceName: p.resourceName,
+                version: p.version,
+                type: String(p.type ?? ""),
+                count: Number(p.count ?? 0),
+                autoscaler: p.autoscaler,
+                poolId: p.poolId === undefined || p.poolId === null ? undefined : String(p.poolId),
+                retained: p.retained === true,
             };
         });
         clusters[name] = {
-            name, provider: String(cl.provider ?? ""), controlPlaneVersion: cl.controlPlaneVersion as string,
+            name,
+            provider: String(cl.provider ?? ""),
+            controlPlaneVersion: cl.controlPlaneVersion as string,
             clusterId: cl.clusterId === undefined || cl.clusterId === null ? undefined : String(cl.clusterId),
-            strategy: String(cl.strategy ?? ""), pools, upgradeInProgress: cl.upgradeInProgress === true,
+            strategy: String(cl.strategy ?? ""),
+            pools,
+            upgradeInProgress: cl.upgradeInProgress === true,
             validatedVersion: typeof cl.validatedVersion === "string" ? cl.validatedVersion : undefined,
         };
     }

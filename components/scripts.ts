@@ -7,8 +7,18 @@ import * as path from "node:path";
 import type { DrainSettings } from "./config";
 
 export const SCRIPT_KINDS = [
-    "preflight", "wait-ready", "wait-resource", "cordon", "uncordon", "drain", "drain-guard-create", "validate", "local-command",
-    "lke-control-plane", "lke-in-place", "lke-recycle-pool",
+    "preflight",
+    "wait-ready",
+    "wait-resource",
+    "cordon",
+    "uncordon",
+    "drain",
+    "drain-guard-create",
+    "validate",
+    "local-command",
+    "lke-control-plane",
+    "lke-in-place",
+    "lke-recycle-pool",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 
@@ -62,7 +72,8 @@ export function buildRemoteScript(kind: RemoteScriptKind, params: Record<string,
     }
     const expected = REMOTE_SCRIPT_PARAMS[kind];
     const given = Object.keys(params).sort();
-    if (given.join() !== [...expected].sort().join()) throw new Error(`${kind} takes ${expected.join(", ")}; given ${given.join(", ")}`);
+    if (given.join() !== [...expected].sort().join())
+        throw new Error(`${kind} takes ${expected.join(", ")}; given ${given.join(", ")}`);
     const assignments = expected.map((k) => `${k}=${shellQuote(params[k])}`);
     return `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${assignments.join("\n")}\n${body}`;
 }

@@ -1,6 +1,7 @@
 // Turns a script kind into a `command:local:Command` step. Shared by every provider adapter.
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { buildScript, INTERPRETER, type ScriptKind } from "./scripts";
 
 export interface StepArgs {
@@ -26,11 +27,15 @@ export function scriptStep(name: string, args: StepArgs, opts: pulumi.CustomReso
     for (const [key, value] of Object.entries(args.secrets ?? {})) {
         if (value !== undefined) environment[key] = pulumi.secret(value);
     }
-    return new command.local.Command(name, {
-        create: buildScript(args.create),
-        delete: args.delete ? buildScript(args.delete) : undefined,
-        interpreter: INTERPRETER,
-        environment,
-        triggers: args.triggers,
-    }, opts);
+    return new command.local.Command(
+        name,
+        {
+            create: buildScript(args.create),
+            delete: args.delete ? buildScript(args.delete) : undefined,
+            interpreter: INTERPRETER,
+            environment,
+            triggers: args.triggers,
+        },
+        opts,
+    );
 }

@@ -127,11 +127,17 @@ export function kubeletSkew(apiservers: KubeVersion | KubeVersion[], kubelet: Ku
     const oldest = list.reduce((a, b) => (compareMinor(a, b) <= 0 ? a : b));
     const newest = list.reduce((a, b) => (compareMinor(a, b) >= 0 ? a : b));
     if (compareMinor(kubelet, oldest) > 0) {
-        return verdict(false, `kubelet ${formatMinor(kubelet)} is newer than the apiserver ${formatMinor(oldest)}; kubelets must never be newer than the apiserver`);
+        return verdict(
+            false,
+            `kubelet ${formatMinor(kubelet)} is newer than the apiserver ${formatMinor(oldest)}; kubelets must never be newer than the apiserver`,
+        );
     }
     const lag = minorDistance(kubelet, newest);
     const max = maxKubeletLag(kubelet);
-    return verdict(lag <= max, `kubelet ${formatMinor(kubelet)} is ${lag} minors older than the apiserver ${formatMinor(newest)}; at most ${max} are supported${max === 2 ? " for kubelets older than 1.25" : ""}`);
+    return verdict(
+        lag <= max,
+        `kubelet ${formatMinor(kubelet)} is ${lag} minors older than the apiserver ${formatMinor(newest)}; at most ${max} are supported${max === 2 ? " for kubelets older than 1.25" : ""}`,
+    );
 }
 
 /** The oldest kubelet minor an apiserver supports. */
@@ -146,14 +152,25 @@ export function oldestSupportedKubelet(apiserver: KubeVersion): KubeVersion {
 /** kube-proxy: like the kubelet against the apiserver, and within three minors (two below 1.25) of the kubelet beside it. */
 export function kubeProxySkew(apiserver: KubeVersion, kubeProxy: KubeVersion, kubelet?: KubeVersion): SkewVerdict {
     const lag = minorDistance(kubeProxy, apiserver);
-    if (lag < 0) return { ok: false, reason: `kube-proxy ${formatMinor(kubeProxy)} is newer than the apiserver ${formatMinor(apiserver)}` };
+    if (lag < 0)
+        return {
+            ok: false,
+            reason: `kube-proxy ${formatMinor(kubeProxy)} is newer than the apiserver ${formatMinor(apiserver)}`,
+        };
     if (lag > maxKubeletLag(kubeProxy)) {
-        return { ok: false, reason: `kube-proxy ${formatMinor(kubeProxy)} is ${lag} minors older than the apiserver ${formatMinor(apiserver)}; at most ${maxKubeletLag(kubeProxy)} are supported` };
+        return {
+            ok: false,
+            reason: `kube-proxy ${formatMinor(kubeProxy)} is ${lag} minors older than the apiserver ${formatMinor(apiserver)}; at most ${maxKubeletLag(kubeProxy)} are supported`,
+        };
     }
     if (kubelet) {
         const gap = Math.abs(minorDistance(kubelet, kubeProxy));
         const max = Math.min(maxKubeletLag(kubelet), maxKubeletLag(kubeProxy));
-        if (gap > max) return { ok: false, reason: `kube-proxy ${formatMinor(kubeProxy)} is ${gap} minors from the kubelet ${formatMinor(kubelet)} beside it; at most ${max} are supported` };
+        if (gap > max)
+            return {
+                ok: false,
+                reason: `kube-proxy ${formatMinor(kubeProxy)} is ${gap} minors from the kubelet ${formatMinor(kubelet)} beside it; at most ${max} are supported`,
+            };
     }
     return OK;
 }
@@ -163,8 +180,16 @@ export function controllerSkew(apiservers: KubeVersion | KubeVersion[], componen
     const list = Array.isArray(apiservers) ? apiservers : [apiservers];
     for (const api of list) {
         const lag = minorDistance(component, api);
-        if (lag < 0) return { ok: false, reason: `controller ${formatMinor(component)} is newer than the apiserver ${formatMinor(api)}` };
-        if (lag > 1) return { ok: false, reason: `controller ${formatMinor(component)} is ${lag} minors older than the apiserver ${formatMinor(api)}; at most one is supported` };
+        if (lag < 0)
+            return {
+                ok: false,
+                reason: `controller ${formatMinor(component)} is newer than the apiserver ${formatMinor(api)}`,
+            };
+        if (lag > 1)
+            return {
+                ok: false,
+                reason: `controller ${formatMinor(component)} is ${lag} minors older than the apiserver ${formatMinor(api)}; at most one is supported`,
+            };
     }
     return OK;
 }
@@ -172,7 +197,10 @@ export function controllerSkew(apiservers: KubeVersion | KubeVersion[], componen
 /** kubectl: within one minor, older or newer, of the apiserver. */
 export function kubectlSkew(apiserver: KubeVersion, kubectl: KubeVersion): SkewVerdict {
     const gap = Math.abs(minorDistance(apiserver, kubectl));
-    return verdict(gap <= 1, `kubectl ${formatMinor(kubectl)} is ${gap} minors from the apiserver ${formatMinor(apiserver)}; kubectl supports one minor either way`);
+    return verdict(
+        gap <= 1,
+        `kubectl ${formatMinor(kubectl)} is ${gap} minors from the apiserver ${formatMinor(apiserver)}; kubectl supports one minor either way`,
+    );
 }
 
 /** HA control planes: the newest and oldest apiserver are within one minor. */
@@ -180,5 +208,8 @@ export function apiserverSkew(apiservers: KubeVersion[]): SkewVerdict {
     if (apiservers.length < 2) return OK;
     const minors = apiservers.map((v) => v.minor);
     const spread = Math.max(...minors) - Math.min(...minors);
-    return verdict(spread <= 1, `apiservers span ${spread} minors; in an HA control plane the newest and oldest must be within one minor`);
+    return verdict(
+        spread <= 1,
+        `apiservers span ${spread} minors; in an HA control plane the newest and oldest must be within one minor`,
+    );
 }

@@ -58,7 +58,10 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
     const target = requireVersion(cfg.kubernetesVersion);
     const targetMinor = formatMinor(target);
     const drainEnv = drainEnvironment(cfg.workers.drain);
-    const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({ parent: args.parent, ...extra });
+    const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+        parent: args.parent,
+        ...extra,
+    });
     const secrets = { K8SU_KUBECONFIG_B64: kubeconfig };
     const steps: pulumi.Resource[] = [];
     const greenReady: pulumi.Resource[] = [];
@@ -66,26 +69,55 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
     const registered: WorkersResult["registered"] = [];
     const gate = plan.exists ? [args.controlPlane, ...(args.beforeWorkers ?? [])] : [];
 
-    const register = (resourceName: string, spec: PoolSpec, pool: NodePoolConfig, deps: pulumi.Resource[]): PoolHandle => {
+    const register = (
+        resourceName: string,
+        spec: PoolSpec,
+        pool: NodePoolConfig,
+        deps: pulumi.Resource[],
+    ): PoolHandle => {
         const handle = adapter.registerPool(resourceName, spec, pool, deps);
         // The drain guard: its delete runs before the pool's (it depends on it), drains the pool, and a
         // failed drain stops the update with the pool still there. Never give it deletedWith.
-        scriptStep(`${resourceName}-drain-guard`, {
-            create: "drain-guard-create",
-            delete: "drain",
-            environment: { K8SU_CLUSTER: name, K8SU_SELECTOR: handle.selector, K8SU_MIN_READY_ELSEWHERE: String(spec.count), ...drainEnv },
-            secrets,
-            // Should the pool ever be replaced, the guard is replaced with it: the old guard's delete drains
-            // the old pool (its selector is in state) before the engine deletes that pool.
-            triggers: [handle.id],
-        }, child({ dependsOn: [handle.resource] }));
+        scriptStep(
+            `${resourceName}-drain-guard`,
+            {
+                create: "drain-guard-create",
+                delete: "drain",
+                environment: {
+                    K8SU_CLUSTER: name,
+                    K8SU_SELECTOR: handle.selector,
+                    K8SU_MIN_READY_ELSEWHERE: String(spec.count),
+                    ...drainEnv,
+                },
+                secrets,
+                // Should the pool ever be replaced, the guard is replaced with it: the old guard's delete drains
+                // the old pool (its selector is in state) before the engine deletes that pool.
+                triggers: [handle.id],
+            },
+            child({ dependsOn: [handle.resource] }),
+        );
         return handle;
     };
 
     for (const p of plan.pools) {
-        const spec: PoolSpec = { type: p.config.type, count: p.config.count, autoscaler: p.config.autoscaler, version: formatMinor(requireVersion(p.version)) };
+        const spec: PoolSpec = {
+            type: p.config.type,
+            count: p.config.count,
+            autoscaler: p.config.autoscaler,
+            version: formatMinor(requireVersion(p.version)),
+        };
         const handle = register(p.resourceName, spec, p.config, gate);
-        registered.push({ running: { name: p.name, resourceName: p.resourceName, version: p.version, type: spec.type, count: spec.count, autoscaler: spec.autoscaler }, id: handle.id });
+        registered.push({
+            running: {
+                name: p.name,
+                resourceName: p.resourceName,
+                version: p.version,
+                type: spec.type,
+                count: spec.count,
+                autoscaler: spec.autoscaler,
+            },
+            id: handle.id,
+        });
         if (p.action === "keep") continue;
         if (formatMinor(requireVersion(p.version)) === targetMinor) validateSelectors.push(handle.selector);
         if (p.action === "in-place") {
@@ -93,12 +125,21 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             if (step) steps.push(step);
             continue;
         }
-        const ready = scriptStep(`${p.resourceName}-ready`, {
-            create: "wait-ready",
-            environment: { K8SU_SELECTOR: handle.selector, K8SU_EXPECTED_NODES: String(p.config.count), K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)), K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds) },
-            secrets,
-            triggers: [targetMinor],
-        }, child({ dependsOn: [handle.resource, ...gate] }));
+        const ready = scriptStep(
+            `${p.resourceName}-ready`,
+            {
+                create: "wait-ready",
+                environment: {
+                    K8SU_SELECTOR: handle.selector,
+                    K8SU_EXPECTED_NODES: String(p.config.count),
+                    K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
+                    K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                },
+                secrets,
+                triggers: [targetMinor],
+            },
+            child({ dependsOn: [handle.resource, ...gate] }),
+        );
         steps.push(ready);
         if (p.action === "blue-green") greenReady.push(ready);
     }
@@ -108,43 +149,84 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
     // retainPreviousPool it runs now and the blue pool stays, drained, until the next deployment.
     const blues = plan.pools.filter((p) => p.blue);
     if (blues.length > 0) {
-        const cordon = scriptStep(`${name}-cordon-blue`, {
-            create: "cordon",
-            environment: { K8SU_SELECTORS: blues.map((p) => adapter.recordedSelector(p.blue!)).join("\n") },
-            secrets,
-            triggers: [targetMinor, ...blues.map((p) => p.blue!.resourceName)],
-        }, child({ dependsOn: greenReady }));
+        const cordon = scriptStep(
+            `${name}-cordon-blue`,
+            {
+                create: "cordon",
+                environment: { K8SU_SELECTORS: blues.map((p) => adapter.recordedSelector(p.blue!)).join("\n") },
+                secrets,
+                triggers: [targetMinor, ...blues.map((p) => p.blue!.resourceName)],
+            },
+            child({ dependsOn: greenReady }),
+        );
         steps.push(cordon);
         for (const p of blues.filter((b) => b.retainBlue)) {
             const blue = p.blue!;
-            const handle = register(blue.resourceName, { type: blue.type, count: blue.count, autoscaler: blue.autoscaler, version: formatMinor(requireVersion(blue.version)) }, p.config, []);
+            const handle = register(
+                blue.resourceName,
+                {
+                    type: blue.type,
+                    count: blue.count,
+                    autoscaler: blue.autoscaler,
+                    version: formatMinor(requireVersion(blue.version)),
+                },
+                p.config,
+                [],
+            );
             registered.push({ running: { ...blue, retained: true }, id: handle.id });
-            steps.push(scriptStep(`${blue.resourceName}-drain`, {
-                create: "drain",
-                environment: { K8SU_CLUSTER: name, K8SU_SELECTOR: handle.selector, K8SU_MIN_READY_ELSEWHERE: String(blue.count), ...drainEnv },
-                secrets,
-                triggers: [targetMinor],
-            }, child({ dependsOn: [cordon, handle.resource] })));
+            steps.push(
+                scriptStep(
+                    `${blue.resourceName}-drain`,
+                    {
+                        create: "drain",
+                        environment: {
+                            K8SU_CLUSTER: name,
+                            K8SU_SELECTOR: handle.selector,
+                            K8SU_MIN_READY_ELSEWHERE: String(blue.count),
+                            ...drainEnv,
+                        },
+                        secrets,
+                        triggers: [targetMinor],
+                    },
+                    child({ dependsOn: [cordon, handle.resource] }),
+                ),
+            );
         }
     }
     return { steps, validateSelectors, registered };
 }
 
 /** The validation step after the workers, when the plan has one. */
-export function validationStep(args: Pick<WorkersArgs, "parent" | "name" | "plan" | "kubeconfig"> & { controlPlane?: pulumi.Resource }, after: pulumi.Resource[], selectors: pulumi.Output<string>[]): pulumi.Resource | undefined {
+export function validationStep(
+    args: Pick<WorkersArgs, "parent" | "name" | "plan" | "kubeconfig"> & { controlPlane?: pulumi.Resource },
+    after: pulumi.Resource[],
+    selectors: pulumi.Output<string>[],
+): pulumi.Resource | undefined {
     const { plan } = args;
     if (!plan.validation) return undefined;
     const targetMinor = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
-    return scriptStep(`${args.name}-validate`, {
-        create: "validate",
-        environment: { K8SU_TARGET_MINOR: targetMinor, K8SU_SELECTORS: pulumi.all(selectors).apply((s) => s.join("\n")) },
-        secrets: { K8SU_KUBECONFIG_B64: args.kubeconfig },
-        triggers: [targetMinor, ...plan.pools.map((p) => p.resourceName)],
-    }, { parent: args.parent, dependsOn: after.length > 0 ? after : args.controlPlane ? [args.controlPlane] : [] });
+    return scriptStep(
+        `${args.name}-validate`,
+        {
+            create: "validate",
+            environment: {
+                K8SU_TARGET_MINOR: targetMinor,
+                K8SU_SELECTORS: pulumi.all(selectors).apply((s) => s.join("\n")),
+            },
+            secrets: { K8SU_KUBECONFIG_B64: args.kubeconfig },
+            triggers: [targetMinor, ...plan.pools.map((p) => p.resourceName)],
+        },
+        { parent: args.parent, dependsOn: after.length > 0 ? after : args.controlPlane ? [args.controlPlane] : [] },
+    );
 }
 
 /** What runs once this deployment succeeds; resolves only after every step has, so a failure keeps the previous record. */
-export function runningStateOf(plan: ClusterPlan, clusterId: pulumi.Input<string>, done: pulumi.Resource[], registered: WorkersResult["registered"]): pulumi.Output<RunningCluster> {
+export function runningStateOf(
+    plan: ClusterPlan,
+    clusterId: pulumi.Input<string>,
+    done: pulumi.Resource[],
+    registered: WorkersResult["registered"],
+): pulumi.Output<RunningCluster> {
     const finished = pulumi.all(done.map((r) => r.urn));
     const ids = pulumi.all(registered.map((r) => r.id));
     return pulumi.all([pulumi.output(clusterId), finished, ids]).apply(([id, , poolIds]) => ({
@@ -166,8 +248,19 @@ export function componentInputs(plan: ClusterPlan): Record<string, unknown> {
         cluster: plan.cluster,
         running: plan.running ?? null,
         controlPlane: plan.controlPlane,
-        pools: plan.pools.map((p) => ({ name: p.name, action: p.action, resourceName: p.resourceName, version: p.version, blue: p.blue ?? null, retainBlue: p.retainBlue })),
-        retired: plan.retired.map((r) => ({ resourceName: r.pool.resourceName, version: r.pool.version, reason: r.reason })),
+        pools: plan.pools.map((p) => ({
+            name: p.name,
+            action: p.action,
+            resourceName: p.resourceName,
+            version: p.version,
+            blue: p.blue ?? null,
+            retainBlue: p.retainBlue,
+        })),
+        retired: plan.retired.map((r) => ({
+            resourceName: r.pool.resourceName,
+            version: r.pool.version,
+            reason: r.reason,
+        })),
         promotion: plan.promotion ?? null,
     };
 }

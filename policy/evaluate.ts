@@ -1,7 +1,12 @@
 // Evaluates the policy pack over a captured program run, the way `pulumi preview --policy-pack policy`
 // would: resource policies on each resource's inputs, stack policies on the whole set.
 import type {
-    EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 } from "@pulumi/policy";
 import type { Capture, CapturedResource } from "../tools/capture-types";
 import { policies } from "./rules";
@@ -28,7 +33,8 @@ class NotApplicable extends Error {}
 function defaults(policy: ResourceValidationPolicy | StackValidationPolicy): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
-        if ((schema as { default?: unknown }).default !== undefined) out[key] = (schema as { default?: unknown }).default;
+        if ((schema as { default?: unknown }).default !== undefined)
+            out[key] = (schema as { default?: unknown }).default;
     }
     return out;
 }
@@ -38,10 +44,23 @@ export function toPolicyResources(resources: CapturedResource[]): PolicyResource
     const byUrn = new Map<string, PolicyResource>();
     for (const r of resources) {
         byUrn.set(r.urn, {
-            type: r.type, props: r.inputs, urn: r.urn, name: r.name,
-            opts: { protect: false, ignoreChanges: r.ignoreChanges, aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], parent: r.parent, deletedWith: r.deletedWith } as PolicyResource["opts"],
-            dependencies: [], propertyDependencies: {},
-            isType: () => false, asType: () => undefined,
+            type: r.type,
+            props: r.inputs,
+            urn: r.urn,
+            name: r.name,
+            opts: {
+                protect: false,
+                ignoreChanges: r.ignoreChanges,
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+                parent: r.parent,
+                deletedWith: r.deletedWith,
+            } as PolicyResource["opts"],
+            dependencies: [],
+            propertyDependencies: {},
+            isType: () => false,
+            asType: () => undefined,
         } as PolicyResource);
     }
     for (const r of resources) {
@@ -64,23 +83,45 @@ export function evaluatePolicies(capture: Pick<Capture, "resources">, packConfig
         if (level === "disabled") continue;
         report.evaluated++;
         const config = { ...defaults(policy), ...settings };
-        const notApplicable = (): never => { throw new NotApplicable(); };
+        const notApplicable = (): never => {
+            throw new NotApplicable();
+        };
         const sink = level === "mandatory" ? report.mandatory : report.advisory;
-        const record = (urn?: string) => (message: string, violationUrn?: string) => sink.push({ policy: policy.name, level, message, urn: violationUrn ?? urn });
+        const record = (urn?: string) => (message: string, violationUrn?: string) =>
+            sink.push({ policy: policy.name, level, message, urn: violationUrn ?? urn });
         try {
             if ("validateResource" in policy && policy.validateResource) {
-                const validators = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+                const validators = Array.isArray(policy.validateResource)
+                    ? policy.validateResource
+                    : [policy.validateResource];
                 for (const r of policyResources) {
                     const args: ResourceValidationArgs = {
-                        type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, stackTags: new Map(),
-                        isType: () => false, asType: () => undefined, getConfig: <T extends object>() => config as T, notApplicable,
+                        type: r.type,
+                        props: r.props,
+                        urn: r.urn,
+                        name: r.name,
+                        opts: r.opts,
+                        stackTags: new Map(),
+                        isType: () => false,
+                        asType: () => undefined,
+                        getConfig: <T extends object>() => config as T,
+                        notApplicable,
                     };
                     for (const validate of validators) {
-                        try { void validate(args, record(r.urn)); } catch (e) { if (!(e instanceof NotApplicable)) throw e; }
+                        try {
+                            void validate(args, record(r.urn));
+                        } catch (e) {
+                            if (!(e instanceof NotApplicable)) throw e;
+                        }
                     }
                 }
             } else if ("validateStack" in policy) {
-                const args: StackValidationArgs = { resources: policyResources, stackTags: new Map(), getConfig: <T extends object>() => config as T, notApplicable };
+                const args: StackValidationArgs = {
+                    resources: policyResources,
+                    stackTags: new Map(),
+                    getConfig: <T extends object>() => config as T,
+                    notApplicable,
+                };
                 void policy.validateStack(args, record());
             }
         } catch (e) {

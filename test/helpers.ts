@@ -1,8 +1,8 @@
 // Shared test helpers: config builders and readers of a captured program run.
 import * as assert from "node:assert/strict";
-import type { Capture, CapturedResource } from "../tools/capture-types";
 import { scriptKindOf as kindOfScript } from "../components/scripts";
-import { runProgram, type RunOptions } from "../tools/harness";
+import type { Capture, CapturedResource } from "../tools/capture-types";
+import { type RunOptions, runProgram } from "../tools/harness";
 
 export { runProgram };
 
@@ -18,21 +18,37 @@ export function lkeCluster(overrides: Record<string, unknown> = {}): Record<stri
     };
 }
 
-export function stackConfig(clusters: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function stackConfig(
+    clusters: Record<string, unknown>[],
+    extra: Record<string, unknown> = {},
+): Record<string, unknown> {
     return { "k8s-upgrades:clusters": clusters, ...extra };
 }
 
 /** Deploys `before` on an empty stack, then runs `after` with the first run's outputs as the previous deployment. */
-export async function upgrade(before: Record<string, unknown>[], after: Record<string, unknown>[], opts: Partial<RunOptions> = {}): Promise<{ first: Capture; second: Capture }> {
+export async function upgrade(
+    before: Record<string, unknown>[],
+    after: Record<string, unknown>[],
+    opts: Partial<RunOptions> = {},
+): Promise<{ first: Capture; second: Capture }> {
     const first = await runProgram({ stack: "dev", config: stackConfig(before), ...opts });
     assert.equal(first.error, undefined, `the first deployment failed: ${first.error}`);
-    const second = await runProgram({ stack: "dev", config: stackConfig(after), previous: first.stackOutputs, ...opts });
+    const second = await runProgram({
+        stack: "dev",
+        config: stackConfig(after),
+        previous: first.stackOutputs,
+        ...opts,
+    });
     return { first, second };
 }
 
 export function resource(capture: Capture, name: string, type?: string): CapturedResource {
     const found = capture.resources.filter((r) => r.name === name && (!type || r.type === type));
-    assert.equal(found.length, 1, `expected one resource named ${name}, found ${found.length}: ${capture.resources.map((r) => r.name).join(", ")}`);
+    assert.equal(
+        found.length,
+        1,
+        `expected one resource named ${name}, found ${found.length}: ${capture.resources.map((r) => r.name).join(", ")}`,
+    );
     return found[0];
 }
 
@@ -47,7 +63,9 @@ function nameOf(capture: Capture, urn: string): string {
 /** Names of what a resource directly depends on. */
 export function directDeps(capture: Capture, name: string, type?: string): string[] {
     const r = resource(capture, name, type);
-    return [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].map((u) => nameOf(capture, u));
+    return [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].map((u) =>
+        nameOf(capture, u),
+    );
 }
 
 /** Names of everything a resource depends on, transitively. */

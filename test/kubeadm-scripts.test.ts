@@ -1,39 +1,68 @@
 // The kubeadm node scripts, run by bash against stand-in apt-get, apt-mark, dnf, kubeadm, systemctl and
 // etcdctl (test/fixture/node-bin) that record their calls: the order, the exact versions, hold and unhold,
 // and that running again after a failure half-way completes.
-import { test } from "node:test";
+
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test } from "node:test";
 import { buildRemoteScript, REMOTE_SCRIPT_PARAMS, type RemoteScriptKind } from "../components/scripts";
 import { ROOT } from "../tools/harness";
 
-interface Node { state: string; root: string; calls(): string[]; version(pkg: string): string | undefined; held(pkg: string): boolean }
+interface Node {
+    state: string;
+    root: string;
+    calls(): string[];
+    version(pkg: string): string | undefined;
+    held(pkg: string): boolean;
+}
 
 function node(packageManager: "apt" | "dnf", installed = "1.30.6"): Node {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-node-"));
     const root = path.join(state, "root");
     fs.mkdirSync(path.join(root, "etc/apt/sources.list.d"), { recursive: true });
     fs.mkdirSync(path.join(root, "etc/yum.repos.d"), { recursive: true });
-    fs.writeFileSync(path.join(root, "etc/apt/sources.list.d/kubernetes.list"), "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n");
-    fs.writeFileSync(path.join(root, "etc/yum.repos.d/kubernetes.repo"), "[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n");
-    for (const p of ["kubeadm", "kubelet", "kubectl"]) { fs.writeFileSync(path.join(state, `version-${p}`), installed); if (packageManager === "apt") fs.writeFileSync(path.join(state, `held-${p}`), ""); }
+    fs.writeFileSync(
+        path.join(root, "etc/apt/sources.list.d/kubernetes.list"),
+        "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n",
+    );
+    fs.writeFileSync(
+        path.join(root, "etc/yum.repos.d/kubernetes.repo"),
+        "[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n",
+    );
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) {
+        fs.writeFileSync(path.join(state, `version-${p}`), installed);
+        if (packageManager === "apt") fs.writeFileSync(path.join(state, `held-${p}`), "");
+    }
     fs.writeFileSync(path.join(state, "calls"), "");
     return {
-        state, root,
+        state,
+        root,
         calls: () => fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n").filter(Boolean),
-        version: (pkg) => (fs.existsSync(path.join(state, `version-${pkg}`)) ? fs.readFileSync(path.join(state, `version-${pkg}`), "utf8") : undefined),
+        version: (pkg) =>
+            fs.existsSync(path.join(state, `version-${pkg}`))
+                ? fs.readFileSync(path.join(state, `version-${pkg}`), "utf8")
+                : undefined,
         held: (pkg) => fs.existsSync(path.join(state, `held-${pkg}`)),
     };
 }
 
-function run(n: Node, kind: RemoteScriptKind, params: Record<string, string>): { code: number; stderr: string; stdout: string } {
+function run(
+    n: Node,
+    kind: RemoteScriptKind,
+    params: Record<string, string>,
+): { code: number; stderr: string; stdout: string } {
     const given = Object.fromEntries(REMOTE_SCRIPT_PARAMS[kind].map((k) => [k, params[k]]));
     const r = spawnSync("bash", ["-c", buildRemoteScript(kind, given)], {
         encoding: "utf8",
-        env: { PATH: `${path.join(ROOT, "test", "fixture", "node-bin")}:/usr/bin:/bin`, STANDIN_STATE: n.state, K8SU_ROOT: n.root, HOME: n.state },
+        env: {
+            PATH: `${path.join(ROOT, "test", "fixture", "node-bin")}:/usr/bin:/bin`,
+            STANDIN_STATE: n.state,
+            K8SU_ROOT: n.root,
+            HOME: n.state,
+        },
     });
     return { code: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
 }
@@ -53,7 +82,10 @@ test("first control plane node (apt): repository to v1.31, kubeadm unheld, insta
         "kubeadm upgrade plan v1.31.4",
         "kubeadm upgrade apply v1.31.4 --yes",
     ]);
-    assert.match(fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb\//);
+    assert.match(
+        fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"),
+        /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb\//,
+    );
     assert.equal(n.version("kubeadm"), "1.31.4");
     assert.equal(n.held("kubeadm"), true);
     assert.equal(n.version("kubelet"), "1.30.6", "the kubelet waits for its own drained step");
@@ -88,7 +120,14 @@ test("a control plane node's kubelet step upgrades kubelet and kubectl only, hel
     const n = node("apt");
     const r = run(n, "kubeadm-kubelet", { ...minor, K8SU_ROLE: "control-plane" });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(n.calls(), ["apt-mark unhold kubelet kubectl", "apt-get update -q", "apt-get install -y -q --allow-change-held-packages kubelet=1.31.4-* kubectl=1.31.4-*", "apt-mark hold kubelet kubectl", "systemctl daemon-reload", "systemctl restart kubelet"]);
+    assert.deepEqual(n.calls(), [
+        "apt-mark unhold kubelet kubectl",
+        "apt-get update -q",
+        "apt-get install -y -q --allow-change-held-packages kubelet=1.31.4-* kubectl=1.31.4-*",
+        "apt-mark hold kubelet kubectl",
+        "systemctl daemon-reload",
+        "systemctl restart kubelet",
+    ]);
     assert.equal(n.held("kubelet") && n.held("kubectl"), true);
 });
 
@@ -110,8 +149,15 @@ test("a failure in the middle stops the step; running it again completes it", ()
     const again = run(n, "kubeadm-control-plane", { ...minor, K8SU_FIRST: "true" });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(n.calls().filter((c) => c === "kubeadm upgrade apply v1.31.4 --yes").length, 2);
-    assert.match(fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"), /v1\.31\/deb/, "switching the repository twice is harmless");
-    assert.doesNotMatch(fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"), /v1\.31\.31/);
+    assert.match(
+        fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"),
+        /v1\.31\/deb/,
+        "switching the repository twice is harmless",
+    );
+    assert.doesNotMatch(
+        fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"),
+        /v1\.31\.31/,
+    );
 });
 
 test("the etcd snapshot gets a dated name and is verified before the control plane moves", () => {
@@ -123,7 +169,12 @@ test("the etcd snapshot gets a dated name and is verified before the control pla
     assert.match(snapshot, new RegExp(`^${dir}/etcd-before-v1\\.31\\.4-\\d{8}T\\d{6}Z\\.db$`));
     assert.ok(fs.existsSync(snapshot));
     const calls = n.calls();
-    assert.match(calls[0], new RegExp(`^etcdctl snapshot save ${snapshot} --endpoints=https://127\\.0\\.0\\.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca\\.crt`));
+    assert.match(
+        calls[0],
+        new RegExp(
+            `^etcdctl snapshot save ${snapshot} --endpoints=https://127\\.0\\.0\\.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca\\.crt`,
+        ),
+    );
     assert.equal(calls[1], `etcdctl snapshot status ${snapshot} --write-out=table`);
     fs.writeFileSync(path.join(n.state, "fail-once-etcdctl-snapshot-status"), "");
     const unverified = run(n, "kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: dir });

@@ -1,12 +1,26 @@
 // LKE under the mock runtime: each strategy from a real 1.30 deployment to 1.31 in config, asserting the
 // dependency graph a `pulumi up` would follow.
-import { describe, test } from "node:test";
+
 import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import {
-    allDeps, COMMAND, directDeps, env, has, LKE_CLUSTER, LKE_POOL, lkeCluster, resource, runProgram, scriptKindOf, stackConfig, upgrade,
+    allDeps,
+    COMMAND,
+    directDeps,
+    env,
+    has,
+    LKE_CLUSTER,
+    LKE_POOL,
+    lkeCluster,
+    resource,
+    runProgram,
+    scriptKindOf,
+    stackConfig,
+    upgrade,
 } from "./helpers";
 
-const at = (version: string, workers: Record<string, unknown>, extra: Record<string, unknown> = {}) => lkeCluster({ kubernetesVersion: version, workers, ...extra });
+const at = (version: string, workers: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    lkeCluster({ kubernetesVersion: version, workers, ...extra });
 const blueGreen = { strategy: "blue-green", drain: { batchSize: 2, soakSeconds: 5, deleteEmptyDirData: false } };
 
 describe("blue-green", async () => {
@@ -18,7 +32,10 @@ describe("blue-green", async () => {
         assert.equal(scriptKindOf(guard, "delete"), "drain");
         assert.ok(directDeps(first, "apps-web-1-30-drain-guard").includes("apps-web-1-30"));
         assert.equal(guard.deletedWith, undefined);
-        assert.equal(env(guard).K8SU_SELECTOR, `lke.linode.com/pool-id=${(first.stackOutputs as any).k8sUpgrades.clusters.apps.pools[0].poolId}`);
+        assert.equal(
+            env(guard).K8SU_SELECTOR,
+            `lke.linode.com/pool-id=${(first.stackOutputs as any).k8sUpgrades.clusters.apps.pools[0].poolId}`,
+        );
         assert.equal(env(guard).K8SU_BATCH_SIZE, "2");
         assert.equal(env(guard).K8SU_MIN_READY_ELSEWHERE, "3");
     });
@@ -56,15 +73,25 @@ describe("blue-green", async () => {
 
     test("secrets reach every step only as Pulumi secrets", () => {
         for (const r of second.resources.filter((x) => x.type === COMMAND)) {
-            if (env(r).K8SU_KUBECONFIG_B64 !== undefined) assert.ok(r.secretPaths.includes("environment.K8SU_KUBECONFIG_B64"), `${r.name} kubeconfig is not secret`);
+            if (env(r).K8SU_KUBECONFIG_B64 !== undefined)
+                assert.ok(
+                    r.secretPaths.includes("environment.K8SU_KUBECONFIG_B64"),
+                    `${r.name} kubeconfig is not secret`,
+                );
         }
-        assert.ok(second.stackOutputSecretPaths.some((p) => p.startsWith("kubeconfigs")), "the kubeconfigs output must be secret");
+        assert.ok(
+            second.stackOutputSecretPaths.some((p) => p.startsWith("kubeconfigs")),
+            "the kubeconfigs output must be secret",
+        );
     });
 
     test("the exported running state records the green pool at 1.31", () => {
         const state = (second.stackOutputs as any).k8sUpgrades.clusters.apps;
         assert.equal(state.controlPlaneVersion, "1.31");
-        assert.deepEqual(state.pools.map((p: any) => [p.resourceName, p.version]), [["apps-web-1-31", "1.31"]]);
+        assert.deepEqual(
+            state.pools.map((p: any) => [p.resourceName, p.version]),
+            [["apps-web-1-31", "1.31"]],
+        );
         assert.equal(state.upgradeInProgress, false);
         assert.equal(state.validatedVersion, "1.31");
     });
@@ -73,7 +100,11 @@ describe("blue-green", async () => {
 describe("blue-green with retainPreviousPool", async () => {
     const retain = { ...blueGreen, retainPreviousPool: true };
     const { first, second } = await upgrade([at("1.30", retain)], [at("1.31", retain)]);
-    const third = await runProgram({ stack: "dev", config: stackConfig([at("1.31", retain)]), previous: second.stackOutputs });
+    const third = await runProgram({
+        stack: "dev",
+        config: stackConfig([at("1.31", retain)]),
+        previous: second.stackOutputs,
+    });
 
     test("keeps the blue pool registered and drains it now, after the blues are cordoned", () => {
         assert.ok(has(second, "apps-web-1-30"));
@@ -100,7 +131,9 @@ describe("in-place", async () => {
     const { second } = await upgrade([at("1.30", inPlace)], [at("1.31", inPlace)]);
     // The token comes from linode:token when set: run once more with it, as a secret.
     const withToken = await runProgram({
-        stack: "dev", config: { ...stackConfig([at("1.31", inPlace)]), "linode:token": "t0ken" }, secretKeys: ["linode:token"],
+        stack: "dev",
+        config: { ...stackConfig([at("1.31", inPlace)]), "linode:token": "t0ken" },
+        secretKeys: ["linode:token"],
         previous: (await runProgram({ stack: "dev", config: stackConfig([at("1.30", inPlace)]) })).stackOutputs,
     });
 
@@ -109,7 +142,15 @@ describe("in-place", async () => {
         assert.equal(scriptKindOf(step), "lke-in-place");
         assert.ok(directDeps(second, "apps-web-1-30-in-place").includes("apps-control-plane"));
         assert.ok(directDeps(second, "apps-web-1-30-in-place").includes("apps-web-1-30"));
-        assert.deepEqual([env(step).K8SU_POOL_COUNT, env(step).K8SU_AUTOSCALER_MIN, env(step).K8SU_AUTOSCALER_MAX, env(step).K8SU_TARGET_MINOR], ["3", "3", "6", "1.31"]);
+        assert.deepEqual(
+            [
+                env(step).K8SU_POOL_COUNT,
+                env(step).K8SU_AUTOSCALER_MIN,
+                env(step).K8SU_AUTOSCALER_MAX,
+                env(step).K8SU_TARGET_MINOR,
+            ],
+            ["3", "3", "6", "1.31"],
+        );
         assert.equal(resource(second, "apps-web-1-30", LKE_POOL).inputs.nodeCount, 3);
         assert.equal(has(second, "apps-web-1-31"), false);
         assert.ok(resource(second, "apps", LKE_CLUSTER).ignoreChanges.includes("k8sVersion"));
@@ -121,7 +162,11 @@ describe("in-place", async () => {
         assert.equal(env(step).LINODE_TOKEN, "t0ken");
         assert.ok(step.secretPaths.includes("environment.LINODE_TOKEN"));
         assert.ok(resource(withToken, "apps-control-plane").secretPaths.includes("environment.LINODE_TOKEN"));
-        assert.equal(env(resource(second, "apps-web-1-30-in-place")).LINODE_TOKEN, undefined, "without linode:token the step reads LINODE_TOKEN from the environment of pulumi up");
+        assert.equal(
+            env(resource(second, "apps-web-1-30-in-place")).LINODE_TOKEN,
+            undefined,
+            "without linode:token the step reads LINODE_TOKEN from the environment of pulumi up",
+        );
     });
 });
 
@@ -148,7 +193,10 @@ describe("patch-only bump", async () => {
     const { second } = await upgrade([at("1.31.2", blueGreen)], [at("1.31.5", blueGreen)]);
     test("creates no pool and runs no drain, cordon, control plane or pre-flight step", () => {
         assert.equal(second.error, undefined);
-        assert.deepEqual(second.resources.filter((r) => r.type === LKE_POOL).map((r) => r.name), ["apps-web-1-31"]);
+        assert.deepEqual(
+            second.resources.filter((r) => r.type === LKE_POOL).map((r) => r.name),
+            ["apps-web-1-31"],
+        );
         const commands = second.resources.filter((r) => r.type === COMMAND).map((r) => scriptKindOf(r));
         assert.deepEqual(commands, ["drain-guard-create"]);
         assert.match(second.log ?? "", /is a patch: Linode Kubernetes Engine applies patches itself/);
@@ -160,7 +208,10 @@ describe("pool changes beside the upgrade", async () => {
         const inPlace = { strategy: "in-place" };
         const bigger = [{ name: "web", count: 3, type: "g6-standard-8" }];
         const refused = await upgrade([at("1.31", inPlace)], [at("1.31", inPlace, { nodePools: bigger })]);
-        assert.match(refused.second.error ?? "", /nodePools\[0\]\.type: given "g6-standard-8".*use strategy blue-green/);
+        assert.match(
+            refused.second.error ?? "",
+            /nodePools\[0\]\.type: given "g6-standard-8".*use strategy blue-green/,
+        );
         const moved = await upgrade([at("1.31", blueGreen)], [at("1.31", blueGreen, { nodePools: bigger })]);
         const pools = moved.second.resources.filter((r) => r.type === LKE_POOL).map((r) => r.name);
         assert.equal(pools.length, 1);
@@ -169,8 +220,14 @@ describe("pool changes beside the upgrade", async () => {
     });
 
     test("a pool removed from config is drained by its guard, then deleted", async () => {
-        const two = [{ name: "web", count: 3, type: "g6-standard-4" }, { name: "batch", count: 2, type: "g6-dedicated-4" }];
-        const { first, second } = await upgrade([at("1.31", blueGreen, { nodePools: two })], [at("1.31", blueGreen, { nodePools: [two[0]] })]);
+        const two = [
+            { name: "web", count: 3, type: "g6-standard-4" },
+            { name: "batch", count: 2, type: "g6-dedicated-4" },
+        ];
+        const { first, second } = await upgrade(
+            [at("1.31", blueGreen, { nodePools: two })],
+            [at("1.31", blueGreen, { nodePools: [two[0]] })],
+        );
         assert.ok(has(first, "apps-batch-1-31-drain-guard"));
         assert.equal(has(second, "apps-batch-1-31"), false);
         assert.match(second.log ?? "", /pools removed from config are drained, then deleted: apps-batch-1-31/);

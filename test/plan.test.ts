@@ -1,6 +1,7 @@
 // The pure planner: properties over generated configs and running states, and the holds it explains.
-import { test } from "node:test";
+
 import * as assert from "node:assert/strict";
+import { test } from "node:test";
 import * as fc from "fast-check";
 import { parseStackConfig } from "../components/config";
 import { planStack } from "../components/plan";
@@ -9,70 +10,141 @@ import { compareMinor, kubeletSkew, requireVersion } from "../components/version
 
 const strategies = ["blue-green", "in-place", "recycle"] as const;
 
-function config(stack: string, version: string, strategy: string, pools: Array<{ name: string; count: number; type: string; kubernetesVersion?: string }>, extra: Record<string, unknown> = {}) {
+function config(
+    stack: string,
+    version: string,
+    strategy: string,
+    pools: Array<{ name: string; count: number; type: string; kubernetesVersion?: string }>,
+    extra: Record<string, unknown> = {},
+) {
     return parseStackConfig(stack, {
-        clusters: [{ name: "apps", provider: "lke", kubernetesVersion: version, lke: { region: "us-ord" }, nodePools: pools, workers: { strategy, drain: { deleteEmptyDirData: false } } }],
+        clusters: [
+            {
+                name: "apps",
+                provider: "lke",
+                kubernetesVersion: version,
+                lke: { region: "us-ord" },
+                nodePools: pools,
+                workers: { strategy, drain: { deleteEmptyDirData: false } },
+            },
+        ],
         ...extra,
     });
 }
 
-function running(version: string, pools: Array<{ name: string; version: string; type?: string; count?: number; retained?: boolean }>): RunningState {
+function running(
+    version: string,
+    pools: Array<{ name: string; version: string; type?: string; count?: number; retained?: boolean }>,
+): RunningState {
     return {
-        schemaVersion: 1, stack: "dev", clusters: {
+        schemaVersion: 1,
+        stack: "dev",
+        clusters: {
             apps: {
-                name: "apps", provider: "lke", controlPlaneVersion: version, clusterId: "1", strategy: "blue-green", upgradeInProgress: false,
-                pools: pools.map((p, i) => ({ name: p.name, resourceName: `apps-${p.name}-${p.version.replace(".", "-")}`, version: p.version, type: p.type ?? "g6-standard-4", count: p.count ?? 3, poolId: String(100 + i), retained: p.retained })),
+                name: "apps",
+                provider: "lke",
+                controlPlaneVersion: version,
+                clusterId: "1",
+                strategy: "blue-green",
+                upgradeInProgress: false,
+                pools: pools.map((p, i) => ({
+                    name: p.name,
+                    resourceName: `apps-${p.name}-${p.version.replace(".", "-")}`,
+                    version: p.version,
+                    type: p.type ?? "g6-standard-4",
+                    count: p.count ?? 3,
+                    poolId: String(100 + i),
+                    retained: p.retained,
+                })),
             },
         },
     };
 }
 
 test("property: an accepted plan moves the control plane at most one minor, keeps every pool in the kubelet window, and never drops a pool without draining it", () => {
-    fc.assert(fc.property(
-        fc.integer({ min: 25, max: 34 }), fc.integer({ min: -1, max: 3 }), fc.constantFrom(...strategies), fc.integer({ min: 1, max: 3 }),
-        (runningMinor, step, strategy, poolCount) => {
-            const from = `1.${runningMinor}`;
-            const to = `1.${runningMinor + step}`;
-            const names = ["web", "batch", "edge"].slice(0, poolCount);
-            const cfg = config("dev", to, strategy, names.map((name) => ({ name, count: 3, type: "g6-standard-4" })));
-            const { plans, issues } = planStack(cfg, running(from, names.map((name) => ({ name, version: from }))));
-            if (step > 1 || step < 0) {
-                assert.ok(issues.length > 0, `${from} → ${to} must be refused`);
-                return;
-            }
-            assert.deepEqual(issues, []);
-            const plan = plans[0];
-            assert.equal(plan.controlPlane.change, step === 1 ? "minor" : "none");
-            for (const p of plan.pools) {
-                assert.ok(kubeletSkew(requireVersion(to), requireVersion(p.version)).ok);
-                if (p.action === "blue-green") {
-                    assert.ok(p.blue, "a blue-green move names the pool it replaces");
-                    assert.notEqual(p.blue!.resourceName, p.resourceName);
+    fc.assert(
+        fc.property(
+            fc.integer({ min: 25, max: 34 }),
+            fc.integer({ min: -1, max: 3 }),
+            fc.constantFrom(...strategies),
+            fc.integer({ min: 1, max: 3 }),
+            (runningMinor, step, strategy, poolCount) => {
+                const from = `1.${runningMinor}`;
+                const to = `1.${runningMinor + step}`;
+                const names = ["web", "batch", "edge"].slice(0, poolCount);
+                const cfg = config(
+                    "dev",
+                    to,
+                    strategy,
+                    names.map((name) => ({ name, count: 3, type: "g6-standard-4" })),
+                );
+                const { plans, issues } = planStack(
+                    cfg,
+                    running(
+                        from,
+                        names.map((name) => ({ name, version: from })),
+                    ),
+                );
+                if (step > 1 || step < 0) {
+                    assert.ok(issues.length > 0, `${from} → ${to} must be refused`);
+                    return;
                 }
-            }
-            // Every running pool is either still registered or replaced by a green one whose blue it names.
-            for (const rp of running(from, names.map((name) => ({ name, version: from }))).clusters.apps.pools) {
-                assert.ok(plan.pools.some((p) => p.resourceName === rp.resourceName || p.blue?.resourceName === rp.resourceName));
-            }
-            assert.equal(plan.preflight, step === 1);
-            assert.equal(plan.validation, step === 1);
-        },
-    ));
+                assert.deepEqual(issues, []);
+                const plan = plans[0];
+                assert.equal(plan.controlPlane.change, step === 1 ? "minor" : "none");
+                for (const p of plan.pools) {
+                    assert.ok(kubeletSkew(requireVersion(to), requireVersion(p.version)).ok);
+                    if (p.action === "blue-green") {
+                        assert.ok(p.blue, "a blue-green move names the pool it replaces");
+                        assert.notEqual(p.blue!.resourceName, p.resourceName);
+                    }
+                }
+                // Every running pool is either still registered or replaced by a green one whose blue it names.
+                for (const rp of running(
+                    from,
+                    names.map((name) => ({ name, version: from })),
+                ).clusters.apps.pools) {
+                    assert.ok(
+                        plan.pools.some(
+                            (p) => p.resourceName === rp.resourceName || p.blue?.resourceName === rp.resourceName,
+                        ),
+                    );
+                }
+                assert.equal(plan.preflight, step === 1);
+                assert.equal(plan.validation, step === 1);
+            },
+        ),
+    );
 });
 
 test("a pool held back inside the kubelet window is kept, with the reason", () => {
-    const cfg = config("dev", "1.31", "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }, { name: "batch", count: 2, type: "g6-dedicated-4", kubernetesVersion: "1.30" }]);
-    const { plans, issues } = planStack(cfg, running("1.30", [{ name: "web", version: "1.30" }, { name: "batch", version: "1.30", type: "g6-dedicated-4", count: 2 }]));
+    const cfg = config("dev", "1.31", "blue-green", [
+        { name: "web", count: 3, type: "g6-standard-4" },
+        { name: "batch", count: 2, type: "g6-dedicated-4", kubernetesVersion: "1.30" },
+    ]);
+    const { plans, issues } = planStack(
+        cfg,
+        running("1.30", [
+            { name: "web", version: "1.30" },
+            { name: "batch", version: "1.30", type: "g6-dedicated-4", count: 2 },
+        ]),
+    );
     assert.deepEqual(issues, []);
     const batch = plans[0].pools.find((p) => p.name === "batch")!;
     assert.equal(batch.action, "keep");
-    assert.match(plans[0].holds.join("\n"), /pool "batch" held at 1\.30 by its kubernetesVersion; the control plane goes to 1\.31/);
+    assert.match(
+        plans[0].holds.join("\n"),
+        /pool "batch" held at 1\.30 by its kubernetesVersion; the control plane goes to 1\.31/,
+    );
     assert.equal(plans[0].upgradeInProgressAfter, true);
 });
 
 test("LKE cannot hold a pool back under recycle, nor create a pool below the cluster's version", () => {
     const pools = [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: "1.30" }];
-    const recycle = planStack(config("dev", "1.31", "recycle", pools), running("1.30", [{ name: "web", version: "1.30" }]));
+    const recycle = planStack(
+        config("dev", "1.31", "recycle", pools),
+        running("1.30", [{ name: "web", version: "1.30" }]),
+    );
     assert.match(recycle.issues[0].hint ?? "", /recycles every pool/);
     const fresh = planStack(config("dev", "1.31", "blue-green", pools));
     assert.match(fresh.issues[0].hint ?? "", /creates every pool at the cluster's version/);
@@ -80,20 +152,31 @@ test("LKE cannot hold a pool back under recycle, nor create a pool below the clu
 
 test("a retained blue pool from the previous deployment is retired now", () => {
     const cfg = config("dev", "1.31", "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }]);
-    const state = running("1.31", [{ name: "web", version: "1.31" }, { name: "web", version: "1.30", retained: true }]);
+    const state = running("1.31", [
+        { name: "web", version: "1.31" },
+        { name: "web", version: "1.30", retained: true },
+    ]);
     const { plans } = planStack(cfg, state);
-    assert.deepEqual(plans[0].retired.map((r) => [r.pool.resourceName, r.reason]), [["apps-web-1-30", "blue pool retained by the previous deployment; removed now"]]);
+    assert.deepEqual(
+        plans[0].retired.map((r) => [r.pool.resourceName, r.reason]),
+        [["apps-web-1-30", "blue pool retained by the previous deployment; removed now"]],
+    );
     assert.equal(plans[0].pools[0].action, "keep");
 });
 
 test("promotion: a source without this cluster only warns; a source ahead allows the bump", () => {
-    const cfg = config("prod", "1.31", "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }], { promotesFrom: "staging" });
+    const cfg = config("prod", "1.31", "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }], {
+        promotesFrom: "staging",
+    });
     const prev = running("1.30", [{ name: "web", version: "1.30" }]);
     const other: RunningState = { schemaVersion: 1, stack: "staging", clusters: {} };
     const unbounded = planStack(cfg, prev, { stack: "staging", state: other });
     assert.deepEqual(unbounded.issues, []);
     assert.match(unbounded.plans[0].warnings.join("\n"), /stack "staging" has no cluster named "apps"/);
-    const ahead = planStack(cfg, prev, { stack: "staging", state: running("1.31", [{ name: "web", version: "1.31" }]) });
+    const ahead = planStack(cfg, prev, {
+        stack: "staging",
+        state: running("1.31", [{ name: "web", version: "1.31" }]),
+    });
     assert.deepEqual(ahead.issues, []);
     assert.deepEqual(ahead.plans[0].promotion, { stack: "staging", recorded: true, sourceVersion: "1.31" });
 });
@@ -101,6 +184,9 @@ test("promotion: a source without this cluster only warns; a source ahead allows
 test("phases read in the runbook's order", () => {
     const cfg = config("dev", "1.31", "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }]);
     const { plans } = planStack(cfg, running("1.30", [{ name: "web", version: "1.30" }]));
-    assert.deepEqual(plans[0].phases.map((p) => p.id), ["preflight", "control-plane", "addons", "workers", "validation", "retire"]);
+    assert.deepEqual(
+        plans[0].phases.map((p) => p.id),
+        ["preflight", "control-plane", "addons", "workers", "validation", "retire"],
+    );
     assert.ok(compareMinor(requireVersion(plans[0].pools[0].version), requireVersion("1.31")) === 0);
 });

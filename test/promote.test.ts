@@ -1,11 +1,12 @@
 // `npm run promote`: only version values change, comments and layout stay, and each refusal is explained.
-import { test } from "node:test";
+
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promote } from "../tools/promote";
+import { test } from "node:test";
 import { ROOT } from "../tools/harness";
+import { promote } from "../tools/promote";
 
 function stackDir(files: Record<string, string> = {}): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-promote-"));
@@ -17,8 +18,22 @@ function stackDir(files: Record<string, string> = {}): string {
 function staging(cluster: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
     return {
         k8sUpgrades: {
-            schemaVersion: 1, stack: "staging",
-            clusters: { apps: { name: "apps", provider: "lke", controlPlaneVersion: "1.31", clusterId: "9", strategy: "blue-green", upgradeInProgress: false, validatedVersion: "1.31", pools: [], ...cluster }, ...extra },
+            schemaVersion: 1,
+            stack: "staging",
+            clusters: {
+                apps: {
+                    name: "apps",
+                    provider: "lke",
+                    controlPlaneVersion: "1.31",
+                    clusterId: "9",
+                    strategy: "blue-green",
+                    upgradeInProgress: false,
+                    validatedVersion: "1.31",
+                    pools: [],
+                    ...cluster,
+                },
+                ...extra,
+            },
         },
     };
 }
@@ -26,7 +41,22 @@ function staging(cluster: Record<string, unknown>, extra: Record<string, unknown
 test("a clean promotion rewrites only the version line and keeps every comment", () => {
     const dir = stackDir();
     const before = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
-    const result = promote({ target: "prod", stackDir: dir, sourceOutputs: staging({}, { edge: { name: "edge", provider: "lke", controlPlaneVersion: "1.31", pools: [], validatedVersion: "1.31" } }) });
+    const result = promote({
+        target: "prod",
+        stackDir: dir,
+        sourceOutputs: staging(
+            {},
+            {
+                edge: {
+                    name: "edge",
+                    provider: "lke",
+                    controlPlaneVersion: "1.31",
+                    pools: [],
+                    validatedVersion: "1.31",
+                },
+            },
+        ),
+    });
     assert.equal(result.ok, true, result.refusals.join("\n"));
     const after = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
     const a = before.split("\n");
@@ -34,17 +64,33 @@ test("a clean promotion rewrites only the version line and keeps every comment",
     assert.equal(a.length, b.length);
     const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
     assert.deepEqual(changed, [['      kubernetesVersion: "1.30"', '      kubernetesVersion: "1.31"']]);
-    for (const comment of a.filter((l) => l.trim().startsWith("#"))) assert.ok(b.includes(comment), `comment lost: ${comment}`);
-    assert.match(result.diff, /^--- a\/Pulumi\.prod\.yaml\n\+\+\+ b\/Pulumi\.prod\.yaml\n@@ line \d+ @@\n-      kubernetesVersion: "1\.30"\n\+      kubernetesVersion: "1\.31"\n$/);
+    for (const comment of a.filter((l) => l.trim().startsWith("#")))
+        assert.ok(b.includes(comment), `comment lost: ${comment}`);
+    assert.match(
+        result.diff,
+        /^--- a\/Pulumi\.prod\.yaml\n\+\+\+ b\/Pulumi\.prod\.yaml\n@@ line \d+ @@\n- {6}kubernetesVersion: "1\.30"\n\+ {6}kubernetesVersion: "1\.31"\n$/,
+    );
     assert.ok(result.notes.includes("cluster apps: 1.30 → 1.31"));
     assert.ok(result.notes.includes(`cluster edge: only in stack "staging"; nothing to promote here`));
 });
 
 test("a cluster only in the target is left alone and said so", () => {
-    const extraCluster = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8") + [
-        "    - name: legacy", "      provider: lke", '      kubernetesVersion: "1.29"', "      lke:", "        region: us-ord",
-        "      nodePools:", "        - name: web", "          count: 2", "          type: g6-standard-2", "      workers:", "        strategy: in-place", "",
-    ].join("\n");
+    const extraCluster =
+        fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8") +
+        [
+            "    - name: legacy",
+            "      provider: lke",
+            '      kubernetesVersion: "1.29"',
+            "      lke:",
+            "        region: us-ord",
+            "      nodePools:",
+            "        - name: web",
+            "          count: 2",
+            "          type: g6-standard-2",
+            "      workers:",
+            "        strategy: in-place",
+            "",
+        ].join("\n");
     const dir = stackDir({ "Pulumi.prod.yaml": extraCluster });
     const result = promote({ target: "prod", stackDir: dir, sourceOutputs: staging({}) });
     assert.equal(result.ok, true);
@@ -53,26 +99,46 @@ test("a cluster only in the target is left alone and said so", () => {
 });
 
 test("refuses while the source has an upgrade in progress", () => {
-    const r = promote({ target: "prod", stackDir: stackDir(), sourceOutputs: staging({ upgradeInProgress: true }), dryRun: true });
+    const r = promote({
+        target: "prod",
+        stackDir: stackDir(),
+        sourceOutputs: staging({ upgradeInProgress: true }),
+        dryRun: true,
+    });
     assert.equal(r.ok, false);
     assert.match(r.refusals.join("\n"), /cluster apps: stack "staging" still has an upgrade in progress/);
 });
 
 test("refuses a promotion that would skip a minor", () => {
-    const r = promote({ target: "prod", stackDir: stackDir(), sourceOutputs: staging({ controlPlaneVersion: "1.32", validatedVersion: "1.32" }), dryRun: true });
+    const r = promote({
+        target: "prod",
+        stackDir: stackDir(),
+        sourceOutputs: staging({ controlPlaneVersion: "1.32", validatedVersion: "1.32" }),
+        dryRun: true,
+    });
     assert.equal(r.ok, false);
     assert.match(r.refusals.join("\n"), /1\.30 → 1\.32 would skip a minor; promote through 1\.31 → 1\.32/);
 });
 
 test("refuses when the source's last validation did not pass at what it runs", () => {
-    const r = promote({ target: "prod", stackDir: stackDir(), sourceOutputs: staging({ validatedVersion: "1.30" }), dryRun: true });
+    const r = promote({
+        target: "prod",
+        stackDir: stackDir(),
+        sourceOutputs: staging({ validatedVersion: "1.30" }),
+        dryRun: true,
+    });
     assert.equal(r.ok, false);
     assert.match(r.refusals.join("\n"), /runs 1\.31 but its last passed validation was at 1\.30/);
 });
 
 test("refuses when the source's outputs cannot be read", () => {
     const dir = stackDir();
-    const unreadable = promote({ target: "prod", stackDir: dir, sourceOutputs: { k8sUpgrades: { schemaVersion: 7 } }, dryRun: true });
+    const unreadable = promote({
+        target: "prod",
+        stackDir: dir,
+        sourceOutputs: { k8sUpgrades: { schemaVersion: 7 } },
+        dryRun: true,
+    });
     assert.equal(unreadable.ok, false);
     assert.match(unreadable.refusals[0], /running state recorded by stack "staging".*is malformed: schemaVersion 7/);
     const none = promote({ target: "prod", stackDir: dir, sourceOutputs: {}, dryRun: true });
@@ -85,5 +151,9 @@ test("refuses when the source's outputs cannot be read", () => {
     } finally {
         process.env.PATH = savedPath;
     }
-    assert.equal(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"), "a refusal writes nothing");
+    assert.equal(
+        fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"),
+        fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"),
+        "a refusal writes nothing",
+    );
 });

@@ -1,14 +1,26 @@
 // Every generated script, run by bash with the real kubectl (two minors, both within one minor of the
 // fixture's 1.31 API server) against the in-process API fixture.
-import { describe, test } from "node:test";
+
 import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { availableKubectlMinors, runScript } from "./fixture/run-script";
 
 const KUBECTL_MINORS = ["1.30", "1.32"];
-const drainEnv = { K8SU_CLUSTER: "apps", K8SU_BATCH_SIZE: "2", K8SU_SOAK_SECONDS: "1", K8SU_GRACE_SECONDS: "5", K8SU_DRAIN_TIMEOUT_SECONDS: "60", K8SU_DELETE_EMPTYDIR_DATA: "false" };
+const drainEnv = {
+    K8SU_CLUSTER: "apps",
+    K8SU_BATCH_SIZE: "2",
+    K8SU_SOAK_SECONDS: "1",
+    K8SU_GRACE_SECONDS: "5",
+    K8SU_DRAIN_TIMEOUT_SECONDS: "60",
+    K8SU_DELETE_EMPTYDIR_DATA: "false",
+};
 
-async function withFixture<T>(build: (f: KubeApiFixture) => void, body: (f: KubeApiFixture) => Promise<T>, version = "1.31.4"): Promise<T> {
+async function withFixture<T>(
+    build: (f: KubeApiFixture) => void,
+    body: (f: KubeApiFixture) => Promise<T>,
+    version = "1.31.4",
+): Promise<T> {
     const f = new KubeApiFixture(version);
     await f.start();
     try {
@@ -21,7 +33,8 @@ async function withFixture<T>(build: (f: KubeApiFixture) => void, body: (f: Kube
 
 /** Three blue nodes at 1.30 running six web pods (budget: one at a time), three empty green nodes at 1.31. */
 function blueGreen(f: KubeApiFixture): void {
-    for (const n of ["blue-1", "blue-2", "blue-3"]) f.addNode(n, { labels: { pool: "blue" }, kubeletVersion: "1.30.9" });
+    for (const n of ["blue-1", "blue-2", "blue-3"])
+        f.addNode(n, { labels: { pool: "blue" }, kubeletVersion: "1.30.9" });
     for (const n of ["green-1", "green-2", "green-3"]) f.addNode(n, { labels: { pool: "green" } });
     f.addDaemonSet("kube-system", "kube-proxy");
     f.addReplicaSet("default", "web", 6, ["blue-1", "blue-2", "blue-3"]);
@@ -29,184 +42,349 @@ function blueGreen(f: KubeApiFixture): void {
 }
 
 test("the machine has the kubectl minors these tests use", () => {
-    for (const m of KUBECTL_MINORS) assert.ok(availableKubectlMinors().includes(m), `kubectl.${m} is missing; have ${availableKubectlMinors().join(", ")}`);
+    for (const m of KUBECTL_MINORS)
+        assert.ok(
+            availableKubectlMinors().includes(m),
+            `kubectl.${m} is missing; have ${availableKubectlMinors().join(", ")}`,
+        );
 });
 
 for (const kubectl of KUBECTL_MINORS) {
     describe(`with kubectl ${kubectl}`, { concurrency: true }, () => {
-        const run = (f: KubeApiFixture, kind: Parameters<typeof runScript>[0], env: Record<string, string>) => runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, kubectl);
+        const run = (f: KubeApiFixture, kind: Parameters<typeof runScript>[0], env: Record<string, string>) =>
+            runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, kubectl);
 
-        test("pre-flight passes on a healthy cluster", () => withFixture(blueGreen, async (f) => {
-            const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
-            assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stderr, /pre-flight passed for an upgrade to 1\.31/);
-        }));
+        test("pre-flight passes on a healthy cluster", () =>
+            withFixture(blueGreen, async (f) => {
+                const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
+                assert.equal(r.code, 0, r.stderr);
+                assert.match(r.stderr, /pre-flight passed for an upgrade to 1\.31/);
+            }));
 
-        test("pre-flight fails, naming the culprits: a NotReady node, a blocking budget, a removed API, a failing system pod", () => withFixture((f) => {
-            blueGreen(f);
-            f.nodes.get("green-2")!.ready = false;
-            f.addReplicaSet("default", "ledger", 2, ["blue-1", "blue-2"]);
-            f.addPdb({ namespace: "default", name: "ledger", selector: { app: "ledger" }, minAvailable: 2 });
-            f.deprecatedApis.push({ group: "flowcontrol.apiserver.k8s.io", version: "v1beta3", resource: "flowschemas", removedRelease: "1.32" });
-            f.deprecatedApis.push({ group: "storage.k8s.io", version: "v1beta1", resource: "csistoragecapacities", removedRelease: "1.27" });
-            f.addBarePod("kube-system", "coredns-broken", "green-1", { phase: "Pending" });
-        }, async (f) => {
-            const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /node green-2 is not Ready \(Ready=False, kubelet v1\.31\.4\)/);
-            assert.match(r.stderr, /PodDisruptionBudget default\/ledger allows no disruption \(2 pod\(s\) expected, 0 may be evicted\)/);
-            assert.match(r.stderr, /deprecated API in use that 1\.27 removes: storage\.k8s\.io\/v1beta1 csistoragecapacities/);
-            assert.doesNotMatch(r.stderr, /flowschemas/, "an API removed only after the target is no blocker");
-            assert.match(r.stderr, /kube-system pod coredns-broken \(Pending\) is not Running/);
-            assert.match(r.stderr, /pre-flight checks failed; nothing was changed/);
-            assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
-        }));
+        test("pre-flight fails, naming the culprits: a NotReady node, a blocking budget, a removed API, a failing system pod", () =>
+            withFixture(
+                (f) => {
+                    blueGreen(f);
+                    f.nodes.get("green-2")!.ready = false;
+                    f.addReplicaSet("default", "ledger", 2, ["blue-1", "blue-2"]);
+                    f.addPdb({ namespace: "default", name: "ledger", selector: { app: "ledger" }, minAvailable: 2 });
+                    f.deprecatedApis.push({
+                        group: "flowcontrol.apiserver.k8s.io",
+                        version: "v1beta3",
+                        resource: "flowschemas",
+                        removedRelease: "1.32",
+                    });
+                    f.deprecatedApis.push({
+                        group: "storage.k8s.io",
+                        version: "v1beta1",
+                        resource: "csistoragecapacities",
+                        removedRelease: "1.27",
+                    });
+                    f.addBarePod("kube-system", "coredns-broken", "green-1", { phase: "Pending" });
+                },
+                async (f) => {
+                    const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
+                    assert.equal(r.code, 1);
+                    assert.match(r.stderr, /node green-2 is not Ready \(Ready=False, kubelet v1\.31\.4\)/);
+                    assert.match(
+                        r.stderr,
+                        /PodDisruptionBudget default\/ledger allows no disruption \(2 pod\(s\) expected, 0 may be evicted\)/,
+                    );
+                    assert.match(
+                        r.stderr,
+                        /deprecated API in use that 1\.27 removes: storage\.k8s\.io\/v1beta1 csistoragecapacities/,
+                    );
+                    assert.doesNotMatch(r.stderr, /flowschemas/, "an API removed only after the target is no blocker");
+                    assert.match(r.stderr, /kube-system pod coredns-broken \(Pending\) is not Running/);
+                    assert.match(r.stderr, /pre-flight checks failed; nothing was changed/);
+                    assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
+                },
+            ));
 
-        test("wait-ready succeeds once nodes are Ready at the target, and times out cleanly otherwise", () => withFixture(blueGreen, async (f) => {
-            f.nodes.get("green-3")!.ready = false;
-            setTimeout(() => { f.nodes.get("green-3")!.ready = true; }, 600);
-            const ok = await run(f, "wait-ready", { K8SU_SELECTOR: "pool=green", K8SU_EXPECTED_NODES: "3", K8SU_TARGET_MINOR: "1.31", K8SU_TIMEOUT_SECONDS: "20" });
-            assert.equal(ok.code, 0, ok.stderr);
-            f.nodes.get("green-1")!.ready = false;
-            const late = await run(f, "wait-ready", { K8SU_SELECTOR: "pool=green", K8SU_EXPECTED_NODES: "3", K8SU_TARGET_MINOR: "1.31", K8SU_TIMEOUT_SECONDS: "2" });
-            assert.equal(late.code, 1);
-            assert.match(late.stderr, /- green-1 version=v1\.31\.4 ready=False/);
-            assert.match(late.stderr, /only 2 of 3 node\(s\) matching pool=green became Ready at 1\.31 within 2s/);
-        }));
+        test("wait-ready succeeds once nodes are Ready at the target, and times out cleanly otherwise", () =>
+            withFixture(blueGreen, async (f) => {
+                f.nodes.get("green-3")!.ready = false;
+                setTimeout(() => {
+                    f.nodes.get("green-3")!.ready = true;
+                }, 600);
+                const ok = await run(f, "wait-ready", {
+                    K8SU_SELECTOR: "pool=green",
+                    K8SU_EXPECTED_NODES: "3",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_TIMEOUT_SECONDS: "20",
+                });
+                assert.equal(ok.code, 0, ok.stderr);
+                f.nodes.get("green-1")!.ready = false;
+                const late = await run(f, "wait-ready", {
+                    K8SU_SELECTOR: "pool=green",
+                    K8SU_EXPECTED_NODES: "3",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_TIMEOUT_SECONDS: "2",
+                });
+                assert.equal(late.code, 1);
+                assert.match(late.stderr, /- green-1 version=v1\.31\.4 ready=False/);
+                assert.match(late.stderr, /only 2 of 3 node\(s\) matching pool=green became Ready at 1\.31 within 2s/);
+            }));
 
-        test("validation catches a node at the old version and passes when all are upgraded", () => withFixture(blueGreen, async (f) => {
-            const bad = await run(f, "validate", { K8SU_TARGET_MINOR: "1.31", K8SU_SELECTORS: "pool=green\npool=blue" });
-            assert.equal(bad.code, 1);
-            assert.match(bad.stderr, /node blue-1 \(pool=blue\) runs kubelet v1\.30\.9, not 1\.31/);
-            const good = await run(f, "validate", { K8SU_TARGET_MINOR: "1.31", K8SU_SELECTORS: "pool=green" });
-            assert.equal(good.code, 0, good.stderr);
-            assert.equal(good.stdout.trim(), "validated 1.31");
-        }));
+        test("validation catches a node at the old version and passes when all are upgraded", () =>
+            withFixture(blueGreen, async (f) => {
+                const bad = await run(f, "validate", {
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_SELECTORS: "pool=green\npool=blue",
+                });
+                assert.equal(bad.code, 1);
+                assert.match(bad.stderr, /node blue-1 \(pool=blue\) runs kubelet v1\.30\.9, not 1\.31/);
+                const good = await run(f, "validate", { K8SU_TARGET_MINOR: "1.31", K8SU_SELECTORS: "pool=green" });
+                assert.equal(good.code, 0, good.stderr);
+                assert.equal(good.stdout.trim(), "validated 1.31");
+            }));
 
-        test("drain: every blue node cordoned before the first eviction, batches of two, one eviction per pod, the budget never broken", () => withFixture(blueGreen, async (f) => {
-            let minReady = Infinity;
-            f.onChange(() => { minReady = Math.min(minReady, f.readyPods("default", { app: "web" })); });
-            const r = await run(f, "drain", { ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "3" });
-            assert.equal(r.code, 0, r.stderr);
-            const firstEviction = f.events.findIndex((e) => e.kind === "evicted");
-            const cordons = f.events.map((e, i) => (e.kind === "cordoned" ? i : -1)).filter((i) => i >= 0);
-            assert.equal(cordons.length, 3);
-            assert.ok(cordons.every((i) => i < firstEviction), "all blue nodes are cordoned before any eviction");
-            assert.match(r.stderr, /drain batch 1: blue-1 blue-2\n[\s\S]*drain batch 2: blue-3/);
-            const evicted = f.events.filter((e) => e.kind === "evicted").map((e) => e.object);
-            assert.equal(evicted.length, 6);
-            assert.equal(new Set(evicted).size, 6, "no pod is evicted twice");
-            assert.ok(minReady >= 5, `the budget allows one web pod down; saw ${minReady} ready`);
-            assert.deepEqual([...f.pods.values()].filter((p) => p.owner?.kind === "ReplicaSet").map((p) => p.nodeName?.slice(0, 5)), Array(6).fill("green"));
-        }));
+        test("drain: every blue node cordoned before the first eviction, batches of two, one eviction per pod, the budget never broken", () =>
+            withFixture(blueGreen, async (f) => {
+                let minReady = Infinity;
+                f.onChange(() => {
+                    minReady = Math.min(minReady, f.readyPods("default", { app: "web" }));
+                });
+                const r = await run(f, "drain", {
+                    ...drainEnv,
+                    K8SU_SELECTOR: "pool=blue",
+                    K8SU_MIN_READY_ELSEWHERE: "3",
+                });
+                assert.equal(r.code, 0, r.stderr);
+                const firstEviction = f.events.findIndex((e) => e.kind === "evicted");
+                const cordons = f.events.map((e, i) => (e.kind === "cordoned" ? i : -1)).filter((i) => i >= 0);
+                assert.equal(cordons.length, 3);
+                assert.ok(
+                    cordons.every((i) => i < firstEviction),
+                    "all blue nodes are cordoned before any eviction",
+                );
+                assert.match(r.stderr, /drain batch 1: blue-1 blue-2\n[\s\S]*drain batch 2: blue-3/);
+                const evicted = f.events.filter((e) => e.kind === "evicted").map((e) => e.object);
+                assert.equal(evicted.length, 6);
+                assert.equal(new Set(evicted).size, 6, "no pod is evicted twice");
+                assert.ok(minReady >= 5, `the budget allows one web pod down; saw ${minReady} ready`);
+                assert.deepEqual(
+                    [...f.pods.values()]
+                        .filter((p) => p.owner?.kind === "ReplicaSet")
+                        .map((p) => p.nodeName?.slice(0, 5)),
+                    Array(6).fill("green"),
+                );
+            }));
 
-        test("a drain that cannot finish fails naming the blocking pods; nodes stay cordoned and the pods stay", () => withFixture((f) => {
-            blueGreen(f);
-            f.addReplicaSet("payments", "ledger", 2, ["blue-1"]);
-            f.addPdb({ namespace: "payments", name: "ledger", selector: { app: "ledger" }, minAvailable: 2 });
-        }, async (f) => {
-            const r = await run(f, "drain", { ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "3", K8SU_DRAIN_TIMEOUT_SECONDS: "6" });
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /pods still on blue-1[^\n]*:\n(  - [^\n]*\n)*  - payments\/ledger-0/);
-            assert.match(r.stderr, /drain did not finish for blue-1( blue-2)?; the nodes stay cordoned and their pool stays in place/);
-            assert.ok(["blue-1", "blue-2", "blue-3"].every((n) => f.nodes.get(n)!.unschedulable));
-            assert.equal(f.podsOn("blue-1").filter((p) => p.namespace === "payments").length, 2);
-        }));
+        test("a drain that cannot finish fails naming the blocking pods; nodes stay cordoned and the pods stay", () =>
+            withFixture(
+                (f) => {
+                    blueGreen(f);
+                    f.addReplicaSet("payments", "ledger", 2, ["blue-1"]);
+                    f.addPdb({ namespace: "payments", name: "ledger", selector: { app: "ledger" }, minAvailable: 2 });
+                },
+                async (f) => {
+                    const r = await run(f, "drain", {
+                        ...drainEnv,
+                        K8SU_SELECTOR: "pool=blue",
+                        K8SU_MIN_READY_ELSEWHERE: "3",
+                        K8SU_DRAIN_TIMEOUT_SECONDS: "6",
+                    });
+                    assert.equal(r.code, 1);
+                    assert.match(r.stderr, /pods still on blue-1[^\n]*:\n( {2}- [^\n]*\n)* {2}- payments\/ledger-0/);
+                    assert.match(
+                        r.stderr,
+                        /drain did not finish for blue-1( blue-2)?; the nodes stay cordoned and their pool stays in place/,
+                    );
+                    assert.ok(["blue-1", "blue-2", "blue-3"].every((n) => f.nodes.get(n)!.unschedulable));
+                    assert.equal(f.podsOn("blue-1").filter((p) => p.namespace === "payments").length, 2);
+                },
+            ));
 
-        test("drain refuses when capacity elsewhere is too small, and can be skipped for a whole-cluster destroy", () => withFixture(blueGreen, async (f) => {
-            const r = await run(f, "drain", { ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "4" });
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /only 3 Ready, schedulable node\(s\) outside pool=blue; draining its 3 node\(s\) needs 4\. The pool stays/);
-            assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
-            const skipped = await runScript("drain", { K8SU_KUBECONFIG: f.kubeconfig(), ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "4", K8S_UPGRADES_SKIP_DRAIN: "apps" }, kubectl);
-            assert.equal(skipped.code, 0);
-            assert.match(skipped.stderr, /K8S_UPGRADES_SKIP_DRAIN=apps: not draining pool=blue/);
-        }));
+        test("drain refuses when capacity elsewhere is too small, and can be skipped for a whole-cluster destroy", () =>
+            withFixture(blueGreen, async (f) => {
+                const r = await run(f, "drain", {
+                    ...drainEnv,
+                    K8SU_SELECTOR: "pool=blue",
+                    K8SU_MIN_READY_ELSEWHERE: "4",
+                });
+                assert.equal(r.code, 1);
+                assert.match(
+                    r.stderr,
+                    /only 3 Ready, schedulable node\(s\) outside pool=blue; draining its 3 node\(s\) needs 4\. The pool stays/,
+                );
+                assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
+                const skipped = await runScript(
+                    "drain",
+                    {
+                        K8SU_KUBECONFIG: f.kubeconfig(),
+                        ...drainEnv,
+                        K8SU_SELECTOR: "pool=blue",
+                        K8SU_MIN_READY_ELSEWHERE: "4",
+                        K8S_UPGRADES_SKIP_DRAIN: "apps",
+                    },
+                    kubectl,
+                );
+                assert.equal(skipped.code, 0);
+                assert.match(skipped.stderr, /K8S_UPGRADES_SKIP_DRAIN=apps: not draining pool=blue/);
+            }));
 
-        test("pods with emptyDir data block the drain unless deleting it was chosen", () => withFixture((f) => {
-            blueGreen(f);
-            f.addReplicaSet("default", "cache", 1, ["blue-3"], { emptyDir: true });
-        }, async (f) => {
-            const refused = await run(f, "drain", { ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "3" });
-            assert.equal(refused.code, 1);
-            assert.match(refused.stderr, /pods still on blue-3[^\n]*:\n  - default\/cache-0/);
-            assert.match(refused.stderr, /cannot delete Pods with local storage[^\n]*default\/cache-0/);
-            assert.ok(f.pods.has("default/cache-0"), "the pod with emptyDir data was not evicted");
-            const allowed = await run(f, "drain", { ...drainEnv, K8SU_SELECTOR: "pool=blue", K8SU_MIN_READY_ELSEWHERE: "3", K8SU_DELETE_EMPTYDIR_DATA: "true" });
-            assert.equal(allowed.code, 0, allowed.stderr);
-        }));
+        test("pods with emptyDir data block the drain unless deleting it was chosen", () =>
+            withFixture(
+                (f) => {
+                    blueGreen(f);
+                    f.addReplicaSet("default", "cache", 1, ["blue-3"], { emptyDir: true });
+                },
+                async (f) => {
+                    const refused = await run(f, "drain", {
+                        ...drainEnv,
+                        K8SU_SELECTOR: "pool=blue",
+                        K8SU_MIN_READY_ELSEWHERE: "3",
+                    });
+                    assert.equal(refused.code, 1);
+                    assert.match(refused.stderr, /pods still on blue-3[^\n]*:\n {2}- default\/cache-0/);
+                    assert.match(refused.stderr, /cannot delete Pods with local storage[^\n]*default\/cache-0/);
+                    assert.ok(f.pods.has("default/cache-0"), "the pod with emptyDir data was not evicted");
+                    const allowed = await run(f, "drain", {
+                        ...drainEnv,
+                        K8SU_SELECTOR: "pool=blue",
+                        K8SU_MIN_READY_ELSEWHERE: "3",
+                        K8SU_DELETE_EMPTYDIR_DATA: "true",
+                    });
+                    assert.equal(allowed.code, 0, allowed.stderr);
+                },
+            ));
 
-        test("cordon takes every selector at once", () => withFixture((f) => {
-            blueGreen(f);
-            f.addNode("batch-1", { labels: { pool: "batch-old" } });
-        }, async (f) => {
-            const r = await run(f, "cordon", { K8SU_SELECTORS: "pool=blue\npool=batch-old" });
-            assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual([...f.nodes.values()].filter((n) => n.unschedulable).map((n) => n.name).sort(), ["batch-1", "blue-1", "blue-2", "blue-3"]);
-        }));
+        test("cordon takes every selector at once", () =>
+            withFixture(
+                (f) => {
+                    blueGreen(f);
+                    f.addNode("batch-1", { labels: { pool: "batch-old" } });
+                },
+                async (f) => {
+                    const r = await run(f, "cordon", { K8SU_SELECTORS: "pool=blue\npool=batch-old" });
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.deepEqual(
+                        [...f.nodes.values()]
+                            .filter((n) => n.unschedulable)
+                            .map((n) => n.name)
+                            .sort(),
+                        ["batch-1", "blue-1", "blue-2", "blue-3"],
+                    );
+                },
+            ));
 
-        test("LKE control plane: one PUT with the next minor, then waits until it is served; a second run calls nothing", () => withFixture((f) => {
-            f.addLkePool(11, 2, "1.30.9");
-        }, async (f) => {
-            const env = { LINODE_API_URL: `${f.url()}/v4`, LINODE_TOKEN: f.linodeToken, K8SU_LKE_CLUSTER_ID: String(f.clusterId), K8SU_TARGET_MINOR: "1.31", K8SU_TIMEOUT_SECONDS: "20" };
-            const r = await run(f, "lke-control-plane", env);
-            assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stderr, /control plane 1\.30 -> 1\.31/);
-            assert.match(r.stderr, /API server serves v1\.31\.1/);
-            assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
-            const again = await run(f, "lke-control-plane", env);
-            assert.equal(again.code, 0, again.stderr);
-            assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
-            const wrongToken = await run(f, "lke-control-plane", { ...env, LINODE_TOKEN: "nope" });
-            assert.equal(wrongToken.code, 1);
-            assert.match(wrongToken.stderr, /Linode API GET \/lke\/clusters\/4242 failed: .*401.*Check LINODE_TOKEN/);
-            assert.doesNotMatch(wrongToken.stderr + wrongToken.stdout, /nope|fixture-token/, "the token is never printed");
-        }, "1.30.9"));
+        test("LKE control plane: one PUT with the next minor, then waits until it is served; a second run calls nothing", () =>
+            withFixture(
+                (f) => {
+                    f.addLkePool(11, 2, "1.30.9");
+                },
+                async (f) => {
+                    const env = {
+                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_TOKEN: f.linodeToken,
+                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                        K8SU_TARGET_MINOR: "1.31",
+                        K8SU_TIMEOUT_SECONDS: "20",
+                    };
+                    const r = await run(f, "lke-control-plane", env);
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.match(r.stderr, /control plane 1\.30 -> 1\.31/);
+                    assert.match(r.stderr, /API server serves v1\.31\.1/);
+                    assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
+                    const again = await run(f, "lke-control-plane", env);
+                    assert.equal(again.code, 0, again.stderr);
+                    assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
+                    const wrongToken = await run(f, "lke-control-plane", { ...env, LINODE_TOKEN: "nope" });
+                    assert.equal(wrongToken.code, 1);
+                    assert.match(
+                        wrongToken.stderr,
+                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*Check LINODE_TOKEN/,
+                    );
+                    assert.doesNotMatch(
+                        wrongToken.stderr + wrongToken.stdout,
+                        /nope|fixture-token/,
+                        "the token is never printed",
+                    );
+                },
+                "1.30.9",
+            ));
 
-        test("LKE in-place: surge one node, move old nodes one at a time, delete the last, restore count and autoscaler; capacity never below the count", () => withFixture((f) => {
-            f.controlPlaneVersion = "1.31.1";
-            f.servedVersion = "1.31.1";
-            const nodes = f.addLkePool(21, 3, "1.30.9", { enabled: true, min: 3, max: 6 });
-            f.addDaemonSet("kube-system", "kube-proxy");
-            f.addReplicaSet("default", "web", 6, nodes);
-            f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 1 });
-        }, async (f) => {
-            let minSchedulable = Infinity;
-            f.onChange(() => {
-                const ok = f.lkeNodes(21).filter((n) => n.ready && !n.unschedulable).length;
-                minSchedulable = Math.min(minSchedulable, ok);
-            });
-            const env = {
-                LINODE_API_URL: `${f.url()}/v4`, LINODE_TOKEN: f.linodeToken, K8SU_LKE_CLUSTER_ID: String(f.clusterId), K8SU_LKE_POOL_ID: "21",
-                K8SU_POOL_COUNT: "3", K8SU_AUTOSCALER_MIN: "3", K8SU_AUTOSCALER_MAX: "6", K8SU_TARGET_MINOR: "1.31", K8SU_READY_TIMEOUT_SECONDS: "60",
-                K8SU_GRACE_SECONDS: "5", K8SU_DRAIN_TIMEOUT_SECONDS: "60", K8SU_DELETE_EMPTYDIR_DATA: "false",
-            };
-            const r = await run(f, "lke-in-place", env);
-            assert.equal(r.code, 0, r.stderr);
-            const pool = f.lkePools.get(21)!;
-            assert.equal(pool.count, 3);
-            assert.deepEqual(pool.autoscaler, { enabled: true, min: 3, max: 6 });
-            assert.deepEqual(f.lkeNodes(21).map((n) => n.kubeletVersion.slice(0, 4)), ["1.31", "1.31", "1.31"]);
-            assert.ok(f.requests.includes("PUT /v4/lke/clusters/4242/pools/21"));
-            assert.equal(f.requests.filter((q) => /\/nodes\/[^/]+\/recycle$/.test(q)).length, 2);
-            assert.equal(f.requests.filter((q) => /^DELETE \/v4\/lke\/clusters\/4242\/nodes\//.test(q)).length, 1);
-            assert.ok(minSchedulable >= 3, `capacity dropped to ${minSchedulable} schedulable node(s)`);
-            const before = f.requests.length;
-            const again = await run(f, "lke-in-place", env);
-            assert.equal(again.code, 0, again.stderr);
-            assert.match(again.stderr, /every node of lke\.linode\.com\/pool-id=21 already runs 1\.31/);
-            assert.equal(f.requests.slice(before).filter((q) => /recycle|DELETE/.test(q)).length, 0);
-        }, "1.31.1"));
+        test("LKE in-place: surge one node, move old nodes one at a time, delete the last, restore count and autoscaler; capacity never below the count", () =>
+            withFixture(
+                (f) => {
+                    f.controlPlaneVersion = "1.31.1";
+                    f.servedVersion = "1.31.1";
+                    const nodes = f.addLkePool(21, 3, "1.30.9", { enabled: true, min: 3, max: 6 });
+                    f.addDaemonSet("kube-system", "kube-proxy");
+                    f.addReplicaSet("default", "web", 6, nodes);
+                    f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 1 });
+                },
+                async (f) => {
+                    let minSchedulable = Infinity;
+                    f.onChange(() => {
+                        const ok = f.lkeNodes(21).filter((n) => n.ready && !n.unschedulable).length;
+                        minSchedulable = Math.min(minSchedulable, ok);
+                    });
+                    const env = {
+                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_TOKEN: f.linodeToken,
+                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                        K8SU_LKE_POOL_ID: "21",
+                        K8SU_POOL_COUNT: "3",
+                        K8SU_AUTOSCALER_MIN: "3",
+                        K8SU_AUTOSCALER_MAX: "6",
+                        K8SU_TARGET_MINOR: "1.31",
+                        K8SU_READY_TIMEOUT_SECONDS: "60",
+                        K8SU_GRACE_SECONDS: "5",
+                        K8SU_DRAIN_TIMEOUT_SECONDS: "60",
+                        K8SU_DELETE_EMPTYDIR_DATA: "false",
+                    };
+                    const r = await run(f, "lke-in-place", env);
+                    assert.equal(r.code, 0, r.stderr);
+                    const pool = f.lkePools.get(21)!;
+                    assert.equal(pool.count, 3);
+                    assert.deepEqual(pool.autoscaler, { enabled: true, min: 3, max: 6 });
+                    assert.deepEqual(
+                        f.lkeNodes(21).map((n) => n.kubeletVersion.slice(0, 4)),
+                        ["1.31", "1.31", "1.31"],
+                    );
+                    assert.ok(f.requests.includes("PUT /v4/lke/clusters/4242/pools/21"));
+                    assert.equal(f.requests.filter((q) => /\/nodes\/[^/]+\/recycle$/.test(q)).length, 2);
+                    assert.equal(
+                        f.requests.filter((q) => /^DELETE \/v4\/lke\/clusters\/4242\/nodes\//.test(q)).length,
+                        1,
+                    );
+                    assert.ok(minSchedulable >= 3, `capacity dropped to ${minSchedulable} schedulable node(s)`);
+                    const before = f.requests.length;
+                    const again = await run(f, "lke-in-place", env);
+                    assert.equal(again.code, 0, again.stderr);
+                    assert.match(again.stderr, /every node of lke\.linode\.com\/pool-id=21 already runs 1\.31/);
+                    assert.equal(f.requests.slice(before).filter((q) => /recycle|DELETE/.test(q)).length, 0);
+                },
+                "1.31.1",
+            ));
 
-        test("LKE pool recycle brings the anchor pool to the target", () => withFixture((f) => {
-            f.controlPlaneVersion = "1.31.1";
-            f.servedVersion = "1.31.1";
-            f.addLkePool(1, 1, "1.30.9");
-        }, async (f) => {
-            const r = await run(f, "lke-recycle-pool", { LINODE_API_URL: `${f.url()}/v4`, LINODE_TOKEN: f.linodeToken, K8SU_LKE_CLUSTER_ID: String(f.clusterId), K8SU_LKE_POOL_ID: "1", K8SU_POOL_COUNT: "1", K8SU_TARGET_MINOR: "1.31", K8SU_READY_TIMEOUT_SECONDS: "30" });
-            assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(f.lkeNodes(1).map((n) => n.kubeletVersion.slice(0, 4)), ["1.31"]);
-        }, "1.31.1"));
+        test("LKE pool recycle brings the anchor pool to the target", () =>
+            withFixture(
+                (f) => {
+                    f.controlPlaneVersion = "1.31.1";
+                    f.servedVersion = "1.31.1";
+                    f.addLkePool(1, 1, "1.30.9");
+                },
+                async (f) => {
+                    const r = await run(f, "lke-recycle-pool", {
+                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_TOKEN: f.linodeToken,
+                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                        K8SU_LKE_POOL_ID: "1",
+                        K8SU_POOL_COUNT: "1",
+                        K8SU_TARGET_MINOR: "1.31",
+                        K8SU_READY_TIMEOUT_SECONDS: "30",
+                    });
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.deepEqual(
+                        f.lkeNodes(1).map((n) => n.kubeletVersion.slice(0, 4)),
+                        ["1.31"],
+                    );
+                },
+                "1.31.1",
+            ));
     });
 }
 
@@ -215,11 +393,23 @@ test("wait-resource waits for a resource's fields with the real kubectl, and tim
     await f.start();
     try {
         f.addNode("node-a", { kubeletVersion: "1.30.9" });
-        setTimeout(() => { f.nodes.get("node-a")!.kubeletVersion = "1.31.4"; }, 700);
-        const env = { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_RESOURCE: "node/node-a", K8SU_NAMESPACE: "default", K8SU_CONDITIONS: "{.status.nodeInfo.kubeletVersion}=v1.31.4\n{.metadata.name}=node-a", K8SU_TIMEOUT_SECONDS: "20" };
+        setTimeout(() => {
+            f.nodes.get("node-a")!.kubeletVersion = "1.31.4";
+        }, 700);
+        const env = {
+            K8SU_KUBECONFIG: f.kubeconfig(),
+            K8SU_RESOURCE: "node/node-a",
+            K8SU_NAMESPACE: "default",
+            K8SU_CONDITIONS: "{.status.nodeInfo.kubeletVersion}=v1.31.4\n{.metadata.name}=node-a",
+            K8SU_TIMEOUT_SECONDS: "20",
+        };
         const ok = await runScript("wait-resource", env, "1.31");
         assert.equal(ok.code, 0, ok.stderr);
-        const late = await runScript("wait-resource", { ...env, K8SU_CONDITIONS: "{.spec.unschedulable}=true", K8SU_TIMEOUT_SECONDS: "1" }, "1.31");
+        const late = await runScript(
+            "wait-resource",
+            { ...env, K8SU_CONDITIONS: "{.spec.unschedulable}=true", K8SU_TIMEOUT_SECONDS: "1" },
+            "1.31",
+        );
         assert.equal(late.code, 1);
         assert.match(late.stderr, /- \{\.spec\.unschedulable\} is unset, waiting for true/);
         assert.match(late.stderr, /node\/node-a did not get there within 1s/);

@@ -1,9 +1,10 @@
 // The review workflows pass a workflow linter, and the plan's Markdown for a sample upgrade matches its golden file.
-import { test } from "node:test";
+
 import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { test } from "node:test";
 import { promisify } from "node:util";
 import { ROOT } from "../tools/harness";
 
@@ -12,7 +13,9 @@ test("every workflow passes action-validator", () => {
     const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
     assert.ok(files.length >= 2);
     for (const f of files) {
-        const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "action-validator"), [path.join(dir, f)], { encoding: "utf8" });
+        const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "action-validator"), [path.join(dir, f)], {
+            encoding: "utf8",
+        });
         assert.equal(r.status, 0, `${f}:\n${r.stdout}${r.stderr}`);
     }
 });
@@ -25,8 +28,16 @@ test("the linter does refuse a broken workflow", () => {
 });
 
 test("the staging plan's Markdown matches test/fixtures/plan-staging.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "staging", "--markdown"], { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } });
+    const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "staging", "--markdown"],
+        { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+    );
     const golden = path.join(ROOT, "test", "fixtures", "plan-staging.md");
     if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, stdout);
-    assert.equal(stdout, fs.readFileSync(golden, "utf8"), "the plan's Markdown changed: review it, then run UPDATE_GOLDEN=1 npm test");
+    assert.equal(
+        stdout,
+        fs.readFileSync(golden, "utf8"),
+        "the plan's Markdown changed: review it, then run UPDATE_GOLDEN=1 npm test",
+    );
 });

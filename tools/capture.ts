@@ -1,9 +1,10 @@
 // Runs the real program once under the Pulumi SDK's mock runtime and writes what it registered.
 // Usage (one program per process, as mocks are process-global): node --import tsx tools/capture.ts REQUEST.json RESULT.json
-import * as fs from "node:fs";
+
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import type { CaptureRequest, Capture, CapturedResource } from "./capture-types";
+import type { Capture, CapturedResource, CaptureRequest } from "./capture-types";
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
@@ -35,63 +36,127 @@ export function fakeNumericId(name: string): string {
 async function run(request: CaptureRequest): Promise<Capture> {
     const resources: CapturedResource[] = [];
     const capture: Capture = { stack: request.stack, resources, stackOutputs: undefined, stackOutputSecretPaths: [] };
-    const fakeKubeconfig = Buffer.from("apiVersion: v1\nkind: Config\n# offline plan: no real cluster\n").toString("base64");
+    const fakeKubeconfig = Buffer.from("apiVersion: v1\nkind: Config\n# offline plan: no real cluster\n").toString(
+        "base64",
+    );
 
     pulumi.runtime.setAllConfig(request.config, request.secretKeys);
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const inputs = args.inputs as Record<string, unknown>;
-            switch (args.type) {
-                case "pulumi:pulumi:StackReference": {
-                    const outputs = request.stackOutputs[String(inputs.name)] ?? {};
-                    return { id: String(inputs.name), state: { name: inputs.name, outputs, secretOutputNames: [] } };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const inputs = args.inputs as Record<string, unknown>;
+                switch (args.type) {
+                    case "pulumi:pulumi:StackReference": {
+                        const outputs = request.stackOutputs[String(inputs.name)] ?? {};
+                        return {
+                            id: String(inputs.name),
+                            state: { name: inputs.name, outputs, secretOutputNames: [] },
+                        };
+                    }
+                    case "linode:index/lkeCluster:LkeCluster": {
+                        const pools = ((inputs.pools as Array<Record<string, unknown>> | undefined) ?? []).map(
+                            (p, i) => ({ ...p, id: Number(fakeNumericId(`${args.name}/${i}`)) }),
+                        );
+                        return {
+                            id: fakeNumericId(args.name),
+                            state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" },
+                        };
+                    }
+                    case "linode:index/lkeNodePool:LkeNodePool":
+                        return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
+                    case "aws:eks/cluster:Cluster": {
+                        const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
+                        return {
+                            id: clusterName,
+                            state: {
+                                ...inputs,
+                                name: clusterName,
+                                arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`,
+                                endpoint: `https://${clusterName}.eks.example`,
+                                certificateAuthority: { data: "Q0EK" },
+                            },
+                        };
+                    }
+                    case "aws:eks/nodeGroup:NodeGroup": {
+                        const nodeGroupName = String(
+                            inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`,
+                        );
+                        return {
+                            id: `${inputs.clusterName}:${nodeGroupName}`,
+                            state: {
+                                ...inputs,
+                                nodeGroupName,
+                                arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}`,
+                            },
+                        };
+                    }
+                    case "aws:iam/role:Role":
+                        return {
+                            id: args.name,
+                            state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` },
+                        };
+                    case "command:local:Command":
+                    case "command:remote:Command":
+                        return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
+                    case "kubernetes:core/v1:Secret":
+                        // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
+                        return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
+                    default:
+                        return { id: args.custom ? `${args.name}-id` : "", state: inputs };
                 }
-                case "linode:index/lkeCluster:LkeCluster": {
-                    const pools = (inputs.pools as Array<Record<string, unknown>> | undefined ?? []).map((p, i) => ({ ...p, id: Number(fakeNumericId(`${args.name}/${i}`)) }));
-                    return { id: fakeNumericId(args.name), state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" } };
+            },
+            call(args) {
+                if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
+                    return {
+                        id: args.inputs.id,
+                        kubeconfig: fakeKubeconfig,
+                        k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "",
+                        pools: [],
+                    };
                 }
-                case "linode:index/lkeNodePool:LkeNodePool":
-                    return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
-                case "aws:eks/cluster:Cluster": {
-                    const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
-                    return { id: clusterName, state: { ...inputs, name: clusterName, arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`, endpoint: `https://${clusterName}.eks.example`, certificateAuthority: { data: "Q0EK" } } };
+                if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
+                    return {
+                        addonName: args.inputs.addonName,
+                        kubernetesVersion: args.inputs.kubernetesVersion,
+                        version: `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
+                    };
                 }
-                case "aws:eks/nodeGroup:NodeGroup": {
-                    const nodeGroupName = String(inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`);
-                    return { id: `${inputs.clusterName}:${nodeGroupName}`, state: { ...inputs, nodeGroupName, arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}` } };
+                if (args.token === "aws:ec2/getAmi:getAmi") {
+                    const wanted =
+                        ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find(
+                            (f) => f.name === "tag:kubernetes_version",
+                        )?.values ?? [];
+                    const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
+                    if (!id)
+                        throw new Error(
+                            "Your query returned no results. Please change your search criteria and try again.",
+                        );
+                    return {
+                        id,
+                        imageId: id,
+                        name: `capi-image-${wanted[0]}`,
+                        tags: { kubernetes_version: wanted[0] },
+                    };
                 }
-                case "aws:iam/role:Role":
-                    return { id: args.name, state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` } };
-                case "command:local:Command":
-                case "command:remote:Command":
-                    return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
-                case "kubernetes:core/v1:Secret":
-                    // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
-                    return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
-                default:
-                    return { id: args.custom ? `${args.name}-id` : "", state: inputs };
-            }
+                if (args.token === "aws:eks/getCluster:getCluster") {
+                    return {
+                        name: args.inputs.name,
+                        endpoint: `https://${args.inputs.name}.eks.example`,
+                        certificateAuthorities: [{ data: "Q0EK" }],
+                        version: request.liveVersions?.[String(args.inputs.name)] ?? "",
+                    };
+                }
+                return {};
+            },
         },
-        call(args) {
-            if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
-                return { id: args.inputs.id, kubeconfig: fakeKubeconfig, k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "", pools: [] };
-            }
-            if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
-                return { addonName: args.inputs.addonName, kubernetesVersion: args.inputs.kubernetesVersion, version: `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}` };
-            }
-            if (args.token === "aws:ec2/getAmi:getAmi") {
-                const wanted = ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find((f) => f.name === "tag:kubernetes_version")?.values ?? [];
-                const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
-                if (!id) throw new Error("Your query returned no results. Please change your search criteria and try again.");
-                return { id, imageId: id, name: `capi-image-${wanted[0]}`, tags: { kubernetes_version: wanted[0] } };
-            }
-            if (args.token === "aws:eks/getCluster:getCluster") {
-                return { name: args.inputs.name, endpoint: `https://${args.inputs.name}.eks.example`, certificateAuthorities: [{ data: "Q0EK" }], version: request.liveVersions?.[String(args.inputs.name)] ?? "" };
-            }
-            return {};
-        },
-    }, request.project, request.stack, false, request.organization);
+        request.project,
+        request.stack,
+        false,
+        request.organization,
+    );
 
+    // The monitor is the SDK's untyped gRPC client: its request and response messages are read through their getters.
+    // biome-ignore-start lint/suspicious/noExplicitAny: untyped gRPC messages
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
@@ -99,7 +164,9 @@ async function run(request: CaptureRequest): Promise<Capture> {
             if (!err && resp) {
                 const secretPaths: string[] = [];
                 const propertyDependencies: Record<string, string[]> = {};
-                req.getPropertydependenciesMap().forEach((deps: any, key: string) => { propertyDependencies[key] = deps.getUrnsList(); });
+                req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+                    propertyDependencies[key] = deps.getUrnsList();
+                });
                 resources.push({
                     urn: resp.getUrn(),
                     type: req.getType(),
@@ -122,11 +189,15 @@ async function run(request: CaptureRequest): Promise<Capture> {
         const urn: string = req.getUrn();
         if (urn.includes("::pulumi:pulumi:Stack::")) {
             const secretPaths: string[] = [];
-            capture.stackOutputs = decode(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+            capture.stackOutputs = decode(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<
+                string,
+                unknown
+            >;
             capture.stackOutputSecretPaths = secretPaths;
         }
         registerOutputs(req, callback);
     };
+    // biome-ignore-end lint/suspicious/noExplicitAny: untyped gRPC messages
 
     try {
         const { main } = await import("../components/program");
@@ -149,5 +220,11 @@ async function cli(): Promise<void> {
 if (require.main === module) {
     // Unhandled rejections from resources whose program failed must not mask the recorded error.
     process.on("unhandledRejection", () => undefined);
-    cli().then(() => process.exit(0), (err) => { console.error(err); process.exit(2); });
+    cli().then(
+        () => process.exit(0),
+        (err) => {
+            console.error(err);
+            process.exit(2);
+        },
+    );
 }

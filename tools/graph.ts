@@ -1,8 +1,9 @@
 // Reads a captured program run as a reviewer would: ordered steps, what each does, what changes. Pure.
-import type { CapturedResource } from "./capture-types";
+
 import type { RunningCluster, RunningState } from "../components/running";
 import { parseRunningState, RUNNING_STATE_OUTPUT } from "../components/running";
 import { scriptKindOf } from "../components/scripts";
+import type { CapturedResource } from "./capture-types";
 
 export interface Step {
     resource: CapturedResource;
@@ -16,9 +17,14 @@ const HIDDEN_TYPES = new Set(["pulumi:pulumi:Stack", "pulumi:pulumi:StackReferen
 
 /** The custom resources as dependency levels: level 1 needs nothing, level n waits for something at n-1. */
 export function orderSteps(resources: CapturedResource[]): Step[] {
-    const steps = resources.filter((r) => r.custom && !HIDDEN_TYPES.has(r.type) && !r.type.startsWith("pulumi:providers:"));
+    const steps = resources.filter(
+        (r) => r.custom && !HIDDEN_TYPES.has(r.type) && !r.type.startsWith("pulumi:providers:"),
+    );
     const byUrn = new Map(steps.map((r) => [r.urn, r]));
-    const deps = (r: CapturedResource) => [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].filter((u) => byUrn.has(u) && u !== r.urn);
+    const deps = (r: CapturedResource) =>
+        [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].filter(
+            (u) => byUrn.has(u) && u !== r.urn,
+        );
     const level = new Map<string, number>();
     const visit = (r: CapturedResource, seen: Set<string>): number => {
         const known = level.get(r.urn);
@@ -29,9 +35,14 @@ export function orderSteps(resources: CapturedResource[]): Step[] {
         level.set(r.urn, l);
         return l;
     };
-    steps.forEach((r) => visit(r, new Set()));
+    for (const r of steps) visit(r, new Set());
     return steps
-        .map((r) => ({ resource: r, level: level.get(r.urn)!, after: deps(r).map((u) => byUrn.get(u)!.name), what: describe(r) }))
+        .map((r) => ({
+            resource: r,
+            level: level.get(r.urn)!,
+            after: deps(r).map((u) => byUrn.get(u)!.name),
+            what: describe(r),
+        }))
         .sort((a, b) => a.level - b.level || steps.indexOf(a.resource) - steps.indexOf(b.resource));
 }
 
@@ -45,18 +56,27 @@ function env(r: CapturedResource): Record<string, string> {
 }
 
 export function describe(r: CapturedResource): string {
+    // biome-ignore lint/suspicious/noExplicitAny: a describer reads many provider-specific input shapes
     const i = r.inputs as Record<string, any>;
     switch (r.type) {
         case "linode:index/lkeCluster:LkeCluster":
-            return `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
-                (r.ignoreChanges.includes("k8sVersion") ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API` : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`);
+            return (
+                `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
+                (r.ignoreChanges.includes("k8sVersion")
+                    ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API`
+                    : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`)
+            );
         case "aws:eks/cluster:Cluster":
             return `EKS cluster, control plane ${i.version}: a version change here is EKS's in-place control plane upgrade`;
         case "aws:eks/addon:Addon":
             return `add-on ${i.addonName} at ${i.addonVersion}`;
         case "aws:eks/nodeGroup:NodeGroup":
-            return `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
-                (i.updateConfig ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})` : "");
+            return (
+                `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
+                (i.updateConfig
+                    ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})`
+                    : "")
+            );
         case "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlanePatch":
             return `KubeadmControlPlane ${i.metadata?.name} patched → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}`;
         case "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment":
@@ -75,28 +95,45 @@ export function describe(r: CapturedResource): string {
             const host = (i.connection as { host?: string } | undefined)?.host;
             const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.create))?.[1];
             switch (scriptKind(r)) {
-                case "kubeadm-etcd-snapshot": return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
-                case "kubeadm-control-plane": return `on ${host}: ${param("K8SU_SWITCH_REPOSITORY") === "true" ? "package repository to the target minor, " : ""}kubeadm ${param("K8SU_TARGET_VERSION")}, then ${param("K8SU_FIRST") === "true" ? "kubeadm upgrade plan and kubeadm upgrade apply" : "kubeadm upgrade node"}`;
-                case "kubeadm-kubelet": return `on ${host}: ${param("K8SU_ROLE") === "worker" ? "kubeadm, kubeadm upgrade node, " : ""}kubelet and kubectl ${param("K8SU_TARGET_VERSION")}, kubelet restarted`;
-                default: return `on ${host}: command`;
+                case "kubeadm-etcd-snapshot":
+                    return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
+                case "kubeadm-control-plane":
+                    return `on ${host}: ${param("K8SU_SWITCH_REPOSITORY") === "true" ? "package repository to the target minor, " : ""}kubeadm ${param("K8SU_TARGET_VERSION")}, then ${param("K8SU_FIRST") === "true" ? "kubeadm upgrade plan and kubeadm upgrade apply" : "kubeadm upgrade node"}`;
+                case "kubeadm-kubelet":
+                    return `on ${host}: ${param("K8SU_ROLE") === "worker" ? "kubeadm, kubeadm upgrade node, " : ""}kubelet and kubectl ${param("K8SU_TARGET_VERSION")}, kubelet restarted`;
+                default:
+                    return `on ${host}: command`;
             }
         }
         case "command:local:Command": {
             const e = env(r);
             switch (scriptKind(r)) {
-                case "preflight": return `pre-flight for ${e.K8SU_TARGET_MINOR}: API ready, nodes Ready, kube-system healthy, no removed APIs in use, no blocking PodDisruptionBudget`;
-                case "lke-control-plane": return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
-                case "wait-ready": return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
-                case "cordon": return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
-                case "wait-resource": return `wait until ${e.K8SU_RESOURCE} reports ${(e.K8SU_CONDITIONS ?? "").split("\n").join(", ")} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
-                case "uncordon": return `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`;
-                case "local-command": return `run: ${e.K8SU_COMMAND}`;
-                case "drain": return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
-                case "drain-guard-create": return `drain guard for ${e.K8SU_SELECTOR}: when the pool leaves the program, cordon all its nodes and drain ${e.K8SU_BATCH_SIZE} at a time before the pool is deleted`;
-                case "validate": return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;
-                case "lke-in-place": return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
-                case "lke-recycle-pool": return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
-                default: return "command";
+                case "preflight":
+                    return `pre-flight for ${e.K8SU_TARGET_MINOR}: API ready, nodes Ready, kube-system healthy, no removed APIs in use, no blocking PodDisruptionBudget`;
+                case "lke-control-plane":
+                    return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
+                case "wait-ready":
+                    return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
+                case "cordon":
+                    return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
+                case "wait-resource":
+                    return `wait until ${e.K8SU_RESOURCE} reports ${(e.K8SU_CONDITIONS ?? "").split("\n").join(", ")} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
+                case "uncordon":
+                    return `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`;
+                case "local-command":
+                    return `run: ${e.K8SU_COMMAND}`;
+                case "drain":
+                    return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
+                case "drain-guard-create":
+                    return `drain guard for ${e.K8SU_SELECTOR}: when the pool leaves the program, cordon all its nodes and drain ${e.K8SU_BATCH_SIZE} at a time before the pool is deleted`;
+                case "validate":
+                    return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;
+                case "lke-in-place":
+                    return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
+                case "lke-recycle-pool":
+                    return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
+                default:
+                    return "command";
             }
         }
         default:
@@ -119,21 +156,37 @@ export function changes(previous: RunningState | undefined, next: RunningState |
         if (!p) {
             out.push({ sign: "+", text: `cluster ${name} (${c.provider}) at ${c.controlPlaneVersion}` });
         } else if (p.controlPlaneVersion !== c.controlPlaneVersion) {
-            out.push({ sign: "~", text: `cluster ${name}: control plane ${p.controlPlaneVersion} → ${c.controlPlaneVersion}` });
+            out.push({
+                sign: "~",
+                text: `cluster ${name}: control plane ${p.controlPlaneVersion} → ${c.controlPlaneVersion}`,
+            });
         }
         for (const pool of c.pools) {
             const before = p?.pools.find((x) => x.resourceName === pool.resourceName);
-            if (!before) out.push({ sign: "+", text: `pool ${pool.resourceName}: ${pool.count} × ${pool.type} at ${pool.version}` });
-            else if (before.version !== pool.version) out.push({ sign: "~", text: `pool ${pool.resourceName}: ${before.version} → ${pool.version}` });
-            else if (pool.retained && !before.retained) out.push({ sign: "~", text: `pool ${pool.resourceName}: drained and kept, cordoned, until the next deployment` });
+            if (!before)
+                out.push({
+                    sign: "+",
+                    text: `pool ${pool.resourceName}: ${pool.count} × ${pool.type} at ${pool.version}`,
+                });
+            else if (before.version !== pool.version)
+                out.push({ sign: "~", text: `pool ${pool.resourceName}: ${before.version} → ${pool.version}` });
+            else if (pool.retained && !before.retained)
+                out.push({
+                    sign: "~",
+                    text: `pool ${pool.resourceName}: drained and kept, cordoned, until the next deployment`,
+                });
         }
         for (const pool of p?.pools ?? []) {
             if (!c.pools.some((x) => x.resourceName === pool.resourceName)) {
-                out.push({ sign: "-", text: `pool ${pool.resourceName} (${pool.count} × ${pool.type} at ${pool.version}): its drain guard cordons and drains it first (delete-time); a failed drain keeps it` });
+                out.push({
+                    sign: "-",
+                    text: `pool ${pool.resourceName} (${pool.count} × ${pool.type} at ${pool.version}): its drain guard cordons and drains it first (delete-time); a failed drain keeps it`,
+                });
             }
         }
     }
-    for (const name of Object.keys(prev)) if (!now[name]) out.push({ sign: "-", text: `cluster ${name}: no longer in config` });
+    for (const name of Object.keys(prev))
+        if (!now[name]) out.push({ sign: "-", text: `cluster ${name}: no longer in config` });
     return out;
 }
 

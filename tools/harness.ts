@@ -29,7 +29,10 @@ export interface RunOptions {
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
 export function readStackFile(stack: string, root = ROOT): { config: Record<string, unknown>; secretKeys: string[] } {
     const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new Error(`no stack file ${path.relative(process.cwd(), file) || file}: stacks are dev, staging and prod (Pulumi.<stack>.yaml)`);
+    if (!fs.existsSync(file))
+        throw new Error(
+            `no stack file ${path.relative(process.cwd(), file) || file}: stacks are dev, staging and prod (Pulumi.<stack>.yaml)`,
+        );
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
     const config: Record<string, unknown> = {};
     const secretKeys: string[] = [];
@@ -56,7 +59,10 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
 
 /** A stack's outputs through the Pulumi CLI (`pulumi stack output --json`); throws when the CLI cannot say. */
 export function readStackOutputs(stack: string): Record<string, unknown> {
-    const text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const text = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -86,9 +92,14 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         let stdout = "";
         let stderr = "";
         try {
-            ({ stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile], {
-                cwd: ROOT, maxBuffer: 64 * 1024 * 1024,
-            }));
+            ({ stdout, stderr } = await promisify(execFile)(
+                process.execPath,
+                ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile],
+                {
+                    cwd: ROOT,
+                    maxBuffer: 64 * 1024 * 1024,
+                },
+            ));
         } catch (err) {
             // A refused program leaves Pulumi's stack-output promises pending, and the runtime then exits
             // non-zero; the result file still says what happened. Without one, the run itself broke.

@@ -1,8 +1,9 @@
 // An EKS cluster carried through one deployment of its upgrade plan: pre-flight → control plane (one minor,
 // the cluster's `version`) → add-ons at versions compatible with it → node groups by strategy → validation.
-import * as pulumi from "@pulumi/pulumi";
+
 import * as aws from "@pulumi/aws";
-import { EKS_ADDONS, type Taint } from "../config";
+import * as pulumi from "@pulumi/pulumi";
+import type { EKS_ADDONS, Taint } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
@@ -10,7 +11,11 @@ import { formatMinor, requireVersion } from "../versions";
 import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type WorkerAdapter } from "../workers";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
-const TAINT_EFFECTS: Record<Taint["effect"], string> = { NoSchedule: "NO_SCHEDULE", PreferNoSchedule: "PREFER_NO_SCHEDULE", NoExecute: "NO_EXECUTE" };
+const TAINT_EFFECTS: Record<Taint["effect"], string> = {
+    NoSchedule: "NO_SCHEDULE",
+    PreferNoSchedule: "PREFER_NO_SCHEDULE",
+    NoExecute: "NO_EXECUTE",
+};
 const CLUSTER_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
 const NODE_POLICIES = [
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -25,20 +30,69 @@ export interface EksClusterArgs {
 }
 
 /** A kubeconfig that authenticates with `aws eks get-token` (the AWS CLI is a prerequisite of `pulumi up`). */
-export function execKubeconfig(clusterName: pulumi.Input<string>, endpoint: pulumi.Input<string>, caData: pulumi.Input<string>, region?: string): pulumi.Output<string> {
-    return pulumi.all([clusterName, endpoint, caData]).apply(([name, server, ca]) => JSON.stringify({
-        apiVersion: "v1", kind: "Config", "current-context": "aws",
-        clusters: [{ name: "eks", cluster: { server, "certificate-authority-data": ca } }],
-        contexts: [{ name: "aws", context: { cluster: "eks", user: "aws" } }],
-        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", name, ...(region ? ["--region", region] : [])] } } }],
-    }, null, 2));
+export function execKubeconfig(
+    clusterName: pulumi.Input<string>,
+    endpoint: pulumi.Input<string>,
+    caData: pulumi.Input<string>,
+    region?: string,
+): pulumi.Output<string> {
+    return pulumi.all([clusterName, endpoint, caData]).apply(([name, server, ca]) =>
+        JSON.stringify(
+            {
+                apiVersion: "v1",
+                kind: "Config",
+                "current-context": "aws",
+                clusters: [{ name: "eks", cluster: { server, "certificate-authority-data": ca } }],
+                contexts: [{ name: "aws", context: { cluster: "eks", user: "aws" } }],
+                users: [
+                    {
+                        name: "aws",
+                        user: {
+                            exec: {
+                                apiVersion: "client.authentication.k8s.io/v1beta1",
+                                command: "aws",
+                                args: [
+                                    "eks",
+                                    "get-token",
+                                    "--cluster-name",
+                                    name,
+                                    ...(region ? ["--region", region] : []),
+                                ],
+                            },
+                        },
+                    },
+                ],
+            },
+            null,
+            2,
+        ),
+    );
 }
 
-function role(name: string, service: string, policies: string[], parent: pulumi.Resource): { arn: pulumi.Output<string>; ready: pulumi.Resource[] } {
-    const r = new aws.iam.Role(name, {
-        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] }),
-    }, { parent });
-    const attachments = policies.map((policyArn) => new aws.iam.RolePolicyAttachment(`${name}-${policyArn.split("/").pop()}`, { role: r.name, policyArn }, { parent }));
+function role(
+    name: string,
+    service: string,
+    policies: string[],
+    parent: pulumi.Resource,
+): { arn: pulumi.Output<string>; ready: pulumi.Resource[] } {
+    const r = new aws.iam.Role(
+        name,
+        {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+            }),
+        },
+        { parent },
+    );
+    const attachments = policies.map(
+        (policyArn) =>
+            new aws.iam.RolePolicyAttachment(
+                `${name}-${policyArn.split("/").pop()}`,
+                { role: r.name, policyArn },
+                { parent },
+            ),
+    );
     return { arn: r.arn, ready: [r, ...attachments] };
 }
 
@@ -53,81 +107,164 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
         const eks = cfg.eks!;
         const region = eks.region ?? args.defaultRegion;
         const targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({ parent: this, ...extra });
+        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+            parent: this,
+            ...extra,
+        });
         const regional = region ? { region } : {};
 
-        const clusterRole = eks.clusterRoleArn ? { arn: pulumi.output(eks.clusterRoleArn), ready: [] } : role(`${name}-cluster-role`, "eks.amazonaws.com", CLUSTER_POLICIES, this);
-        const nodeRole = eks.nodeRoleArn ? { arn: pulumi.output(eks.nodeRoleArn), ready: [] } : role(`${name}-node-role`, "ec2.amazonaws.com", NODE_POLICIES, this);
+        const clusterRole = eks.clusterRoleArn
+            ? { arn: pulumi.output(eks.clusterRoleArn), ready: [] }
+            : role(`${name}-cluster-role`, "eks.amazonaws.com", CLUSTER_POLICIES, this);
+        const nodeRole = eks.nodeRoleArn
+            ? { arn: pulumi.output(eks.nodeRoleArn), ready: [] }
+            : role(`${name}-node-role`, "ec2.amazonaws.com", NODE_POLICIES, this);
 
         // Pre-flight reads the existing cluster through the data source, before the cluster resource changes.
         let preflight: pulumi.Resource | undefined;
         if (plan.preflight && plan.running?.clusterId) {
             const existing = aws.eks.getClusterOutput({ name: plan.running.clusterId, ...regional }, { parent: this });
-            preflight = scriptStep(`${name}-preflight`, {
-                create: "preflight",
-                environment: { K8SU_TARGET_MINOR: targetMinor },
-                secrets: { K8SU_KUBECONFIG_B64: base64Secret(execKubeconfig(existing.name, existing.endpoint, existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""), region)) },
-                triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
-            }, child());
+            preflight = scriptStep(
+                `${name}-preflight`,
+                {
+                    create: "preflight",
+                    environment: { K8SU_TARGET_MINOR: targetMinor },
+                    secrets: {
+                        K8SU_KUBECONFIG_B64: base64Secret(
+                            execKubeconfig(
+                                existing.name,
+                                existing.endpoint,
+                                existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""),
+                                region,
+                            ),
+                        ),
+                    },
+                    triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
+                },
+                child(),
+            );
         }
 
         // The control plane: EKS upgrades it in place when `version` changes (UpdateClusterVersion), one minor.
-        const cluster = new aws.eks.Cluster(name, {
-            version: targetMinor,
-            roleArn: clusterRole.arn,
-            vpcConfig: { subnetIds: eks.subnetIds, securityGroupIds: eks.securityGroupIds, endpointPublicAccess: eks.endpointPublicAccess, endpointPrivateAccess: eks.endpointPrivateAccess },
-            tags: { ...eks.tags, "k8s-upgrades/stack": plan.stack },
-            ...regional,
-        }, child({ dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready] }));
-        this.kubeconfig = pulumi.secret(execKubeconfig(cluster.name, cluster.endpoint, cluster.certificateAuthority.apply((c) => c.data ?? ""), region));
+        const cluster = new aws.eks.Cluster(
+            name,
+            {
+                version: targetMinor,
+                roleArn: clusterRole.arn,
+                vpcConfig: {
+                    subnetIds: eks.subnetIds,
+                    securityGroupIds: eks.securityGroupIds,
+                    endpointPublicAccess: eks.endpointPublicAccess,
+                    endpointPrivateAccess: eks.endpointPrivateAccess,
+                },
+                tags: { ...eks.tags, "k8s-upgrades/stack": plan.stack },
+                ...regional,
+            },
+            child({ dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready] }),
+        );
+        this.kubeconfig = pulumi.secret(
+            execKubeconfig(
+                cluster.name,
+                cluster.endpoint,
+                cluster.certificateAuthority.apply((c) => c.data ?? ""),
+                region,
+            ),
+        );
         const kubeconfigB64 = base64Secret(this.kubeconfig);
 
         // Add-ons after the control plane, at versions compatible with it (or pinned in config). On a first
         // deployment CoreDNS waits for the node groups, since its pods need nodes to become active.
-        const addon = (addonName: (typeof EKS_ADDONS)[number], deps: pulumi.Resource[]) => new aws.eks.Addon(`${name}-${addonName}`, {
-            clusterName: cluster.name,
-            addonName,
-            addonVersion: eks.addonVersions[addonName] ?? aws.eks.getAddonVersionOutput({ addonName, kubernetesVersion: targetMinor, mostRecent: true, ...regional }, { parent: this }).version,
-            resolveConflictsOnUpdate: "PRESERVE",
-            ...regional,
-        }, child({ dependsOn: [cluster, ...deps] }));
+        const addon = (addonName: (typeof EKS_ADDONS)[number], deps: pulumi.Resource[]) =>
+            new aws.eks.Addon(
+                `${name}-${addonName}`,
+                {
+                    clusterName: cluster.name,
+                    addonName,
+                    addonVersion:
+                        eks.addonVersions[addonName] ??
+                        aws.eks.getAddonVersionOutput(
+                            { addonName, kubernetesVersion: targetMinor, mostRecent: true, ...regional },
+                            { parent: this },
+                        ).version,
+                    resolveConflictsOnUpdate: "PRESERVE",
+                    ...regional,
+                },
+                child({ dependsOn: [cluster, ...deps] }),
+            );
         const networking = [addon("vpc-cni", []), addon("kube-proxy", [])];
         const coreDnsNow = plan.exists ? [addon("coredns", [])] : [];
 
         const nodeGroups: pulumi.Resource[] = [];
-        const rolling = cfg.workers.strategy === "recycle" ? { maxUnavailable: 1 }
-            : eks.maxUnavailablePercentage !== undefined ? { maxUnavailablePercentage: eks.maxUnavailablePercentage } : { maxUnavailable: eks.maxUnavailable ?? 1 };
+        const rolling =
+            cfg.workers.strategy === "recycle"
+                ? { maxUnavailable: 1 }
+                : eks.maxUnavailablePercentage !== undefined
+                  ? { maxUnavailablePercentage: eks.maxUnavailablePercentage }
+                  : { maxUnavailable: eks.maxUnavailable ?? 1 };
         const adapter: WorkerAdapter = {
             registerPool: (resourceName, spec, pool, deps) => {
                 // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
-                const ng = new aws.eks.NodeGroup(resourceName, {
-                    clusterName: cluster.name,
-                    nodeRoleArn: nodeRole.arn,
-                    subnetIds: eks.subnetIds,
-                    instanceTypes: [spec.type],
-                    version: spec.version,
-                    scalingConfig: { desiredSize: spec.count, minSize: spec.autoscaler?.min ?? spec.count, maxSize: spec.autoscaler?.max ?? spec.count },
-                    labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
-                    taints: pool.taints.map((t) => ({ key: t.key, value: t.value, effect: TAINT_EFFECTS[t.effect] })),
-                    updateConfig: { ...rolling, updateStrategy: eks.updateStrategy },
-                    forceUpdateVersion: eks.forceUpdateVersion,
-                    tags: { ...eks.tags, "k8s-upgrades/pool": pool.name },
-                    ...regional,
-                }, child({ dependsOn: [...deps, ...nodeRole.ready], ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [] }));
+                const ng = new aws.eks.NodeGroup(
+                    resourceName,
+                    {
+                        clusterName: cluster.name,
+                        nodeRoleArn: nodeRole.arn,
+                        subnetIds: eks.subnetIds,
+                        instanceTypes: [spec.type],
+                        version: spec.version,
+                        scalingConfig: {
+                            desiredSize: spec.count,
+                            minSize: spec.autoscaler?.min ?? spec.count,
+                            maxSize: spec.autoscaler?.max ?? spec.count,
+                        },
+                        labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                        taints: pool.taints.map((t) => ({
+                            key: t.key,
+                            value: t.value,
+                            effect: TAINT_EFFECTS[t.effect],
+                        })),
+                        updateConfig: { ...rolling, updateStrategy: eks.updateStrategy },
+                        forceUpdateVersion: eks.forceUpdateVersion,
+                        tags: { ...eks.tags, "k8s-upgrades/pool": pool.name },
+                        ...regional,
+                    },
+                    child({
+                        dependsOn: [...deps, ...nodeRole.ready],
+                        ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
+                    }),
+                );
                 nodeGroups.push(ng);
-                return { resource: ng, id: ng.nodeGroupName, selector: pulumi.interpolate`eks.amazonaws.com/nodegroup=${ng.nodeGroupName}` };
+                return {
+                    resource: ng,
+                    id: ng.nodeGroupName,
+                    selector: pulumi.interpolate`eks.amazonaws.com/nodegroup=${ng.nodeGroupName}`,
+                };
             },
             recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
             // The node group's own version change is the managed rolling update; the resource is the step.
             inPlace: (_p, handle) => handle.resource,
         };
-        const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : preflight ?? cluster;
-        const workersArgs = { parent: this, name, plan, kubeconfig: kubeconfigB64, controlPlane, beforeWorkers: [...networking, ...coreDnsNow], adapter };
+        const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
+        const workersArgs = {
+            parent: this,
+            name,
+            plan,
+            kubeconfig: kubeconfigB64,
+            controlPlane,
+            beforeWorkers: [...networking, ...coreDnsNow],
+            adapter,
+        };
         const workers = carryOutWorkers(workersArgs);
         const coreDnsAfterNodes = plan.exists ? [] : [addon("coredns", nodeGroups)];
 
-        const validation = validationStep(workersArgs, [...workers.steps, ...coreDnsAfterNodes, ...networking, ...coreDnsNow], workers.validateSelectors);
-        const done = [validation, ...workers.steps, ...networking, ...coreDnsNow, ...coreDnsAfterNodes, cluster].filter((r): r is pulumi.Resource => r !== undefined);
+        const validation = validationStep(
+            workersArgs,
+            [...workers.steps, ...coreDnsAfterNodes, ...networking, ...coreDnsNow],
+            workers.validateSelectors,
+        );
+        const done = [validation, ...workers.steps, ...networking, ...coreDnsNow, ...coreDnsAfterNodes, cluster].filter(
+            (r): r is pulumi.Resource => r !== undefined,
+        );
         this.runningState = runningStateOf(plan, cluster.name, done, workers.registered);
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }

@@ -3,8 +3,9 @@
 // nodes (`kubeadm upgrade node`), one at a time → each control plane node's kubelet (drain, packages,
 // restart, Ready, uncordon), one at a time → CNI → workers in batches → validation.
 // One chain of remote (SSH) and local (kubectl) commands, each triggered by the target version.
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import type { KubeadmNode } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
@@ -44,23 +45,72 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
         const triggers = [target];
         const parent = this;
 
-        const remote = (node: KubeadmNode, step: string, kind: RemoteScriptKind, params: Record<string, string>, after: pulumi.Resource[]) =>
-            new command.remote.Command(`${name}-${node.name}-${step}`, {
-                connection: { host: node.host, port: kubeadm.ssh.port, user: kubeadm.ssh.user, privateKey: pulumi.secret(args.sshPrivateKey) },
-                create: buildRemoteScript(kind, params),
-                triggers,
-            }, { parent, dependsOn: after });
-        const local = (stepName: string, kind: Parameters<typeof scriptStep>[1]["create"], environment: Record<string, string>, after: pulumi.Resource[]) =>
-            scriptStep(stepName, { create: kind, environment, secrets, triggers }, { parent, dependsOn: after });
-        const nodeParams = { K8SU_TARGET_VERSION: target, K8SU_PACKAGE_MANAGER: kubeadm.packageManager, K8SU_SWITCH_REPOSITORY: switchRepository };
+        const remote = (
+            node: KubeadmNode,
+            step: string,
+            kind: RemoteScriptKind,
+            params: Record<string, string>,
+            after: pulumi.Resource[],
+        ) =>
+            new command.remote.Command(
+                `${name}-${node.name}-${step}`,
+                {
+                    connection: {
+                        host: node.host,
+                        port: kubeadm.ssh.port,
+                        user: kubeadm.ssh.user,
+                        privateKey: pulumi.secret(args.sshPrivateKey),
+                    },
+                    create: buildRemoteScript(kind, params),
+                    triggers,
+                },
+                { parent, dependsOn: after },
+            );
+        const local = (
+            stepName: string,
+            kind: Parameters<typeof scriptStep>[1]["create"],
+            environment: Record<string, string>,
+            after: pulumi.Resource[],
+        ) => scriptStep(stepName, { create: kind, environment, secrets, triggers }, { parent, dependsOn: after });
+        const nodeParams = {
+            K8SU_TARGET_VERSION: target,
+            K8SU_PACKAGE_MANAGER: kubeadm.packageManager,
+            K8SU_SWITCH_REPOSITORY: switchRepository,
+        };
         const drainOne = { ...drainEnvironment(cfg.workers.drain), K8SU_BATCH_SIZE: "1", K8SU_SOAK_SECONDS: "0" };
 
         /** Drain, packages and kubelet restart over SSH, wait Ready at the target, uncordon. */
-        const kubeletStep = (node: KubeadmNode, role: "control-plane" | "worker", after: pulumi.Resource[]): pulumi.Resource => {
-            const drain = local(`${name}-${node.name}-drain`, "drain", { K8SU_CLUSTER: name, K8SU_SELECTOR: hostSelector(node.name), K8SU_MIN_READY_ELSEWHERE: "1", ...drainOne }, after);
+        const kubeletStep = (
+            node: KubeadmNode,
+            role: "control-plane" | "worker",
+            after: pulumi.Resource[],
+        ): pulumi.Resource => {
+            const drain = local(
+                `${name}-${node.name}-drain`,
+                "drain",
+                {
+                    K8SU_CLUSTER: name,
+                    K8SU_SELECTOR: hostSelector(node.name),
+                    K8SU_MIN_READY_ELSEWHERE: "1",
+                    ...drainOne,
+                },
+                after,
+            );
             const packages = remote(node, "kubelet", "kubeadm-kubelet", { ...nodeParams, K8SU_ROLE: role }, [drain]);
-            const ready = local(`${name}-${node.name}-ready`, "wait-ready", { K8SU_SELECTOR: hostSelector(node.name), K8SU_EXPECTED_NODES: "1", K8SU_TARGET_MINOR: targetMinor, K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds) }, [packages]);
-            return local(`${name}-${node.name}-uncordon`, "uncordon", { K8SU_SELECTORS: hostSelector(node.name) }, [ready]);
+            const ready = local(
+                `${name}-${node.name}-ready`,
+                "wait-ready",
+                {
+                    K8SU_SELECTOR: hostSelector(node.name),
+                    K8SU_EXPECTED_NODES: "1",
+                    K8SU_TARGET_MINOR: targetMinor,
+                    K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                },
+                [packages],
+            );
+            return local(`${name}-${node.name}-uncordon`, "uncordon", { K8SU_SELECTORS: hostSelector(node.name) }, [
+                ready,
+            ]);
         };
 
         let last: pulumi.Resource[] = [];
@@ -71,16 +121,33 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
         if (cpMoves) {
             const [first] = kubeadm.controlPlaneNodes;
             if (!kubeadm.etcd.external) {
-                last = [remote(first, "etcd-snapshot", "kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: target, K8SU_SNAPSHOT_DIR: kubeadm.etcd.snapshotDir }, last)];
+                last = [
+                    remote(
+                        first,
+                        "etcd-snapshot",
+                        "kubeadm-etcd-snapshot",
+                        { K8SU_TARGET_VERSION: target, K8SU_SNAPSHOT_DIR: kubeadm.etcd.snapshotDir },
+                        last,
+                    ),
+                ];
             }
             kubeadm.controlPlaneNodes.forEach((node, i) => {
-                last = [remote(node, "kubeadm", "kubeadm-control-plane", { ...nodeParams, K8SU_FIRST: String(i === 0) }, last)];
+                last = [
+                    remote(
+                        node,
+                        "kubeadm",
+                        "kubeadm-control-plane",
+                        { ...nodeParams, K8SU_FIRST: String(i === 0) },
+                        last,
+                    ),
+                ];
             });
             for (const node of kubeadm.controlPlaneNodes) {
                 last = [kubeletStep(node, "control-plane", last)];
                 selectors.push(pulumi.output(hostSelector(node.name)));
             }
-            if (kubeadm.cniUpgradeCommand) last = [local(`${name}-cni`, "local-command", { K8SU_COMMAND: kubeadm.cniUpgradeCommand }, last)];
+            if (kubeadm.cniUpgradeCommand)
+                last = [local(`${name}-cni`, "local-command", { K8SU_COMMAND: kubeadm.cniUpgradeCommand }, last)];
         }
 
         // Workers of the pools that move, in batches of workersAtOnce; a batch starts when the one before is uncordoned.
@@ -97,7 +164,16 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
         const validation = validationStep({ parent: this, name, plan, kubeconfig: kubeconfigB64 }, last, selectors);
 
         const done = [validation, ...last].filter((r): r is pulumi.Resource => r !== undefined);
-        const pools = plan.pools.map((p) => ({ running: { name: p.name, resourceName: p.resourceName, version: p.version, type: p.config.type, count: p.config.count }, id: pulumi.output(p.name) }));
+        const pools = plan.pools.map((p) => ({
+            running: {
+                name: p.name,
+                resourceName: p.resourceName,
+                version: p.version,
+                type: p.config.type,
+                count: p.config.count,
+            },
+            id: pulumi.output(p.name),
+        }));
         this.runningState = runningStateOf(plan, name, done, pools);
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }

@@ -1,7 +1,8 @@
 // An LKE cluster carried through one deployment of its upgrade plan. The plan decides; this only
 // registers resources in the decided order. See README "LKE" for why the control plane goes through the API.
-import * as pulumi from "@pulumi/pulumi";
+
 import * as linode from "@pulumi/linode";
+import * as pulumi from "@pulumi/pulumi";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { drainEnvironment } from "../scripts";
@@ -40,41 +41,57 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         const target = requireVersion(cfg.kubernetesVersion);
         const targetMinor = formatMinor(target);
         const strategy = cfg.workers.strategy;
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({ parent: this, ...extra });
+        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+            parent: this,
+            ...extra,
+        });
 
         // Pre-flight reads the kubeconfig through the data source, so it can run before the cluster resource changes.
         const existingKubeconfig = plan.running?.clusterId
-            ? pulumi.secret(linode.getLkeClusterOutput({ id: Number(plan.running.clusterId) }, { parent: this }).kubeconfig)
+            ? pulumi.secret(
+                  linode.getLkeClusterOutput({ id: Number(plan.running.clusterId) }, { parent: this }).kubeconfig,
+              )
             : undefined;
-        const preflight = plan.preflight && existingKubeconfig
-            ? scriptStep(`${name}-preflight`, {
-                create: "preflight",
-                environment: { K8SU_TARGET_MINOR: targetMinor },
-                secrets: { K8SU_KUBECONFIG_B64: existingKubeconfig },
-                triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
-            }, child())
-            : undefined;
+        const preflight =
+            plan.preflight && existingKubeconfig
+                ? scriptStep(
+                      `${name}-preflight`,
+                      {
+                          create: "preflight",
+                          environment: { K8SU_TARGET_MINOR: targetMinor },
+                          secrets: { K8SU_KUBECONFIG_B64: existingKubeconfig },
+                          triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
+                      },
+                      child(),
+                  )
+                : undefined;
 
         // The cluster resource carries the version only for strategy recycle: the provider then upgrades
         // and recycles every node itself. Otherwise it keeps the version it was created with.
-        const cluster = new linode.LkeCluster(name, {
-            label: `${name}-${plan.stack}`.slice(0, 32),
-            region: lke.region,
-            k8sVersion: targetMinor,
-            tags: [...lke.tags, `k8s-upgrades-stack-${plan.stack}`],
-            controlPlane: { highAvailability: lke.highAvailability },
-            externalPoolTags: [MANAGED_POOL_TAG],
-            pools: [{
-                type: lke.anchorPool.type,
-                count: lke.anchorPool.count,
-                labels: { "k8s-upgrades/role": "anchor" },
-                taints: [ANCHOR_TAINT],
-            }],
-        }, child({
-            dependsOn: strategy === "recycle" && preflight ? [preflight] : [],
-            ignoreChanges: strategy === "recycle" ? [] : ["k8sVersion"],
-            additionalSecretOutputs: ["kubeconfig"],
-        }));
+        const cluster = new linode.LkeCluster(
+            name,
+            {
+                label: `${name}-${plan.stack}`.slice(0, 32),
+                region: lke.region,
+                k8sVersion: targetMinor,
+                tags: [...lke.tags, `k8s-upgrades-stack-${plan.stack}`],
+                controlPlane: { highAvailability: lke.highAvailability },
+                externalPoolTags: [MANAGED_POOL_TAG],
+                pools: [
+                    {
+                        type: lke.anchorPool.type,
+                        count: lke.anchorPool.count,
+                        labels: { "k8s-upgrades/role": "anchor" },
+                        taints: [ANCHOR_TAINT],
+                    },
+                ],
+            },
+            child({
+                dependsOn: strategy === "recycle" && preflight ? [preflight] : [],
+                ignoreChanges: strategy === "recycle" ? [] : ["k8sVersion"],
+                additionalSecretOutputs: ["kubeconfig"],
+            }),
+        );
         this.kubeconfig = pulumi.secret(cluster.kubeconfig);
         const secrets = { K8SU_KUBECONFIG_B64: this.kubeconfig, LINODE_TOKEN: args.linodeToken };
 
@@ -82,12 +99,20 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         let controlPlane: pulumi.Resource = preflight ?? cluster;
         const cpMoves = plan.controlPlane.change === "minor";
         if (cpMoves && strategy !== "recycle") {
-            controlPlane = scriptStep(`${name}-control-plane`, {
-                create: "lke-control-plane",
-                environment: { K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`, K8SU_TARGET_MINOR: targetMinor, K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_TIMEOUT_SECONDS) },
-                secrets,
-                triggers: [targetMinor],
-            }, child({ dependsOn: [preflight ?? cluster, cluster] }));
+            controlPlane = scriptStep(
+                `${name}-control-plane`,
+                {
+                    create: "lke-control-plane",
+                    environment: {
+                        K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
+                        K8SU_TARGET_MINOR: targetMinor,
+                        K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_TIMEOUT_SECONDS),
+                    },
+                    secrets,
+                    triggers: [targetMinor],
+                },
+                child({ dependsOn: [preflight ?? cluster, cluster] }),
+            );
         } else if (cpMoves) {
             controlPlane = cluster;
         }
@@ -95,33 +120,47 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         // Workers, by strategy: the shared phases, with LKE pools and the LKE in-place rollout.
         const adapter: WorkerAdapter = {
             registerPool: (resourceName, spec, pool, deps) => {
-                const resource = new linode.LkeNodePool(resourceName, {
-                    clusterId: cluster.id.apply(Number),
-                    type: spec.type,
-                    nodeCount: spec.count,
-                    autoscaler: spec.autoscaler,
-                    labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
-                    taints: pool.taints,
-                    tags: [MANAGED_POOL_TAG, `k8s-upgrades-pool-${pool.name}`],
-                }, child({ dependsOn: deps }));
+                const resource = new linode.LkeNodePool(
+                    resourceName,
+                    {
+                        clusterId: cluster.id.apply(Number),
+                        type: spec.type,
+                        nodeCount: spec.count,
+                        autoscaler: spec.autoscaler,
+                        labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                        taints: pool.taints,
+                        tags: [MANAGED_POOL_TAG, `k8s-upgrades-pool-${pool.name}`],
+                    },
+                    child({ dependsOn: deps }),
+                );
                 const id = pulumi.interpolate`${resource.id}`;
                 return { resource, id, selector: poolSelector(id) };
             },
             recordedSelector: (pool) => `lke.linode.com/pool-id=${pool.poolId}`,
-            inPlace: (p, handle, deps) => scriptStep(`${p.resourceName}-in-place`, {
-                create: "lke-in-place",
-                environment: {
-                    K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
-                    K8SU_LKE_POOL_ID: handle.id,
-                    K8SU_POOL_COUNT: String(p.config.count),
-                    ...(p.config.autoscaler ? { K8SU_AUTOSCALER_MIN: String(p.config.autoscaler.min), K8SU_AUTOSCALER_MAX: String(p.config.autoscaler.max) } : {}),
-                    K8SU_TARGET_MINOR: targetMinor,
-                    K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
-                    ...drainEnvironment(cfg.workers.drain),
-                },
-                secrets,
-                triggers: [targetMinor],
-            }, child({ dependsOn: deps })),
+            inPlace: (p, handle, deps) =>
+                scriptStep(
+                    `${p.resourceName}-in-place`,
+                    {
+                        create: "lke-in-place",
+                        environment: {
+                            K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
+                            K8SU_LKE_POOL_ID: handle.id,
+                            K8SU_POOL_COUNT: String(p.config.count),
+                            ...(p.config.autoscaler
+                                ? {
+                                      K8SU_AUTOSCALER_MIN: String(p.config.autoscaler.min),
+                                      K8SU_AUTOSCALER_MAX: String(p.config.autoscaler.max),
+                                  }
+                                : {}),
+                            K8SU_TARGET_MINOR: targetMinor,
+                            K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                            ...drainEnvironment(cfg.workers.drain),
+                        },
+                        secrets,
+                        triggers: [targetMinor],
+                    },
+                    child({ dependsOn: deps }),
+                ),
         };
         const workersArgs = { parent: this, name, plan, kubeconfig: this.kubeconfig, controlPlane, adapter };
         const workers = carryOutWorkers(workersArgs);
@@ -129,15 +168,24 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         // The anchor pool follows the control plane by a rolling recycle; it carries no workloads.
         if (cpMoves && strategy !== "recycle") {
             const anchorPoolId = cluster.pools.apply((pools) => String(pools?.[0]?.id ?? ""));
-            workers.steps.push(scriptStep(`${name}-anchor-recycle`, {
-                create: "lke-recycle-pool",
-                environment: {
-                    K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`, K8SU_LKE_POOL_ID: anchorPoolId, K8SU_POOL_COUNT: String(lke.anchorPool.count),
-                    K8SU_TARGET_MINOR: targetMinor, K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
-                },
-                secrets,
-                triggers: [targetMinor],
-            }, child({ dependsOn: [controlPlane] })));
+            workers.steps.push(
+                scriptStep(
+                    `${name}-anchor-recycle`,
+                    {
+                        create: "lke-recycle-pool",
+                        environment: {
+                            K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
+                            K8SU_LKE_POOL_ID: anchorPoolId,
+                            K8SU_POOL_COUNT: String(lke.anchorPool.count),
+                            K8SU_TARGET_MINOR: targetMinor,
+                            K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                        },
+                        secrets,
+                        triggers: [targetMinor],
+                    },
+                    child({ dependsOn: [controlPlane] }),
+                ),
+            );
             workers.validateSelectors.push(poolSelector(anchorPoolId));
         }
 
