@@ -1,5 +1,6 @@
-// `npm run plan` as reviewers and CI run it: every shipped stack plans cleanly, an upgrade shows its steps
-// in order, and a bad config or a mandatory violation exits non-zero.
+// `npm run plan` as reviewers and CI run it, over the test's own copies of the example stacks and their records
+// (test/fixtures/stacks): every stack plans cleanly, an upgrade shows its steps in order, a bad config or a
+// mandatory violation exits 1, a usage error 2, and --help prints the options without a stack trace.
 
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -10,11 +11,19 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { ROOT } from "../tools/harness";
 
+const STACKS = path.join(ROOT, "test", "fixtures", "stacks");
+
 async function plan(...args: string[]): Promise<{ code: number; out: string }> {
     try {
         const { stdout } = await promisify(execFile)(
             process.execPath,
-            ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), ...args],
+            [
+                "--import",
+                "tsx",
+                path.join(ROOT, "tools", "plan.ts"),
+                ...args,
+                ...(args.includes("--stack-dir") ? [] : ["--stack-dir", STACKS]),
+            ],
             { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
         );
         return { code: 0, out: stdout };
@@ -58,16 +67,17 @@ test("staging shows the LKE blue-green steps in order, and the Markdown form dra
     );
     const md = await plan("staging", "--markdown");
     assert.equal(md.code, 0);
-    assert.match(md.out, /```mermaid\nflowchart TD/);
-    assert.match(md.out, /-.-> r0/);
+    assert.match(md.out, /```mermaid\nflowchart TD\n {2}subgraph c0\["apps"\]/);
+    assert.match(md.out, /c0l5 -\.-> c0r/);
 });
 
 test("a deliberately bad prod config shows the refusal and exits non-zero", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-bad-"));
     const prod = fs
-        .readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")
+        .readFileSync(path.join(STACKS, "Pulumi.prod.yaml"), "utf8")
         .replace('kubernetesVersion: "1.30"', 'kubernetesVersion: "1.31"');
     fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), prod);
+    fs.cpSync(path.join(STACKS, "running"), path.join(dir, "running"), { recursive: true });
     const r = await plan("prod", "--stack-dir", dir);
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /Refused/);
@@ -77,8 +87,52 @@ test("a deliberately bad prod config shows the refusal and exits non-zero", asyn
     );
 });
 
-test("an unknown stack is a usage error", async () => {
-    const r = await plan("qa");
-    assert.equal(r.code, 2);
-    assert.match(r.out, /no stack "qa": stacks are dev, prod, staging/);
+test("usage errors exit 2 with the usage line, and --help exits 0, never with a stack trace", async () => {
+    const unknown = await plan("qa");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.out, /no stack "qa": stacks are dev, prod, staging/);
+    const cases = await Promise.all([
+        plan("staging", "--no-such-option"),
+        plan(),
+        plan("dev", "staging"),
+        plan("dev", "--previous", "/nonexistent.json"),
+        plan("dev", "--max-chars", "lots"),
+    ]);
+    for (const r of cases) {
+        assert.equal(r.code, 2, r.out);
+        assert.match(r.out, /^usage: npm run plan -- <stack>/m);
+        assert.doesNotMatch(r.out, /\n\s+at /, "no stack trace");
+    }
+    const help = await plan("--help");
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: npm run plan -- <stack>/);
+    for (const flag of ["--previous", "--source", "--first-deployment", "--markdown", "--stack-dir", "--drift"])
+        assert.match(help.out, new RegExp(`^ {2}${flag}`, "m"));
+    assert.match(help.out, /exit codes: 0 done, 1 refused, 2 usage error/);
+});
+
+test("a record of invented example data is said to be one; a recorded deployment names its commit", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-record-"));
+    fs.copyFileSync(path.join(STACKS, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+    fs.mkdirSync(path.join(dir, "running"));
+    const record = JSON.parse(fs.readFileSync(path.join(STACKS, "running", "dev.json"), "utf8"));
+    assert.equal(typeof record.example, "string", "the fixture is labelled as example data");
+    fs.writeFileSync(path.join(dir, "running", "dev.json"), JSON.stringify(record));
+    const example = await plan("dev", "--stack-dir", dir);
+    assert.equal(example.code, 0, example.out);
+    assert.match(
+        example.out,
+        /previous outputs: running\/dev\.json: EXAMPLE DATA, invented IDs, not a recorded deployment/,
+    );
+    const { example: _, ...real } = record;
+    fs.writeFileSync(
+        path.join(dir, "running", "dev.json"),
+        JSON.stringify({ commit: "0123456789abcdef0123", ...real }),
+    );
+    const recorded = await plan("dev", "--stack-dir", dir);
+    assert.match(
+        recorded.out,
+        /previous outputs: .*running\/dev\.json \(recorded by the deployment of commit 0123456789ab\)/,
+    );
+    assert.doesNotMatch(recorded.out, /EXAMPLE DATA/);
 });

@@ -1,16 +1,21 @@
-// `npm run promote`: only version values change, comments and layout stay, and each refusal is explained.
+// `npm run promote`, over the test's own copy of the example stacks (test/fixtures/stacks): only version values
+// change, comments and layout stay, the diff is one `git apply` takes, each refusal is explained, and the command
+// line follows the project's conventions (--help, exit 0 done, 1 refused, 2 usage).
 
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { ROOT } from "../tools/harness";
-import { promote } from "../tools/promote";
+import { promote, unifiedDiff } from "../tools/promote";
+
+const STACKS = path.join(ROOT, "test", "fixtures", "stacks");
 
 function stackDir(files: Record<string, string> = {}): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-promote-"));
-    fs.copyFileSync(path.join(ROOT, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.prod.yaml"));
+    fs.copyFileSync(path.join(STACKS, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.prod.yaml"));
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
     return dir;
 }
@@ -68,15 +73,24 @@ test("a clean promotion rewrites only the version line and keeps every comment",
         assert.ok(b.includes(comment), `comment lost: ${comment}`);
     assert.match(
         result.diff,
-        /^--- a\/Pulumi\.prod\.yaml\n\+\+\+ b\/Pulumi\.prod\.yaml\n@@ line \d+ @@\n- {6}kubernetesVersion: "1\.30"\n\+ {6}kubernetesVersion: "1\.31"\n$/,
+        /^--- a\/Pulumi\.prod\.yaml\n\+\+\+ b\/Pulumi\.prod\.yaml\n@@ -\d+,7 \+\d+,7 @@\n( .*\n){3}- {6}kubernetesVersion: "1\.30"\n\+ {6}kubernetesVersion: "1\.31"\n( .*\n){3}$/,
     );
+    // git takes the diff: it applies to the file as it was and turns it into the file as it is now.
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-apply-"));
+    fs.writeFileSync(path.join(repo, "Pulumi.prod.yaml"), before);
+    fs.writeFileSync(path.join(repo, "promotion.diff"), result.diff);
+    const check = spawnSync("git", ["apply", "--check", "promotion.diff"], { cwd: repo, encoding: "utf8" });
+    assert.equal(check.status, 0, check.stderr);
+    const apply = spawnSync("git", ["apply", "promotion.diff"], { cwd: repo, encoding: "utf8" });
+    assert.equal(apply.status, 0, apply.stderr);
+    assert.equal(fs.readFileSync(path.join(repo, "Pulumi.prod.yaml"), "utf8"), after);
     assert.ok(result.notes.includes("cluster apps: 1.30 → 1.31"));
     assert.ok(result.notes.includes(`cluster edge: only in stack "staging"; nothing to promote here`));
 });
 
 test("a cluster only in the target is left alone and said so", () => {
     const extraCluster =
-        fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8") +
+        fs.readFileSync(path.join(STACKS, "Pulumi.prod.yaml"), "utf8") +
         [
             "    - name: legacy",
             "      provider: lke",
@@ -153,7 +167,103 @@ test("refuses when the source's outputs cannot be read", () => {
     }
     assert.equal(
         fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"),
-        fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"),
+        fs.readFileSync(path.join(STACKS, "Pulumi.prod.yaml"), "utf8"),
         "a refusal writes nothing",
     );
+});
+
+test("the unified diff: hunks with context, merged when close, and a last line without a newline", () => {
+    const before = ["a", "b", "v: 1", "c", "d", "e", "f", "g", "h", "i", "v: 1", "j", "v: 1"].join("\n");
+    const after = before.replace(/v: 1/g, "v: 2");
+    const diff = unifiedDiff("s.yaml", before, after);
+    assert.equal(
+        diff,
+        [
+            "--- a/s.yaml",
+            "+++ b/s.yaml",
+            "@@ -1,6 +1,6 @@",
+            " a",
+            " b",
+            "-v: 1",
+            "+v: 2",
+            " c",
+            " d",
+            " e",
+            "@@ -8,6 +8,6 @@",
+            " g",
+            " h",
+            " i",
+            "-v: 1",
+            "+v: 2",
+            " j",
+            "-v: 1",
+            "\\ No newline at end of file",
+            "+v: 2",
+            "\\ No newline at end of file",
+            "",
+        ].join("\n"),
+    );
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-apply-"));
+    fs.writeFileSync(path.join(repo, "s.yaml"), before);
+    fs.writeFileSync(path.join(repo, "d.diff"), diff);
+    const r = spawnSync("git", ["apply", "d.diff"], { cwd: repo, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(repo, "s.yaml"), "utf8"), after);
+    assert.equal(unifiedDiff("s.yaml", before, before), "");
+});
+
+function cli(...args: string[]): { code: number | null; out: string; err: string } {
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "promote.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, PATH: "/usr/bin:/bin" },
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test("the command line: --dry-run works offline from the committed record, and the exit codes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-promote-cli-"));
+    fs.cpSync(STACKS, dir, { recursive: true });
+    // dev's record says it runs 1.32, validated; staging is at 1.31.
+    const devRecord = JSON.parse(fs.readFileSync(path.join(dir, "running", "dev.json"), "utf8"));
+    for (const c of Object.values(devRecord.k8sUpgrades.clusters) as Array<Record<string, string>>) {
+        c.controlPlaneVersion = "1.32";
+        c.validatedVersion = "1.32";
+    }
+    fs.writeFileSync(path.join(dir, "running", "dev.json"), JSON.stringify(devRecord));
+    const staging = fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8");
+
+    const dry = cli("staging", "--dry-run", "--stack-dir", dir);
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.err, /source outputs: running\/dev\.json: EXAMPLE DATA/);
+    assert.match(dry.err, /dry run: nothing was written/);
+    assert.match(dry.out, /^--- a\/Pulumi\.staging\.yaml\n\+\+\+ b\/Pulumi\.staging\.yaml\n@@ /);
+    assert.equal((dry.out.match(/^\+ {6}kubernetesVersion: "1\.32"$/gm) ?? []).length, 2);
+    assert.equal(fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8"), staging, "a dry run writes nothing");
+
+    // A real promotion never trusts example data: refused, exit 1, nothing written.
+    const refused = cli("staging", "--stack-dir", dir);
+    assert.equal(refused.code, 1, refused.err);
+    assert.match(refused.err, /refused; nothing was written/);
+    assert.match(refused.err, /not what a deployment recorded/);
+    assert.equal(fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8"), staging);
+
+    // A record the deploy workflow wrote is enough.
+    const { example: _, ...recorded } = devRecord;
+    fs.writeFileSync(path.join(dir, "running", "dev.json"), JSON.stringify({ commit: "abc123", ...recorded }));
+    const real = cli("staging", "--stack-dir", dir);
+    assert.equal(real.code, 0, real.err);
+    assert.match(fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8"), /kubernetesVersion: "1\.32"/);
+
+    for (const args of [[], ["staging", "prod"], ["staging", "--frobnicate"], ["qa"]]) {
+        const r = cli(...args, "--stack-dir", dir);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+        assert.match(r.err, /^usage: npm run promote -- <target-stack>/m);
+        assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
+    }
+    const help = cli("--help");
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: npm run promote -- <target-stack>/);
+    assert.match(help.out, /--dry-run/);
+    assert.equal(help.err, "");
 });

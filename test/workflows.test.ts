@@ -30,7 +30,15 @@ test("the linter does refuse a broken workflow", () => {
 test("the staging plan's Markdown matches test/fixtures/plan-staging.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
     const { stdout } = await promisify(execFile)(
         process.execPath,
-        ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "staging", "--markdown"],
+        [
+            "--import",
+            "tsx",
+            path.join(ROOT, "tools", "plan.ts"),
+            "staging",
+            "--markdown",
+            "--stack-dir",
+            path.join(ROOT, "test", "fixtures", "stacks"),
+        ],
         { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
     );
     const golden = path.join(ROOT, "test", "fixtures", "plan-staging.md");

@@ -31,7 +31,7 @@ export function readStackFile(stack: string, root = ROOT): { config: Record<stri
     const file = path.join(root, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file))
         throw new Error(
-            `no stack file ${path.relative(process.cwd(), file) || file}: stacks are dev, staging and prod (Pulumi.<stack>.yaml)`,
+            `no stack file ${path.relative(process.cwd(), file) || file}: a stack is a Pulumi.<stack>.yaml in ${root}`,
         );
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
     const config: Record<string, unknown> = {};

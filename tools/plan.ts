@@ -1,13 +1,15 @@
-// `npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--markdown]`
-// Runs the real program under the mock runtime with the stack's config and prints the upgrade as ordered
-// steps, what changes against the previous deployment, and the policy pack's verdicts.
+// `npm run plan -- <stack> [options]` (`--help` lists them). Runs the real program under the mock runtime with
+// the stack's config and prints the upgrade as ordered steps, what changes against the previous deployment, and
+// the policy pack's verdicts; with --markdown, the same as a pull-request comment (tools/review.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import type { Capture } from "./capture-types";
-import { changes, orderSteps, recordedState, type Step } from "./graph";
+import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
+import { readRecord } from "./records";
+import { renderReview } from "./review";
 
 export interface OutputsSource {
     outputs?: Record<string, unknown>;
@@ -16,23 +18,18 @@ export interface OutputsSource {
 }
 
 /**
- * A stack's previous outputs: a file when given; else the Pulumi CLI when installed and logged in; else
- * running/<stack>.json, which the deploy workflow records after every successful `pulumi up`.
+ * A stack's previous outputs: a file when given; else the Pulumi CLI when installed and logged in; else the
+ * record `running/<stack>.json` beside the stack files, which the deploy workflow writes after every `pulumi up`.
  */
-export function loadOutputs(stack: string, file?: string): OutputsSource {
+export function loadOutputs(stack: string, file?: string, stackDir = ROOT): OutputsSource {
     if (file) return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), label: file };
     try {
         return { outputs: readStackOutputs(stack), label: `pulumi stack output --json --stack ${stack}` };
     } catch {
-        /* no CLI, not logged in, or no such stack */
+        /* no CLI, not logged in, or no such stack: the committed record says what ran */
     }
-    const recorded = path.join(ROOT, "running", `${stack}.json`);
-    if (fs.existsSync(recorded)) {
-        return {
-            outputs: JSON.parse(fs.readFileSync(recorded, "utf8")),
-            label: `${path.relative(ROOT, recorded)} (recorded by the last deployment; no Pulumi CLI here)`,
-        };
-    }
+    const record = readRecord(stackDir, stack);
+    if (record) return { outputs: record.outputs, label: `${record.label}; no Pulumi CLI here` };
     return { outputs: undefined, label: "none (first deployment)" };
 }
 
@@ -41,17 +38,32 @@ export interface PlanResult {
     exitCode: number;
 }
 
-export async function planForStack(
-    stack: string,
-    opts: { previous?: string; source?: string; firstDeployment?: boolean; markdown?: boolean; stackDir?: string },
-): Promise<PlanResult> {
-    const { config, secretKeys } = readStackFile(stack, opts.stackDir);
+export interface PlanOptions {
+    previous?: string;
+    source?: string;
+    firstDeployment?: boolean;
+    markdown?: boolean;
+    /** The folder holding Pulumi.<stack>.yaml and running/<stack>.json (the repository root by default). */
+    stackDir?: string;
+    /** What `pulumi refresh --preview-only --diff` printed for the stack, shown as its drift. */
+    drift?: string;
+    /** Markdown: the most characters the text may take (0: no limit). */
+    maxChars?: number;
+    /** Markdown: where the full plan is kept, named wherever something was left out. */
+    artifact?: string;
+}
+
+export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
+    const stackDir = opts.stackDir ?? ROOT;
+    const { config, secretKeys } = readStackFile(stack, stackDir);
     const previous: OutputsSource = opts.firstDeployment
         ? { label: "none (--first-deployment)" }
-        : loadOutputs(stack, opts.previous);
+        : loadOutputs(stack, opts.previous, stackDir);
     const declared = config["k8s-upgrades:promotesFrom"] ?? config.promotesFrom;
     const promotesFrom = typeof declared === "string" && declared !== "" ? declared : undefined;
-    const source: OutputsSource | undefined = promotesFrom ? loadOutputs(promotesFrom, opts.source) : undefined;
+    const source: OutputsSource | undefined = promotesFrom
+        ? loadOutputs(promotesFrom, opts.source, stackDir)
+        : undefined;
     const capture = await runProgram({
         stack,
         config,
@@ -59,7 +71,17 @@ export async function planForStack(
         previous: previous.outputs,
         sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
     });
-    return renderPlan(stack, capture, previous, promotesFrom, source, !!opts.markdown);
+    return renderPlan(stack, capture, previous, promotesFrom, source, opts);
+}
+
+/** What `pulumi refresh --preview-only --diff` printed, read as drift: the resources it would change. */
+export function summarizeDrift(text: string): { changed: string[]; text: string } {
+    const changed = text
+        .split("\n")
+        .map((l) => /^\s*([~+-]|\+-|-\+)\s+(\S+:\S+:\S+)\s+(\S+)/.exec(l))
+        .filter((m): m is RegExpExecArray => !!m)
+        .map((m) => `${m[1]} ${m[3]} (${m[2]})`);
+    return { changed, text };
 }
 
 export function renderPlan(
@@ -68,77 +90,113 @@ export function renderPlan(
     previous: OutputsSource,
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
-    markdown: boolean,
+    opts: Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact"> = {},
 ): PlanResult {
-    const lines: string[] = [];
-    const h = (level: number, text: string) =>
-        lines.push(
-            markdown ? `${level === 1 ? "" : "\n"}${"#".repeat(level)} ${text}\n` : level === 1 ? text : `\n${text}`,
-        );
-    h(1, `k8s-upgrades plan for stack ${stack}`);
-    lines.push(`${markdown ? "- " : "  "}previous outputs: ${previous.label}`);
-    if (promotesFrom)
-        lines.push(`${markdown ? "- " : "  "}promotes from: ${promotesFrom} (${source?.label ?? "none"})`);
+    const markdown = !!opts.markdown;
+    const header = [
+        `${markdown ? "## " : ""}k8s-upgrades plan for stack ${stack}`,
+        ...(markdown ? [""] : []),
+        `${markdown ? "- " : "  "}previous outputs: ${previous.label}`,
+        ...(promotesFrom
+            ? [`${markdown ? "- " : "  "}promotes from: ${promotesFrom}: ${source?.label ?? "none"}`]
+            : []),
+    ];
+    const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
     if (capture.error) {
-        h(2, "Refused");
-        lines.push(markdown ? "```" : "", capture.error.trim(), markdown ? "```" : "");
-        return { text: lines.join("\n"), exitCode: 1 };
+        const text = markdown
+            ? renderReview(
+                  {
+                      header,
+                      clusters: [],
+                      steps: [],
+                      changes: [],
+                      removals: [],
+                      policies: [],
+                      notes: [],
+                      refused: capture.error.trim(),
+                  },
+                  { maxChars: opts.maxChars, artifact: opts.artifact },
+              )
+            : `${[...header, "", "Refused", "", capture.error.trim(), ""].join("\n")}\n`;
+        return { text, exitCode: EXIT.refused };
     }
     const steps = orderSteps(capture.resources);
     const before = recordedState(previous.outputs, `stack "${stack}"`);
     const after = recordedState(capture.stackOutputs, "this run");
-
-    h(2, "Steps, in order (each level waits for the levels before it)");
-    if (markdown) {
-        lines.push("| level | step | what it does | waits for |", "| --- | --- | --- | --- |");
-        for (const s of steps)
-            lines.push(
-                `| ${s.level} | \`${s.resource.name}\` | ${s.what.replace(/\|/g, "\\|")} | ${s.after.map((a) => `\`${a}\``).join(", ")} |`,
-            );
-    } else {
-        for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(46)} ${s.what}`);
-    }
     const diff = changes(before, after);
     const removed = diff.filter((d) => d.sign === "-");
-    if (removed.length > 0)
-        lines.push(
-            markdown ? "" : "",
-            `${markdown ? "" : "  "}then, after every step above, in reverse dependency order:`,
-            ...removed.map((d) => `${markdown ? "- " : "     "}${d.text}`),
-        );
-
-    h(2, "Changes against the previous deployment");
-    lines.push(
-        ...(diff.length > 0
-            ? diff.map((d) => `${markdown ? "- " : "  "}${d.sign} ${d.text}`)
-            : [`${markdown ? "- " : "  "}no change`]),
-    );
     const notes = (capture.log ?? "")
         .split("\n")
         .filter((l) => /warning:|info:/.test(l))
         .map((l) => l.trim());
-    if (notes.length > 0) {
-        h(2, "Notes");
-        lines.push(...notes.map((n) => `${markdown ? "- " : "  "}${n}`));
-    }
-
     const report = evaluatePolicies(capture);
-    h(2, "Policies");
-    lines.push(...renderPolicies(report, markdown));
+    const exitCode = report.mandatory.length > 0 ? EXIT.refused : EXIT.ok;
 
     if (markdown) {
-        h(2, "Flow");
+        const clusters = [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])];
+        const text = renderReview(
+            {
+                header,
+                clusters,
+                steps,
+                changes: diff.map((d) => `${d.sign} ${d.text}`),
+                removals: removed.map((d) => ({ cluster: clusterOfChange(d.text, clusters), text: d.text })),
+                policies: renderPolicies(report, true),
+                notes,
+                drift,
+            },
+            { maxChars: opts.maxChars, artifact: opts.artifact },
+        );
+        return { text, exitCode };
+    }
+
+    const lines: string[] = [...header, "", "Steps, in order (each level waits for the levels before it)"];
+    for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(46)} ${s.what}`);
+    if (removed.length > 0)
         lines.push(
             "",
-            "```mermaid",
-            ...mermaid(
-                steps,
-                removed.map((d) => d.text),
-            ),
-            "```",
+            "  then, after every step above, in reverse dependency order:",
+            ...removed.map((d) => `     ${d.text}`),
         );
-    }
-    return { text: `${lines.join("\n")}\n`, exitCode: report.mandatory.length > 0 ? 1 : 0 };
+    lines.push("", "Changes against the previous deployment");
+    lines.push(...(diff.length > 0 ? diff.map((d) => `  ${d.sign} ${d.text}`) : ["  no change"]));
+    if (drift !== undefined) lines.push("", "Drift since the last deployment", drift);
+    if (notes.length > 0) lines.push("", "Notes", ...notes.map((n) => `  ${n}`));
+    lines.push("", "Policies", ...renderPolicies(report, false));
+    return { text: `${lines.join("\n")}\n`, exitCode };
+}
+
+function clusterOfChange(text: string, clusters: string[]): string {
+    const name = /^(?:pool|cluster) ([a-z0-9-]+)/.exec(text)?.[1] ?? "";
+    return [...clusters].sort((a, b) => b.length - a.length).find((c) => name === c || name.startsWith(`${c}-`)) ?? "";
+}
+
+function renderDrift(text: string, markdown: boolean): string {
+    const { changed } = summarizeDrift(text);
+    const summary =
+        text.trim() === ""
+            ? "pulumi refresh printed nothing; no drift could be shown"
+            : changed.length === 0
+              ? "none: `pulumi refresh --preview-only` would change no resource"
+              : `${changed.length} resource(s) differ from the last deployment's state (for LKE often the provider's own upgrade of a deprecated minor); the deploy refreshes first, then acts on what runs`;
+    if (!markdown) return [`  ${summary}`, ...changed.map((c) => `    ${c}`)].join("\n");
+    if (changed.length === 0) return summary;
+    const clipped =
+        text.length > 8_000 ? `${text.slice(0, 8_000)}\n… (cut; the whole output is in the run's log)` : text;
+    return [
+        `**${summary}**`,
+        "",
+        ...changed.slice(0, 20).map((c) => `- ${c}`),
+        ...(changed.length > 20 ? [`- … and ${changed.length - 20} more`] : []),
+        "",
+        "<details><summary>pulumi refresh --preview-only --diff</summary>",
+        "",
+        "````",
+        clipped.trimEnd(),
+        "````",
+        "",
+        "</details>",
+    ].join("\n");
 }
 
 function renderPolicies(report: PolicyReport, markdown: boolean): string[] {
@@ -161,62 +219,87 @@ function renderPolicies(report: PolicyReport, markdown: boolean): string[] {
     return out;
 }
 
-function mermaid(steps: Step[], removals: string[]): string[] {
-    const id = new Map(steps.map((s, i) => [s.resource.name, `s${i}`]));
-    const label = (text: string) => text.replace(/"/g, "#quot;");
-    const out = ["flowchart TD"];
-    for (const s of steps) out.push(`  ${id.get(s.resource.name)}["${label(s.resource.name)}<br/>${label(s.what)}"]`);
-    for (const s of steps) for (const a of s.after) out.push(`  ${id.get(a)} --> ${id.get(s.resource.name)}`);
-    const sinks = steps.filter((s) => !steps.some((o) => o.after.includes(s.resource.name)));
-    removals.forEach((text, i) => {
-        out.push(`  r${i}["${label(text)}"]:::retire`);
-        for (const s of sinks) out.push(`  ${id.get(s.resource.name)} -.-> r${i}`);
-    });
-    if (removals.length > 0) out.push("  classDef retire stroke-dasharray: 5 5");
-    return out;
+interface PlanValues {
+    previous?: string;
+    source?: string;
+    "stack-dir"?: string;
+    "first-deployment"?: boolean;
+    markdown?: boolean;
+    drift?: string;
+    "max-chars"?: string;
+    artifact?: string;
 }
 
-async function cli(): Promise<void> {
-    const { values, positionals } = parseArgs({
-        allowPositionals: true,
-        options: {
-            previous: { type: "string" },
-            source: { type: "string" },
-            "stack-dir": { type: "string" },
-            "first-deployment": { type: "boolean" },
-            markdown: { type: "boolean" },
-            help: { type: "boolean" },
-        },
-    });
-    const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
-    const stacks = fs
-        .readdirSync(stackDir)
+function stacksIn(dir: string): string[] {
+    return fs
+        .readdirSync(dir)
         .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => !!s);
-    if (values.help || positionals.length !== 1) {
-        console.error(
-            `usage: npm run plan -- <stack> [--previous outputs.json] [--source outputs.json] [--first-deployment] [--markdown] [--stack-dir DIR]\nstacks: ${stacks.join(", ")}`,
-        );
-        process.exit(values.help ? 0 : 2);
-    }
-    const stack = positionals[0];
-    if (!stacks.includes(stack)) {
-        console.error(`no stack "${stack}": stacks are ${stacks.join(", ")} (Pulumi.<stack>.yaml)`);
-        process.exit(2);
-    }
-    const result = await planForStack(stack, {
-        previous: values.previous,
-        source: values.source,
-        firstDeployment: values["first-deployment"],
-        markdown: values.markdown,
-        stackDir,
-    });
-    process.stdout.write(result.text);
-    process.exit(result.exitCode);
+        .filter((s): s is string => !!s)
+        .sort();
 }
 
-if (require.main === module)
-    cli().catch((err) => {
-        console.error(err instanceof Error ? err.message : err);
-        process.exit(2);
-    });
+function readable(file: string | undefined, flag: string): string | undefined {
+    if (file !== undefined && !fs.existsSync(file)) throw new UsageError(`${flag} ${file}: no such file`);
+    return file;
+}
+
+export const planCommand: Command<PlanValues> = {
+    name: "plan",
+    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--markdown] [--stack-dir DIR]",
+    description:
+        "Runs the program offline under Pulumi's mock runtime with Pulumi.<stack>.yaml and prints what `pulumi up` " +
+        "would do: the steps in order, the changes against the previous deployment, and the policy pack's verdicts. " +
+        "Exits 1 when the config is refused or a mandatory policy is violated.",
+    help: [
+        [
+            "--previous FILE",
+            "the stack's outputs (`pulumi stack output --json`); default: the Pulumi CLI, else running/<stack>.json",
+        ],
+        ["--source FILE", "the same for the stack named in promotesFrom"],
+        ["--first-deployment", "plan as if nothing ran yet"],
+        ["--markdown", "a pull-request comment: summary, one Mermaid subgraph per cluster, steps in <details>"],
+        ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
+        ["--drift FILE", "what `pulumi refresh --preview-only --diff` printed, shown as drift"],
+        ["--max-chars N", "Markdown: at most N characters (default 60000; 0: no limit), the rest left to --artifact"],
+        ["--artifact TEXT", "Markdown: where the full plan is (a link), named wherever something was left out"],
+        ["-h, --help", "this text"],
+    ],
+    options: {
+        previous: { type: "string" },
+        source: { type: "string" },
+        "stack-dir": { type: "string" },
+        "first-deployment": { type: "boolean" },
+        markdown: { type: "boolean" },
+        drift: { type: "string" },
+        "max-chars": { type: "string" },
+        artifact: { type: "string" },
+    },
+    async run(values, positionals) {
+        const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
+        if (!fs.existsSync(stackDir)) throw new UsageError(`--stack-dir ${values["stack-dir"]}: no such folder`);
+        const stacks = stacksIn(stackDir);
+        if (positionals.length !== 1)
+            throw new UsageError(`give exactly one stack (given: ${positionals.length}); stacks: ${stacks.join(", ")}`);
+        const stack = positionals[0];
+        if (!stacks.includes(stack))
+            throw new UsageError(`no stack "${stack}": stacks are ${stacks.join(", ")} (Pulumi.<stack>.yaml)`);
+        const maxChars = values["max-chars"] === undefined ? undefined : Number(values["max-chars"]);
+        if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 0))
+            throw new UsageError(`--max-chars ${values["max-chars"]}: give a whole number, 0 for no limit`);
+        const driftFile = readable(values.drift, "--drift");
+        const result = await planForStack(stack, {
+            previous: readable(values.previous, "--previous"),
+            source: readable(values.source, "--source"),
+            firstDeployment: values["first-deployment"],
+            markdown: values.markdown,
+            stackDir,
+            drift: driftFile === undefined ? undefined : fs.readFileSync(driftFile, "utf8"),
+            maxChars,
+            artifact: values.artifact,
+        });
+        process.stdout.write(result.text);
+        return result.exitCode;
+    },
+};
+
+if (require.main === module) void runCommand(planCommand);

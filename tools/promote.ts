@@ -1,13 +1,14 @@
-// `npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]`
-// Sets the target stack's cluster versions to what its promotesFrom stack runs now, editing only the
-// version values in Pulumi.<target>.yaml (comments and layout stay), and prints the diff.
+// `npm run promote -- <target-stack> [options]` (`--help` lists them). Sets the target stack's cluster versions
+// to what its promotesFrom stack runs now, editing only the version values in Pulumi.<target>.yaml (comments and
+// layout stay), and prints the change as a unified diff that `git apply` takes.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { parseRunningState, RUNNING_STATE_OUTPUT, type RunningState } from "../components/running";
 import { controlPlaneTransition, formatVersion, minorPath, parseVersion } from "../components/versions";
+import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
+import { readRecord } from "./records";
 
 export interface PromoteOptions {
     target: string;
@@ -15,6 +16,8 @@ export interface PromoteOptions {
     /** The source stack's outputs (what `pulumi stack output --json` prints); read through the CLI when absent. */
     sourceOutputs?: Record<string, unknown>;
     dryRun?: boolean;
+    /** The diff names the file relative to this folder (default: the stack folder). */
+    repoRoot?: string;
 }
 
 export interface PromoteResult {
@@ -25,27 +28,81 @@ export interface PromoteResult {
     diff: string;
     /** The new file text (written unless dryRun or refused). */
     text?: string;
+    /** Where the source stack's outputs came from. */
+    sourceLabel?: string;
 }
 
-function readSourceOutputs(source: string): Record<string, unknown> {
+interface SourceOutputs {
+    outputs: Record<string, unknown>;
+    label: string;
+}
+
+/**
+ * The source stack's outputs: the Pulumi CLI when it can say; else the committed record running/<source>.json,
+ * which a dry run may read as it is, and a real promotion only when a deployment recorded it (not example data).
+ */
+function readSourceOutputs(source: string, stackDir: string, dryRun: boolean): SourceOutputs {
+    let cliError: string;
     try {
-        return readStackOutputs(source);
+        return { outputs: readStackOutputs(source), label: `pulumi stack output --json --stack ${source}` };
     } catch (err) {
-        throw new Error(
-            `cannot read the outputs of stack "${source}" (${(err as Error).message.split("\n")[0]}). Install and log in to the Pulumi CLI, or pass --source-outputs FILE with what 'pulumi stack output --json --stack ${source}' prints.`,
-        );
+        cliError = (err as Error).message.split("\n")[0];
     }
+    const record = readRecord(stackDir, source);
+    if (record && (dryRun || !record.example)) return { outputs: record.outputs, label: record.label };
+    throw new Error(
+        `cannot read the outputs of stack "${source}" (${cliError})` +
+            (record ? `, and ${record.label} is not what a deployment recorded` : "") +
+            `. Install and log in to the Pulumi CLI, or pass --source-outputs FILE with what 'pulumi stack output --json --stack ${source}' prints${record ? ", or --dry-run to see the promotion from the example record" : ""}.`,
+    );
 }
 
-/** Line-by-line diff of two texts with the same line count (only values change). */
-function diffLines(file: string, before: string, after: string): string {
-    const a = before.split("\n");
-    const b = after.split("\n");
-    const out: string[] = [];
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-        if (a[i] !== b[i]) out.push(`@@ line ${i + 1} @@`, `-${a[i] ?? ""}`, `+${b[i] ?? ""}`);
+/**
+ * A unified diff (`git apply` takes it) of two texts with the same lines except changed values: each run of
+ * changed lines with up to three lines of context, hunks that touch merged.
+ */
+export function unifiedDiff(file: string, before: string, after: string, context = 3): string {
+    const split = (t: string) => {
+        const lines = t.split("\n");
+        const endsWithNewline = lines[lines.length - 1] === "";
+        if (endsWithNewline) lines.pop();
+        return { lines, endsWithNewline };
+    };
+    const a = split(before);
+    const b = split(after);
+    if (a.lines.length !== b.lines.length) throw new Error("unifiedDiff: only value edits, line for line");
+    const changed: number[] = [];
+    for (let i = 0; i < a.lines.length; i++)
+        if (a.lines[i] !== b.lines[i] || (i === a.lines.length - 1 && a.endsWithNewline !== b.endsWithNewline))
+            changed.push(i);
+    if (changed.length === 0) return "";
+    const hunks: Array<[number, number]> = [];
+    for (const i of changed) {
+        const start = Math.max(0, i - context);
+        const end = Math.min(a.lines.length - 1, i + context);
+        const last = hunks[hunks.length - 1];
+        if (last && start <= last[1] + 1) last[1] = end;
+        else hunks.push([start, end]);
     }
-    return out.length > 0 ? `${[`--- a/${file}`, `+++ b/${file}`, ...out].join("\n")}\n` : "";
+    const noNewline = "\\ No newline at end of file";
+    const out = [`--- a/${file}`, `+++ b/${file}`];
+    for (const [start, end] of hunks) {
+        const count = end - start + 1;
+        out.push(`@@ -${start + 1},${count} +${start + 1},${count} @@`);
+        for (let i = start; i <= end; i++) {
+            const lastLine = i === a.lines.length - 1;
+            if (a.lines[i] === b.lines[i] && !(lastLine && a.endsWithNewline !== b.endsWithNewline)) {
+                out.push(` ${a.lines[i]}`);
+                if (lastLine && !a.endsWithNewline) out.push(noNewline);
+                continue;
+            }
+            out.push(`-${a.lines[i]}`);
+            if (lastLine && !a.endsWithNewline) out.push(noNewline);
+            out.push(`+${b.lines[i]}`);
+            if (lastLine && !b.endsWithNewline) out.push(noNewline);
+        }
+    }
+    return `${out.join("\n")}\n`;
 }
 
 export function promote(opts: PromoteOptions): PromoteResult {
@@ -67,8 +124,10 @@ export function promote(opts: PromoteOptions): PromoteResult {
     }
 
     let state: RunningState | undefined;
+    let sourceLabel = "--source-outputs";
     try {
-        const outputs = opts.sourceOutputs ?? readSourceOutputs(source);
+        let outputs = opts.sourceOutputs;
+        if (!outputs) ({ outputs, label: sourceLabel } = readSourceOutputs(source, dir, !!opts.dryRun));
         state = parseRunningState(outputs[RUNNING_STATE_OUTPUT], `stack "${source}"`);
     } catch (err) {
         return { ok: false, refusals: [(err as Error).message], notes: [], diff: "" };
@@ -81,6 +140,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
             ],
             notes: [],
             diff: "",
+            sourceLabel,
         };
 
     const refusals: string[] = [];
@@ -131,45 +191,77 @@ export function promote(opts: PromoteOptions): PromoteResult {
     }
     for (const name of Object.keys(state.clusters))
         if (!seen.has(name)) notes.push(`cluster ${name}: only in stack "${source}"; nothing to promote here`);
-    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "" };
+    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel };
 
     // Edit the source text in place at the scalars' ranges, so everything else stays byte for byte.
     let text = original;
     for (const e of [...edits].sort((a, b) => b.range[0] - a.range[0]))
         text = text.slice(0, e.range[0]) + e.text + text.slice(e.range[1]);
-    const diff = diffLines(path.basename(file), original, text);
+    const shown = path
+        .relative(opts.repoRoot ?? dir, file)
+        .split(path.sep)
+        .join("/");
+    const diff = unifiedDiff(shown, original, text);
     if (!opts.dryRun && text !== original) fs.writeFileSync(file, text);
-    return { ok: true, refusals, notes, diff, text };
+    return { ok: true, refusals, notes, diff, text, sourceLabel };
 }
 
-function cli(): void {
-    const { values, positionals } = parseArgs({
-        allowPositionals: true,
-        options: {
-            "source-outputs": { type: "string" },
-            "dry-run": { type: "boolean" },
-            "stack-dir": { type: "string" },
-        },
-    });
-    if (positionals.length !== 1) {
-        console.error("usage: npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]");
-        process.exit(2);
-    }
-    const result = promote({
-        target: positionals[0],
-        stackDir: values["stack-dir"],
-        dryRun: values["dry-run"],
-        sourceOutputs: values["source-outputs"]
-            ? JSON.parse(fs.readFileSync(values["source-outputs"], "utf8"))
-            : undefined,
-    });
-    for (const n of result.notes) console.log(n);
-    if (!result.ok) {
-        console.error(`promotion of stack "${positionals[0]}" refused; nothing was written:`);
-        for (const r of result.refusals) console.error(`  - ${r}`);
-        process.exit(1);
-    }
-    process.stdout.write(result.diff || "no change\n");
+interface PromoteValues {
+    "source-outputs"?: string;
+    "dry-run"?: boolean;
+    "stack-dir"?: string;
 }
 
-if (require.main === module) cli();
+export const promoteCommand: Command<PromoteValues> = {
+    name: "promote",
+    usage: "npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]",
+    description:
+        "Sets the versions in Pulumi.<target>.yaml to what its promotesFrom stack runs, validated and with no upgrade " +
+        "in progress, and prints the change as a unified diff (`git apply` takes it). Only version values change; " +
+        "comments and layout stay. Refuses (exit 1, nothing written) a skipped minor, a downgrade, an unvalidated or " +
+        "unfinished source, or outputs it cannot read.",
+    help: [
+        [
+            "--source-outputs FILE",
+            "the source stack's outputs (`pulumi stack output --json`); default: the Pulumi CLI, else running/<source>.json",
+        ],
+        ["--dry-run", "print the diff, write nothing (may read an example record)"],
+        ["--stack-dir DIR", "the folder holding the stack files and running/ (default: the repository)"],
+        ["-h, --help", "this text"],
+    ],
+    options: {
+        "source-outputs": { type: "string" },
+        "dry-run": { type: "boolean" },
+        "stack-dir": { type: "string" },
+    },
+    run(values, positionals) {
+        if (positionals.length !== 1)
+            throw new UsageError(`give exactly one target stack (given: ${positionals.length})`);
+        const target = positionals[0];
+        const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
+        if (!fs.existsSync(path.join(stackDir, `Pulumi.${target}.yaml`)))
+            throw new UsageError(`no stack "${target}": no Pulumi.${target}.yaml in ${stackDir}`);
+        const file = values["source-outputs"];
+        if (file !== undefined && !fs.existsSync(file)) throw new UsageError(`--source-outputs ${file}: no such file`);
+        const result = promote({
+            target,
+            stackDir,
+            repoRoot: stackDir === ROOT ? ROOT : undefined,
+            dryRun: values["dry-run"],
+            sourceOutputs: file ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined,
+        });
+        if (result.sourceLabel) process.stderr.write(`source outputs: ${result.sourceLabel}\n`);
+        for (const n of result.notes) process.stderr.write(`${n}\n`);
+        if (!result.ok) {
+            process.stderr.write(`promotion of stack "${target}" refused; nothing was written:\n`);
+            for (const r of result.refusals) process.stderr.write(`  - ${r}\n`);
+            return EXIT.refused;
+        }
+        if (result.diff === "") process.stderr.write("no change\n");
+        else if (values["dry-run"]) process.stderr.write("dry run: nothing was written\n");
+        process.stdout.write(result.diff);
+        return EXIT.ok;
+    },
+};
+
+if (require.main === module) void runCommand(promoteCommand);

@@ -1,0 +1,61 @@
+// What every command of this project does alike: `node:util` parseArgs, `--help` on standard output, and exit
+// codes CI can rely on: 0 done, 1 refused (the command ran and said no), 2 usage (it could not run as asked).
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+
+/** A mistake in how the command was called; printed with the usage line, exit 2, never with a stack trace. */
+export class UsageError extends Error {}
+
+export interface Command<V> {
+    /** `npm run <name> -- …` */
+    name: string;
+    usage: string;
+    /** One paragraph: what the command does. */
+    description: string;
+    /** Each option as it appears in --help: ["--dry-run", "print the diff, write nothing"]. */
+    help: Array<[string, string]>;
+    options: NonNullable<ParseArgsConfig["options"]>;
+    /** Runs with the parsed arguments and returns the exit code. */
+    run(values: V, positionals: string[]): Promise<number> | number;
+}
+
+export function helpText<V>(cmd: Command<V>): string {
+    const width = Math.max(...cmd.help.map(([flag]) => flag.length));
+    return [
+        `usage: ${cmd.usage}`,
+        "",
+        cmd.description,
+        "",
+        "options:",
+        ...cmd.help.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
+        "",
+        "exit codes: 0 done, 1 refused, 2 usage error",
+        "",
+    ].join("\n");
+}
+
+/** Parses argv, prints --help, maps errors to exit codes, and exits. */
+export async function runCommand<V>(cmd: Command<V>, argv = process.argv.slice(2)): Promise<never> {
+    let code: number;
+    try {
+        const { values, positionals } = parseArgs({
+            args: argv,
+            allowPositionals: true,
+            strict: true,
+            options: { ...cmd.options, help: { type: "boolean", short: "h" } },
+        });
+        if ((values as { help?: boolean }).help) {
+            process.stdout.write(helpText(cmd));
+            code = EXIT.ok;
+        } else code = await cmd.run(values as V, positionals);
+    } catch (err) {
+        const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+        process.stderr.write(`${cmd.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        if (usage) process.stderr.write(`usage: ${cmd.usage}\n(--help for the options)\n`);
+        code = usage ? EXIT.usage : EXIT.refused;
+    }
+    // Let the output drain before exiting.
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    process.exit(code);
+}

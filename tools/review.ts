@@ -1,0 +1,193 @@
+// The plan as a pull-request comment: a summary first, one Mermaid subgraph per cluster with linear edges (one
+// node per dependency level), and each cluster's steps collapsed in a <details> block. It stays under GitHub's
+// comment limit for any fleet: what does not fit is named and left to the full plan in the run's artifact.
+import type { Step } from "./graph";
+
+/** GitHub refuses a comment body longer than this. */
+export const GITHUB_COMMENT_LIMIT = 65_536;
+/** Mermaid refuses a flowchart with more edges than this (its maxEdges default). */
+export const MERMAID_MAX_EDGES = 500;
+
+export interface ReviewInput {
+    /** The lines above the summary (title and where the outputs came from), already Markdown. */
+    header: string[];
+    clusters: string[];
+    steps: Step[];
+    /** Changes against the previous deployment, signed ("~ cluster apps: control plane 1.30 → 1.31"). */
+    changes: string[];
+    /** Pools and clusters that leave after every step, per cluster. */
+    removals: Array<{ cluster: string; text: string }>;
+    policies: string[];
+    notes: string[];
+    drift?: string;
+    refused?: string;
+}
+
+export interface ReviewOptions {
+    /** The most characters the whole text may take; the rest goes to the artifact. */
+    maxChars?: number;
+    /** Where the full plan is, said wherever something was left out. */
+    artifact?: string;
+}
+
+const FLOW_SHARE = 0.45;
+
+/** Steps grouped by cluster (the longest cluster name that prefixes the step's name), in dependency order. */
+export function stepsByCluster(steps: Step[], clusters: string[]): Map<string, Step[]> {
+    const names = [...clusters].sort((a, b) => b.length - a.length);
+    const out = new Map<string, Step[]>(clusters.map((c) => [c, []]));
+    for (const s of steps) {
+        const n = s.resource.name;
+        const cluster = names.find((c) => n === c || n.startsWith(`${c}-`)) ?? "(stack)";
+        if (!out.has(cluster)) out.set(cluster, []);
+        out.get(cluster)!.push(s);
+    }
+    for (const [c, list] of out) if (list.length === 0) out.delete(c);
+    return out;
+}
+
+function escapeCell(text: string): string {
+    return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function mermaidLabel(text: string): string {
+    return text.replace(/"/g, "#quot;").replace(/[<>]/g, (c) => (c === "<" ? "#lt;" : "#gt;"));
+}
+
+function shortName(name: string, cluster: string): string {
+    return name.startsWith(`${cluster}-`) ? name.slice(cluster.length + 1) : name;
+}
+
+/** One cluster's subgraph: a node per level listing its steps, linked in a line, and the retirements last. */
+export function clusterSubgraph(index: number, cluster: string, steps: Step[], removals: string[]): string[] {
+    const levels = [...new Set(steps.map((s) => s.level))].sort((a, b) => a - b);
+    const out = [`  subgraph c${index}["${mermaidLabel(cluster)}"]`, "    direction TB"];
+    levels.forEach((level, i) => {
+        const names = steps.filter((s) => s.level === level).map((s) => shortName(s.resource.name, cluster));
+        const shown = names.length > 4 ? [...names.slice(0, 3), `+${names.length - 3} more`] : names;
+        out.push(`    c${index}l${i}["${shown.map(mermaidLabel).join("<br/>")}"]`);
+        if (i > 0) out.push(`    c${index}l${i - 1} --> c${index}l${i}`);
+    });
+    if (removals.length > 0) {
+        out.push(
+            `    c${index}r["${mermaidLabel(`then remove: ${removals.length} pool(s) or cluster(s), drained first`)}"]`,
+        );
+        out.push(`    c${index}l${levels.length - 1} -.-> c${index}r`);
+    }
+    out.push("  end");
+    return out;
+}
+
+function edgesOf(lines: string[]): number {
+    return lines.filter((l) => / (-->|-\.->|~~~) /.test(l)).length;
+}
+
+function stepTable(cluster: string, steps: Step[]): string[] {
+    const levels = new Set(steps.map((s) => s.level)).size;
+    const out = [
+        `<details><summary><b>${cluster}</b>: ${steps.length} steps in ${levels} levels</summary>`,
+        "",
+        "| level | step | what it does | waits for |",
+        "| --- | --- | --- | --- |",
+    ];
+    for (const s of steps)
+        out.push(
+            `| ${s.level} | \`${s.resource.name}\` | ${escapeCell(s.what)} | ${s.after.map((a) => `\`${a}\``).join(", ")} |`,
+        );
+    out.push("", "</details>");
+    return out;
+}
+
+function fence(text: string): string[] {
+    const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+    const f = "`".repeat(longest + 1);
+    return [f, text.trimEnd(), f];
+}
+
+function collapsible(summary: string, body: string[], open = false): string[] {
+    return [`<details${open ? " open" : ""}><summary>${summary}</summary>`, "", ...body, "", "</details>"];
+}
+
+function clip(text: string, max: number, artifact: string): string {
+    if (text.length <= max) return text;
+    return `${text.slice(0, max)}\n… (cut at ${max} characters; the whole text is in ${artifact})`;
+}
+
+export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): string {
+    const maxChars = opts.maxChars ?? 60_000;
+    const artifact = opts.artifact ?? "the full plan (`npm run plan -- <stack> --markdown --max-chars 0`)";
+    const budget = maxChars > 0 ? maxChars : Number.POSITIVE_INFINITY;
+    const lines: string[] = [...input.header, ""];
+    if (input.refused !== undefined) {
+        lines.push("### Refused", "", ...fence(clip(input.refused, Math.min(budget / 2, 20_000), artifact)));
+        return `${lines.join("\n")}\n`;
+    }
+    const groups = stepsByCluster(input.steps, input.clusters);
+    lines.push(
+        `**${groups.size} cluster(s), ${input.steps.length} steps, ${input.changes.length} change(s) against the previous deployment.**`,
+        "",
+    );
+    const changeLines = input.changes.length > 0 ? input.changes.map((c) => `- ${c}`) : ["- no change"];
+    const changesText = clip(changeLines.join("\n"), Math.min(budget / 6, 12_000), artifact);
+    lines.push(
+        ...(changeLines.length > 12
+            ? collapsible("Changes against the previous deployment", [changesText], true)
+            : ["### Changes against the previous deployment", "", changesText]),
+        "",
+        "### Policies",
+        "",
+        clip(input.policies.join("\n"), Math.min(budget / 8, 8_000), artifact),
+        "",
+    );
+    if (input.drift !== undefined) lines.push("### Drift since the last deployment", "", input.drift, "");
+    if (input.notes.length > 0)
+        lines.push(
+            ...collapsible(`Notes (${input.notes.length})`, [
+                clip(input.notes.map((n) => `- ${n}`).join("\n"), Math.min(budget / 10, 6_000), artifact),
+            ]),
+            "",
+        );
+
+    // The flowchart: clusters in order until the edge or size budget is spent.
+    const flow: string[] = ["```mermaid", "flowchart TD"];
+    const drawn: string[] = [];
+    const clusters = [...groups.keys()];
+    for (const [i, cluster] of clusters.entries()) {
+        const removals = input.removals.filter((r) => r.cluster === cluster).map((r) => r.text);
+        const sub = clusterSubgraph(i, cluster, groups.get(cluster)!, removals);
+        const link = drawn.length > 0 ? [`  c${clusters.indexOf(drawn[drawn.length - 1])} ~~~ c${i}`] : [];
+        const size = [...flow, ...sub, ...link].join("\n").length;
+        if (edgesOf([...flow, ...sub, ...link]) > MERMAID_MAX_EDGES || size > budget * FLOW_SHARE) break;
+        flow.push(...sub, ...link);
+        drawn.push(cluster);
+    }
+    flow.push("```");
+    lines.push("### Flow (one box per dependency level; each waits for the one above)", "");
+    if (drawn.length > 0) lines.push(...flow);
+    if (drawn.length < clusters.length)
+        lines.push(
+            "",
+            `Not drawn, to keep the comment readable: ${clusters.length - drawn.length} cluster(s) (${clusters
+                .slice(drawn.length)
+                .join(", ")}). See ${artifact}.`,
+        );
+
+    // Each cluster's steps, collapsed, until the size budget is spent.
+    lines.push("", "### Steps per cluster", "");
+    const tail = (left: string[]) =>
+        left.length > 0
+            ? [`Steps of ${left.length} more cluster(s) (${left.join(", ")}) are in ${artifact}.`]
+            : ["(each level waits for the levels before it)"];
+    for (const [i, cluster] of clusters.entries()) {
+        const table = stepTable(cluster, groups.get(cluster)!);
+        const left = clusters.slice(i);
+        const reserve = tail(left).join("\n").length + 64;
+        if ([...lines, ...table].join("\n").length + reserve > budget) {
+            lines.push(...tail(left));
+            return `${lines.join("\n")}\n`;
+        }
+        lines.push(...table, "");
+    }
+    lines.push(...tail([]));
+    return `${lines.join("\n")}\n`;
+}
