@@ -1,4 +1,5 @@
-// The review workflows pass a workflow linter, and the plan's Markdown for a sample upgrade matches its golden file.
+// The workflows pass a workflow linter and keep their security and deployment promises (asserted on their YAML),
+// and the plan's Markdown for a sample upgrade matches its golden file.
 
 import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
@@ -6,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import * as YAML from "yaml";
 import { ROOT } from "../tools/harness";
 
 test("every workflow passes action-validator", () => {
@@ -48,4 +50,174 @@ test("the staging plan's Markdown matches test/fixtures/plan-staging.md (UPDATE_
         fs.readFileSync(golden, "utf8"),
         "the plan's Markdown changed: review it, then run UPDATE_GOLDEN=1 npm test",
     );
+});
+
+// What the workflows promise, read from their YAML.
+interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+    if?: string;
+}
+interface Job {
+    environment?: string | { name: string };
+    permissions?: Record<string, string>;
+    env?: Record<string, string>;
+    steps?: Step[];
+    uses?: string;
+    with?: Record<string, unknown>;
+}
+interface Workflow {
+    on: Record<string, unknown>;
+    env?: Record<string, string>;
+    permissions?: Record<string, string>;
+    jobs: Record<string, Job>;
+}
+
+const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+function workflow(file: string): Workflow {
+    return YAML.parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8")) as Workflow;
+}
+function allWorkflows(): Array<[string, Workflow]> {
+    return fs
+        .readdirSync(WORKFLOWS)
+        .filter((f) => f.endsWith(".yml"))
+        .map((f) => [f, workflow(f)]);
+}
+const environmentOf = (job: Job) => (typeof job.environment === "object" ? job.environment.name : job.environment);
+const secretsIn = (value: unknown) =>
+    [...JSON.stringify(value ?? {}).matchAll(/secrets\.([A-Z_]+)/g)]
+        .map((m) => m[1])
+        .filter((s) => s !== "GITHUB_TOKEN");
+/** A GitHub expression as written in YAML. */
+const expr = (e: string) => `\${{ ${e} }}`;
+/** A step's script invokes pulumi with one of these subcommands (not merely mentions it). */
+const PULUMI_CALL = /^\s*pulumi (up|preview|refresh|stack output)\b/m;
+const runs = (job: Job) => (job.steps ?? []).map((s) => s.run ?? "").join("\n");
+const uses = (job: Job, action: string) => (job.steps ?? []).filter((s) => s.uses?.startsWith(`${action}@`));
+
+test("no secret at workflow level: every secret is read inside a job bound to a GitHub environment", () => {
+    for (const [file, wf] of allWorkflows()) {
+        assert.equal(wf.env, undefined, `${file}: workflow-level env`);
+        assert.notEqual(wf.permissions?.contents, "write", `${file}: workflow-level write permission`);
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            assert.ok(!JSON.stringify(job).includes("secrets: inherit"), `${file} ${name}: secrets: inherit`);
+            if (secretsIn(job).length > 0)
+                assert.ok(
+                    environmentOf(job),
+                    `${file} ${name} reads ${secretsIn(job).join(", ")} without an environment`,
+                );
+        }
+    }
+});
+
+test("AWS through OIDC: a role per environment, id-token permission, no access keys", () => {
+    let roles = 0;
+    for (const [file, wf] of allWorkflows()) {
+        assert.doesNotMatch(JSON.stringify(wf), /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/, file);
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            const pulumi = PULUMI_CALL.test(runs(job));
+            const aws = uses(job, "aws-actions/configure-aws-credentials");
+            if (!pulumi) continue;
+            assert.ok(aws.length > 0, `${file} ${name} runs pulumi without AWS credentials`);
+            assert.equal(job.permissions?.["id-token"], "write", `${file} ${name}: OIDC needs id-token: write`);
+            for (const step of aws) {
+                assert.match(String(step.with?.["role-to-assume"]), /^\$\{\{ vars\.AWS_[A-Z_]*ROLE_ARN \}\}$/);
+                roles++;
+            }
+            const steps = job.steps ?? [];
+            const firstPulumi = steps.findIndex((s) =>
+                /\bpulumi (up|preview|refresh|stack output)\b/.test(s.run ?? ""),
+            );
+            assert.ok(steps.indexOf(aws[0]) < firstPulumi, `${file} ${name}: credentials after the first pulumi call`);
+        }
+    }
+    assert.ok(roles >= 3);
+});
+
+test("the pull-request workflow: read-only preview credentials, no deploy, one comment per stack updated in place", () => {
+    const wf = workflow("pull-request.yml");
+    assert.deepEqual(Object.keys(wf.on), ["pull_request"], "never pull_request_target");
+    assert.deepEqual(wf.permissions, { contents: "read" });
+    for (const [name, job] of Object.entries(wf.jobs)) {
+        const env = environmentOf(job);
+        if (env) assert.match(env, /-preview$/, `${name} uses the deploy environment ${env}`);
+        assert.doesNotMatch(runs(job), /pulumi (up|destroy)|pulumi refresh(?! --preview-only)/, name);
+        assert.notEqual(job.permissions?.contents, "write", name);
+        for (const step of uses(job, "actions/checkout"))
+            assert.equal(step.with?.["persist-credentials"], false, `${name}: checkout keeps the token`);
+        for (const step of uses(job, "pulumi/actions"))
+            assert.equal(step.with, undefined, `${name}: pulumi/actions comments`);
+    }
+    const commenters = Object.entries(wf.jobs).filter(([, job]) =>
+        JSON.stringify(job).includes("pull-request-comment"),
+    );
+    assert.equal(commenters.length, 1, "one job comments");
+    const [name, comment] = commenters[0];
+    assert.deepEqual(comment.permissions, { "pull-requests": "write" }, name);
+    assert.equal(uses(comment, "actions/checkout").length, 0, "the commenting job runs no code from the pull request");
+    assert.doesNotMatch(runs(comment), /\bnpm\b|\bnode\b/);
+    const sticky = uses(comment, "marocchino/sticky-pull-request-comment");
+    assert.equal(sticky.length, 1);
+    assert.match(String(sticky[0].with?.header), /\$\{\{ matrix\.stack \}\}/, "one comment per stack");
+    assert.match(runs(comment), /-lt 65536/);
+});
+
+test("deploys: the exact commit, a drift check before up, promotion by pull request, never a push", () => {
+    const deploy = workflow("deploy.yml");
+    const stack = workflow("deploy-stack.yml");
+    for (const [file, wf] of [
+        ["deploy.yml", deploy],
+        ["deploy-stack.yml", stack],
+    ] as const) {
+        assert.doesNotMatch(JSON.stringify(wf), /git push|git commit/, `${file} pushes`);
+    }
+    // Each stack is deployed through the one reusable workflow at a resolved commit.
+    for (const name of ["dev", "staging", "prod"]) {
+        const job = deploy.jobs[name];
+        assert.equal(job.uses, "./.github/workflows/deploy-stack.yml");
+        assert.equal(job.with?.stack, name);
+    }
+    assert.equal(deploy.jobs.dev.with?.sha, expr("github.sha"));
+    assert.equal(deploy.jobs.staging.with?.sha, expr("needs.route.outputs.staging-sha"));
+    assert.equal(deploy.jobs.prod.with?.sha, expr("needs.route.outputs.prod-sha"));
+    assert.match(runs(deploy.jobs.route), /deployed_commit dev/);
+    assert.match(runs(deploy.jobs.route), /deployed_commit staging/);
+
+    const up = stack.jobs.up;
+    assert.equal(up.environment, expr("inputs.stack"));
+    const checkout = uses(up, "actions/checkout");
+    assert.equal(checkout.length, 1);
+    assert.equal(checkout[0].with?.ref, expr("inputs.sha"), "the program at the commit dev deployed");
+    const steps = up.steps ?? [];
+    const drift = steps.findIndex((s) => /^\s*pulumi refresh --preview-only/m.test(s.run ?? ""));
+    const upStep = steps.findIndex((s) => /^\s*pulumi up\b/m.test(s.run ?? ""));
+    assert.ok(drift >= 0 && drift < upStep, "the drift check runs before pulumi up");
+    assert.match(steps[drift].run ?? "", /GITHUB_STEP_SUMMARY/, "the drift is shown");
+    assert.match(steps[upStep].run ?? "", /--refresh/);
+    assert.match(runs(up), /jq --arg sha "\$SHA" '\{commit: \$sha/, "the record names the deployed commit");
+
+    const promotion = stack.jobs["promotion-pull-request"];
+    const pr = uses(promotion, "peter-evans/create-pull-request");
+    assert.equal(pr.length, 1);
+    assert.equal(pr[0].with?.base, "main");
+    assert.equal(pr[0].with?.["body-path"], "body.md");
+    assert.match(runs(promotion), /npm run --silent plan -- "\$NEXT" .*--drift drift\.txt --markdown/);
+    assert.match(runs(promotion), /npm run --silent promote -- "\$NEXT" --source-outputs/);
+    assert.match(environmentOf(promotion) ?? "", /-preview/, "promotion reads with preview credentials");
+});
+
+test("Node 22 and npm ci --ignore-scripts in every workflow", () => {
+    for (const [file, wf] of allWorkflows())
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            for (const step of uses(job, "actions/setup-node"))
+                assert.equal(step.with?.["node-version"], 22, `${file} ${name}`);
+            for (const line of runs(job)
+                .split("\n")
+                .filter((l) => /\bnpm ci\b/.test(l)))
+                assert.match(line, /npm ci --ignore-scripts/, `${file} ${name}: ${line}`);
+        }
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    assert.match(pkg.engines.node, /^>=22\./);
 });
