@@ -2,8 +2,10 @@
 // Each script is standalone bash: the shared helpers (scripts/lib.sh) followed by one body.
 // Parameters and secrets arrive through the environment only, so script text is constant per kind,
 // reviewable in a diff, and lintable with shellcheck.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import type { DrainSettings } from "./config";
 
 export const SCRIPT_KINDS = [
@@ -46,6 +48,50 @@ export function buildScript(kind: ScriptKind): string {
     const script = `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${lib}\n${body}`;
     cache.set(kind, script);
     return script;
+}
+
+/** The sha256 of a script as buildScript builds it: what the step forms below name and check. */
+export function scriptDigest(kind: ScriptKind): string {
+    return createHash("sha256").update(buildScript(kind)).digest("hex");
+}
+
+/** Where the step scripts live, relative to the project directory (the command provider's working directory). */
+export const SCRIPT_RUNNER = "components/scripts/run.sh";
+
+/**
+ * A step's create script as it sits in the Command's inputs: two lines that run the script from the project's
+ * checkout after checking its sha256. Create and update run during the `pulumi up` of that same checkout, so the
+ * text stays the same between upgrades (the parameters are in the environment) and a preview shows one line.
+ */
+export function checkoutScript(kind: ScriptKind): string {
+    const digest = scriptDigest(kind);
+    return `# k8s-upgrades: ${kind} (components/scripts; parameters in the environment)\nexec bash ${SCRIPT_RUNNER} ${kind} ${digest}\n`;
+}
+
+const embeddedCache = new Map<ScriptKind, string>();
+/**
+ * A step's delete script as it sits in the Command's inputs. The engine runs it from state, possibly after the
+ * package was upgraded and the checkout's scripts changed, so it carries the whole script as deployed (gzip and
+ * base64, one line) and checks its sha256 before running it. Its text only changes when the script does.
+ */
+export function embeddedScript(kind: ScriptKind): string {
+    const cached = embeddedCache.get(kind);
+    if (cached) return cached;
+    const gz = gzipSync(Buffer.from(buildScript(kind)), { level: 9 });
+    gz[9] = 0xff; // the gzip header's OS byte, fixed so that every machine embeds the same text
+    const digest = scriptDigest(kind);
+    const text = [
+        `# k8s-upgrades: ${kind} (components/scripts/lib.sh + ${kind}.sh as deployed, embedded; sha256 ${digest})`,
+        "set -euo pipefail",
+        `s="$(mktemp)"; trap 'rm -f "$s"' EXIT`,
+        `printf '%s' '${gz.toString("base64")}' | base64 -d | gzip -dc > "$s" || { echo "[k8s-upgrades] FAILED: cannot unpack the embedded ${kind} script (needs base64 and gzip)" >&2; exit 1; }`,
+        `sum="$({ sha256sum 2>/dev/null || shasum -a 256; } < "$s")" || { echo "[k8s-upgrades] FAILED: neither sha256sum nor shasum is installed" >&2; exit 1; }`,
+        `[ "\${sum%% *}" = ${digest} ] || { echo "[k8s-upgrades] FAILED: the embedded ${kind} script does not match its sha256" >&2; exit 1; }`,
+        `bash "$s"`,
+        "",
+    ].join("\n");
+    embeddedCache.set(kind, text);
+    return text;
 }
 
 /** The kind a generated script was built as, read from its header line; undefined for any other text. */

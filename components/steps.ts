@@ -2,12 +2,12 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { buildScript, INTERPRETER, type ScriptKind } from "./scripts";
+import { checkoutScript, embeddedScript, INTERPRETER, type ScriptKind } from "./scripts";
 
 export interface StepArgs {
-    /** Runs when the step is created (and again when its inputs change). */
+    /** Runs when the step is created (and again when its inputs change), from the project's checkout. */
     create: ScriptKind;
-    /** Runs when the step is deleted: before anything it depends on is deleted. */
+    /** Runs when the step is deleted, before anything it depends on is deleted: from state, so embedded whole. */
     delete?: ScriptKind;
     /** Non-secret parameters. */
     environment: Record<string, pulumi.Input<string>>;
@@ -30,8 +30,8 @@ export function scriptStep(name: string, args: StepArgs, opts: pulumi.CustomReso
     return new command.local.Command(
         name,
         {
-            create: buildScript(args.create),
-            delete: args.delete ? buildScript(args.delete) : undefined,
+            create: checkoutScript(args.create),
+            delete: args.delete ? embeddedScript(args.delete) : undefined,
             interpreter: INTERPRETER,
             environment,
             triggers: args.triggers,

@@ -46,7 +46,10 @@ test("edited, promoted and extended example stacks leave the suite's fixtures an
 
     // A user bumps dev, dev deploys and records what it runs, staging is promoted, and a qa stack is added.
     const devYaml = path.join(repo, "Pulumi.dev.yaml");
-    fs.writeFileSync(devYaml, fs.readFileSync(devYaml, "utf8").replaceAll('kubernetesVersion: "1.31"', 'kubernetesVersion: "1.32"'));
+    fs.writeFileSync(
+        devYaml,
+        fs.readFileSync(devYaml, "utf8").replaceAll('kubernetesVersion: "1.31"', 'kubernetesVersion: "1.32"'),
+    );
     const devRecord = JSON.parse(fs.readFileSync(path.join(repo, "running", "dev.json"), "utf8"));
     delete devRecord.example;
     devRecord.commit = "0".repeat(40);
