@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -220,4 +221,22 @@ test("Node 22 and npm ci --ignore-scripts in every workflow", () => {
         }
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     assert.match(pkg.engines.node, /^>=22\./);
+});
+
+test("every workflow script passes shellcheck", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-wf-sh-"));
+    const files: string[] = [];
+    for (const [file, wf] of allWorkflows())
+        for (const [name, job] of Object.entries(wf.jobs))
+            for (const [i, step] of (job.steps ?? []).entries()) {
+                if (!step.run) continue;
+                // A GitHub expression becomes a plain word, as the runner substitutes it before bash reads the script.
+                const script = step.run.replace(/\$\{\{[^}]*\}\}/g, "EXPR");
+                const out = path.join(dir, `${file}-${name}-${i}.sh`);
+                fs.writeFileSync(out, `#!/usr/bin/env bash\n${script}`);
+                files.push(out);
+            }
+    assert.ok(files.length >= 10);
+    const r = spawnSync("shellcheck", ["-S", "warning", ...files], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout);
 });
