@@ -64,20 +64,16 @@ test("edited, promoted and extended example stacks leave the suite's fixtures an
     fs.copyFileSync(devYaml, path.join(repo, "Pulumi.qa.yaml"));
     fs.rmSync(path.join(repo, "running", "prod.json"));
 
-    // The tests that read stacks and records, run in the changed copy.
-    const r = node([
-        "--import",
-        "tsx",
-        "--test",
-        "--test-reporter=tap",
-        "--test-name-pattern=promotion|refuses|unified diff|command line|usage errors|Markdown matches",
-        "test/promote.test.ts",
-        "test/plan-cli.test.ts",
-        "test/workflows.test.ts",
-    ]);
-    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /# fail 0/);
-    const passed = Number(/# pass (\d+)/.exec(r.stdout)?.[1]);
-    assert.ok(passed >= 8, `only ${passed} tests ran:\n${r.stdout}`);
+    // The tests that read stacks and records, run in the changed copy: the plan and promotion tests whole, and
+    // the golden plan.
+    for (const args of [
+        ["test/plan-cli.test.ts", "test/promote.test.ts"],
+        ["--test-name-pattern=Markdown matches", "test/workflows.test.ts"],
+    ]) {
+        const r = node(["--import", "tsx", "--test", "--test-reporter=tap", "--test-concurrency=1", ...args]);
+        assert.equal(r.status, 0, `${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /# fail 0/);
+        assert.ok(Number(/# pass (\d+)/.exec(r.stdout)?.[1]) >= 1, r.stdout);
+    }
     assert.deepEqual(snapshot(fixtures), before, "the fixtures changed");
 });
