@@ -46,6 +46,7 @@ export async function planForStack(
     opts: { previous?: string; source?: string; firstDeployment?: boolean; markdown?: boolean; stackDir?: string },
 ): Promise<PlanResult> {
     const { config, secretKeys } = readStackFile(stack, opts.stackDir);
+    if (opts.firstDeployment) config["k8s-upgrades:firstDeployment"] = true;
     const previous: OutputsSource = opts.firstDeployment
         ? { label: "none (--first-deployment)" }
         : loadOutputs(stack, opts.previous);
