@@ -25,7 +25,8 @@ export { CONFIG_NAMESPACE };
 export interface NamespaceConfig {
     /** The namespace's keys, without the prefix, with structured values parsed as the CLI stores them (JSON). */
     raw: Record<string, unknown>;
-    allKeys: string[];
+    /** The stack's keys in other namespaces, with their values. */
+    otherConfig: Record<string, unknown>;
     /** Keys of our namespace (without the prefix) that Pulumi marks secret. */
     secretKeys: string[];
     /** Every secret value of the stack, in any namespace: never printed. */
@@ -39,12 +40,14 @@ function isSecretKey(key: string): boolean {
 }
 
 export function readNamespaceConfig(): NamespaceConfig {
-    const out: NamespaceConfig = { raw: {}, allKeys: [], secretKeys: [], secretValues: [] };
+    const out: NamespaceConfig = { raw: {}, otherConfig: {}, secretKeys: [], secretValues: [] };
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        out.allKeys.push(key);
         const secret = isSecretKey(key);
         if (secret) out.secretValues.push(value);
-        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            out.otherConfig[key] = value;
+            continue;
+        }
         const name = key.slice(CONFIG_NAMESPACE.length + 1);
         if (secret) out.secretKeys.push(name);
         let parsed: unknown = value;

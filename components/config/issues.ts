@@ -32,7 +32,9 @@ function lastKey(field: string): string {
 export function renderGiven(i: Pick<ConfigIssue, "given" | "field" | "sensitive">): string {
     if (i.given === undefined) return "nothing";
     if (i.sensitive || (isSensitiveKey(lastKey(i.field)) && !/\.taints\[\d+\]\.key$/.test(i.field))) return REDACTED;
-    const shown = JSON.stringify(redactValue(i.given));
+    const redacted = redactValue(i.given);
+    if (redacted === REDACTED) return REDACTED;
+    const shown = JSON.stringify(redacted);
     return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
 }
 

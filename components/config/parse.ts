@@ -8,8 +8,8 @@ export const CONFIG_NAMESPACE = "k8s-upgrades";
 export const STACK_KEYS = ["clusters", "promotesFrom", "firstDeployment"] as const;
 
 export interface ParseOptions {
-    /** Every config key of the stack with its namespace ("linode:token"), to catch a misspelt namespace. */
-    allKeys?: readonly string[];
+    /** The stack's keys in other namespaces ("linode:token") with their values, to catch a misspelt namespace. */
+    otherConfig?: Record<string, unknown>;
     /** Keys of this namespace (without the prefix) whose values Pulumi marks secret. */
     secretKeys?: readonly string[];
     /** Values Pulumi marks secret: scrubbed from every message whatever key they sit under. */
@@ -94,7 +94,11 @@ function toIssues(
             push(issue.path, issue.path[issue.path.length - 1], inner);
         } else if (issue.code === "custom") {
             const withGiven = s as Said & { given?: unknown };
-            push(issue.path, "given" in withGiven ? withGiven.given : at(raw, issue.path), s);
+            // What the user wrote, unless the rule names one value inside it (a duplicate name in a list).
+            const written = at(raw, issue.path);
+            const named = withGiven.given;
+            const given = named === undefined || typeof named === "object" || typeof written !== "object" ? written : named;
+            push(issue.path, given, s);
         } else push(issue.path, at(raw, issue.path), s);
     }
     return out;
@@ -115,8 +119,8 @@ function referencedSecrets(raw: Record<string, unknown>): string[] {
 }
 
 /** Keys whose namespace is a misspelling of ours (k8s-upgrade:clusters): Pulumi would ignore them without a word. */
-function misspeltNamespaces(stack: string, allKeys: readonly string[]): ConfigIssue[] {
-    return allKeys.flatMap((full) => {
+function misspeltNamespaces(stack: string, other: Record<string, unknown>, secretValues: readonly string[]): ConfigIssue[] {
+    return Object.entries(other).flatMap(([full, value]) => {
         const colon = full.indexOf(":");
         if (colon < 0) return [];
         const ns = full.slice(0, colon);
@@ -127,7 +131,8 @@ function misspeltNamespaces(stack: string, allKeys: readonly string[]): ConfigIs
             {
                 stack,
                 field: full,
-                given: undefined,
+                given: value,
+                sensitive: typeof value === "string" && secretValues.includes(value),
                 allowed: `keys in the namespace ${CONFIG_NAMESPACE}`,
                 hint: `Did you mean "${CONFIG_NAMESPACE}:${known}"? Keys in another namespace are ignored.`,
             },
@@ -141,7 +146,7 @@ function misspeltNamespaces(stack: string, allKeys: readonly string[]): ConfigIs
  */
 export function parseStackConfig(stack: string, raw: Record<string, unknown>, opts: ParseOptions = {}): StackConfig {
     const secretKeys = opts.secretKeys ?? [];
-    const issues: ConfigIssue[] = misspeltNamespaces(stack, opts.allKeys ?? []);
+    const issues: ConfigIssue[] = misspeltNamespaces(stack, opts.otherConfig ?? {}, opts.secretValues ?? []);
     const known = [...STACK_KEYS, ...referencedSecrets(raw)];
     for (const key of Object.keys(raw).filter((k) => !known.includes(k)))
         issues.push({

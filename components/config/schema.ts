@@ -82,7 +82,7 @@ const version = z
     .meta({ description: 'Kubernetes version, quoted: "1.31" or "1.31.4". The upgrade is a change of this value.' });
 
 const resourceName = text(r.RESOURCE_NAME, r.RESOURCE_NAME_RULE, "It is used in resource names and cloud labels.", 24);
-const dnsName = text(r.DNS1123_SUBDOMAIN, r.DNS1123_SUBDOMAIN_RULE, "Use the name exactly as `kubectl get` shows it.");
+const dnsName = text(r.DNS1123_SUBDOMAIN, r.DNS1123_SUBDOMAIN_RULE, "Write the name exactly as kubectl get shows it.");
 const configKey = text(
     r.CONFIG_KEY,
     "a config key name such as sshPrivateKey (letters, digits, '-', '_')",
@@ -156,7 +156,7 @@ const lke = strict(
         region: text(
             r.LKE_REGION,
             "a Linode region such as us-ord or eu-central",
-            "`linode-cli regions list` lists them.",
+            "linode-cli regions list shows them.",
             32,
         ),
         tags: z
@@ -480,8 +480,8 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
             ctx,
             [block],
             undefined,
-            `the ${block} settings for a ${c.provider} cluster`,
-            `Add a ${block}: block; see the README's config reference.`,
+            `settings under ${block}:, which every ${c.provider} cluster needs`,
+            "Add it; see the README's config reference.",
         );
     for (const other of PROVIDERS.filter((p) => p !== block && c[p] !== undefined))
         problem(
