@@ -45,6 +45,11 @@ for (const c of BAD_CONFIGS) {
     test(`the JSON Schema ${verdict}: ${c.name}`, () => {
         const valid = validate(stackDocument(c));
         if (c.schema) assert.equal(valid, false, "the JSON Schema accepted what the program refuses");
-        else assert.equal(valid, true, `the JSON Schema refuses it too: mark it schema: true\n${JSON.stringify(validate.errors)}`);
+        else
+            assert.equal(
+                valid,
+                true,
+                `the JSON Schema refuses it too: mark it schema: true\n${JSON.stringify(validate.errors)}`,
+            );
     });
 }

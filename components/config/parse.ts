@@ -97,7 +97,8 @@ function toIssues(
             // What the user wrote, unless the rule names one value inside it (a duplicate name in a list).
             const written = at(raw, issue.path);
             const named = withGiven.given;
-            const given = named === undefined || typeof named === "object" || typeof written !== "object" ? written : named;
+            const given =
+                named === undefined || typeof named === "object" || typeof written !== "object" ? written : named;
             push(issue.path, given, s);
         } else push(issue.path, at(raw, issue.path), s);
     }
@@ -119,7 +120,11 @@ function referencedSecrets(raw: Record<string, unknown>): string[] {
 }
 
 /** Keys whose namespace is a misspelling of ours (k8s-upgrade:clusters): Pulumi would ignore them without a word. */
-function misspeltNamespaces(stack: string, other: Record<string, unknown>, secretValues: readonly string[]): ConfigIssue[] {
+function misspeltNamespaces(
+    stack: string,
+    other: Record<string, unknown>,
+    secretValues: readonly string[],
+): ConfigIssue[] {
     return Object.entries(other).flatMap(([full, value]) => {
         const colon = full.indexOf(":");
         if (colon < 0) return [];

@@ -4,7 +4,8 @@
 export const REDACTED = "<redacted>";
 
 /** Keys whose values are secret whatever they hold. A taint's plain `key` is its Kubernetes key, not a secret. */
-const SENSITIVE_KEY = /token|passw(or)?d|passphrase|secret|kubeconfig|credential|private_?key|certificate|[a-z0-9_-]key$/i;
+const SENSITIVE_KEY =
+    /token|passw(or)?d|passphrase|secret|kubeconfig|credential|private_?key|certificate|[a-z0-9_-]key$/i;
 
 export function isSensitiveKey(key: string): boolean {
     return SENSITIVE_KEY.test(key);
