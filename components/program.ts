@@ -1,4 +1,6 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
+import * as aws from "@pulumi/aws";
+import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { type AmiByVersion, CapiAwsUpgradeCluster, neededVersions, resolveAmis } from "./capi-aws/cluster";
@@ -18,6 +20,7 @@ import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
+import { compareMinor, formatMinor, parseVersion, requireVersion } from "./versions";
 
 export { CONFIG_NAMESPACE };
 
@@ -59,6 +62,39 @@ export function readNamespaceConfig(): NamespaceConfig {
         out.raw[name] = parsed;
     }
     return out;
+}
+
+/**
+ * The minors LKE and EKS offer, from their APIs at preview time. Where an API cannot say (no credentials, the
+ * offline plan's mocks), the dated table in components/config/supported-versions.ts applies.
+ */
+async function liveProviderVersions(
+    config: StackConfig,
+    secretValues: string[],
+): Promise<Partial<Record<ProviderName, string[]>>> {
+    const live: Partial<Record<ProviderName, string[]>> = {};
+    const ask = async (provider: ProviderName, list: () => Promise<(string | undefined)[]>) => {
+        if (!config.clusters.some((c) => c.provider === provider)) return;
+        try {
+            const minors = (await list()).map((v) => parseVersion(v)).filter((v) => v !== undefined);
+            if (minors.length > 0)
+                live[provider] = [...new Set(minors.map(formatMinor))].sort((a, b) =>
+                    compareMinor(requireVersion(a), requireVersion(b)),
+                );
+        } catch (err) {
+            void pulumi.log.info(
+                scrub(
+                    `the ${provider} API did not list its Kubernetes versions (${(err as Error).message}); the dated table applies`,
+                    secretValues,
+                ),
+            );
+        }
+    };
+    await ask("lke", async () => ((await linode.getLkeVersions()).versions ?? []).map((v) => v.id));
+    await ask("eks", async () =>
+        ((await aws.eks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
+    );
+    return live;
 }
 
 /** Missing history is not a first deployment: the user must say so, or the pre-flight and skew checks would be skipped. */
@@ -108,6 +144,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const versions = checkSupportedVersions(
         config,
         Object.fromEntries(Object.values(running?.clusters ?? {}).map((c) => [c.name, c.controlPlaneVersion])),
+        await liveProviderVersions(config, namespace.secretValues),
     );
     for (const w of versions.warnings) void pulumi.log.warn(scrub(w, namespace.secretValues));
     let source: PromotionSource | undefined;

@@ -115,10 +115,10 @@ const autoscaler = strict({ min: int("count"), max: int("count") }, "a map with 
 const nodePool = strict(
     {
         name: resourceName,
-        count: int("count", "The number of nodes the pool runs."),
+        count: int("count", "The number of nodes the pool runs.").meta({ description: "Nodes in the pool." }),
         type: text(r.MACHINE_TYPE, "a machine type such as g6-standard-4 (LKE) or m6i.large (EKS)", undefined, 63),
         autoscaler: autoscaler.optional(),
-        labels,
+        labels: labels.meta({ description: "Kubernetes labels on the pool's nodes." }),
         taints: z.array(taint, says("a list of {key, value, effect}")).max(50, says("at most 50 taints")).prefault([]),
         kubernetesVersion: version.optional(),
     },
@@ -142,7 +142,10 @@ const drain = strict(
 
 const workers = strict(
     {
-        strategy: oneOf(STRATEGIES),
+        strategy: oneOf(STRATEGIES).meta({
+            description:
+                "blue-green: a new pool, the old one drained then removed; in-place: one surge node; recycle: one node down at a time.",
+        }),
         drain: drain.prefault({}),
         retainPreviousPool: bool().default(false),
         readyTimeoutSeconds: int("readyTimeoutSeconds").default(DEFAULT_READY_TIMEOUT_SECONDS),
@@ -338,18 +341,18 @@ const capiAws = strict(
 
 export const clusterInput = strict(
     {
-        name: resourceName,
-        provider: oneOf(PROVIDERS),
+        name: resourceName.meta({ description: "Unique in the stack; used in resource names." }),
+        provider: oneOf(PROVIDERS).meta({ description: "Who runs the cluster: lke, eks, kubeadm or capi-aws." }),
         kubernetesVersion: version,
         nodePools: z
             .array(nodePool, says("a non-empty list of node pools", "Every cluster needs worker capacity to upgrade."))
             .min(1, says("a non-empty list of node pools", "Every cluster needs worker capacity to upgrade."))
             .max(100, says("at most 100 node pools")),
-        workers,
-        lke: lke.optional(),
-        eks: eks.optional(),
-        kubeadm: kubeadm.optional(),
-        "capi-aws": capiAws.optional(),
+        workers: workers.meta({ description: "How worker nodes move to a new version, and how they are drained." }),
+        lke: lke.optional().meta({ description: "LKE settings (provider lke)." }),
+        eks: eks.optional().meta({ description: "EKS settings (provider eks)." }),
+        kubeadm: kubeadm.optional().meta({ description: "Self-managed kubeadm settings (provider kubeadm)." }),
+        "capi-aws": capiAws.optional().meta({ description: "Cluster API on AWS settings (provider capi-aws)." }),
     },
     "a map with name, provider, kubernetesVersion, nodePools and workers",
 );
@@ -368,8 +371,16 @@ export const stackInput = strict(
                 1,
                 says("a non-empty list of clusters", "Add at least one cluster; see the README's config reference."),
             ),
-        promotesFrom: z.string(says("a stack name")).max(100, says("a stack name")).optional(),
-        firstDeployment: bool().optional(),
+        promotesFrom: z
+            .string(says("a stack name"))
+            .max(100, says("a stack name"))
+            .optional()
+            .meta({ description: "The stack whose running versions bound this stack's targets." }),
+        firstDeployment: bool()
+            .optional()
+            .meta({
+                description: "true only for a stack never deployed: required when no previous outputs can be read.",
+            }),
     },
     "the keys clusters, promotesFrom and firstDeployment",
 );

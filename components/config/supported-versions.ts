@@ -41,14 +41,25 @@ export interface VersionCheck {
  * Checks each cluster's target against what its provider offers. `running` maps cluster names to the control plane
  * version the previous deployment recorded: a version that does not change is never refused for its age.
  */
-export function checkSupportedVersions(config: StackConfig, running: Record<string, string | undefined>): VersionCheck {
+export function checkSupportedVersions(
+    config: StackConfig,
+    running: Record<string, string | undefined>,
+    /** Minors the provider's own API listed at preview time; they replace the table where present. */
+    live: Partial<Record<ProviderName, string[]>> = {},
+): VersionCheck {
     const out: VersionCheck = { issues: [], warnings: [] };
     config.clusters.forEach((cluster, index) => {
         const target = parseVersion(cluster.kubernetesVersion);
         if (!target) return;
         const minor = formatMinor(target);
-        const table = PROVIDER_VERSIONS[cluster.provider];
-        const valid = `${table.minors.join(", ")} on ${cluster.provider} (as of ${SUPPORTED_AS_OF}, from ${table.source})`;
+        const fetched = live[cluster.provider];
+        const table = fetched?.length
+            ? { minors: fetched, from: `as listed by the ${cluster.provider} API now` }
+            : {
+                  ...PROVIDER_VERSIONS[cluster.provider],
+                  from: `as of ${SUPPORTED_AS_OF}, from ${PROVIDER_VERSIONS[cluster.provider].source}`,
+              };
+        const valid = `${table.minors.join(", ")} on ${cluster.provider} (${table.from})`;
         const now = parseVersion(running[cluster.name]);
         const unchanged = now !== undefined && compareMinor(now, target) === 0;
         const issue = (allowed: string, hint: string) =>
