@@ -123,8 +123,8 @@ async function readRunningState(resourceName: string, stack: string): Promise<Ru
     return parseRunningState(details.value ?? details.secretValue, `stack "${stack}"`);
 }
 
-export async function main(): Promise<Record<string, unknown>> {
-    const stack = pulumi.getStack();
+/** The accepted config and the history it needs, or a refusal; version issues join the planner's. */
+async function readConfigAndHistory(stack: string) {
     const namespace = readNamespaceConfig();
     const refuse = (issues: ConfigIssue[]) =>
         new pulumi.RunError(new ConfigError(issues, namespace.secretValues).message);
@@ -134,7 +134,6 @@ export async function main(): Promise<Record<string, unknown>> {
     } catch (err) {
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }
-
     const running = await readRunningState("running-state", stack);
     if (!running && !config.firstDeployment) throw refuse([firstDeploymentIssue(stack)]);
     if (running && config.firstDeployment)
@@ -147,6 +146,12 @@ export async function main(): Promise<Record<string, unknown>> {
         await liveProviderVersions(config, namespace.secretValues),
     );
     for (const w of versions.warnings) void pulumi.log.warn(scrub(w, namespace.secretValues));
+    return { config, running, versionIssues: versions.issues, refuse };
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+    const stack = pulumi.getStack();
+    const { config, running, versionIssues, refuse } = await readConfigAndHistory(stack);
     let source: PromotionSource | undefined;
     if (config.promotesFrom) {
         let state: RunningState | undefined;
@@ -162,7 +167,7 @@ export async function main(): Promise<Record<string, unknown>> {
     }
 
     const { plans, issues } = planStack(config, running, source);
-    issues.unshift(...versions.issues);
+    issues.unshift(...versionIssues);
     // Cluster API machines need an image built for their version: resolve them all before registering anything.
     const amis = new Map<string, AmiByVersion>();
     for (const plan of plans.filter((p) => p.cluster.provider === "capi-aws")) {

@@ -376,11 +376,9 @@ export const stackInput = strict(
             .max(100, says("a stack name"))
             .optional()
             .meta({ description: "The stack whose running versions bound this stack's targets." }),
-        firstDeployment: bool()
-            .optional()
-            .meta({
-                description: "true only for a stack never deployed: required when no previous outputs can be read.",
-            }),
+        firstDeployment: bool().optional().meta({
+            description: "true only for a stack never deployed: required when no previous outputs can be read.",
+        }),
     },
     "the keys clusters, promotesFrom and firstDeployment",
 );
@@ -485,7 +483,15 @@ function crossCheckCluster(c: ClusterInput, ctx: Ctx): void {
 }
 
 function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
-    const block = c.provider === "capi-aws" ? "capi-aws" : c.provider;
+    checkProviderBlocks(c, ctx);
+    checkPools(c, ctx);
+    checkWorkers(c, ctx);
+    if (c.kubeadm) checkKubeadm(c, c.kubeadm, ctx);
+    checkCapiAndEks(c, ctx);
+}
+
+function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {
+    const block = c.provider;
     if (c[block] === undefined)
         problem(
             ctx,
@@ -502,7 +508,22 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
             `only the settings of the cluster's provider (${c.provider})`,
             `Remove the ${other}: block, or change provider.`,
         );
-    checkPools(c, ctx);
+    if (
+        (c.provider === "kubeadm" || c.provider === "capi-aws") &&
+        parseVersion(c.kubernetesVersion)?.patch === undefined
+    )
+        problem(
+            ctx,
+            ["kubernetesVersion"],
+            c.kubernetesVersion,
+            `a full patch version such as "${c.kubernetesVersion}.4"`,
+            c.provider === "kubeadm"
+                ? "kubeadm installs exact package versions."
+                : "Cluster API machines run an exact version, built into their AMI.",
+        );
+}
+
+function checkWorkers(c: ClusterInput, ctx: Ctx): void {
     const d = c.workers.drain;
     if (d.gracePeriodSeconds !== undefined && d.gracePeriodSeconds > d.timeoutSeconds)
         problem(
@@ -520,19 +541,9 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
             "true only with strategy blue-green",
             "Only blue-green has a previous pool to keep.",
         );
-    if (
-        (c.provider === "kubeadm" || c.provider === "capi-aws") &&
-        parseVersion(c.kubernetesVersion)?.patch === undefined
-    )
-        problem(
-            ctx,
-            ["kubernetesVersion"],
-            c.kubernetesVersion,
-            `a full patch version such as "${c.kubernetesVersion}.4"`,
-            c.provider === "kubeadm"
-                ? "kubeadm installs exact package versions."
-                : "Cluster API machines run an exact version, built into their AMI.",
-        );
+}
+
+function checkCapiAndEks(c: ClusterInput, ctx: Ctx): void {
     if (c.eks?.maxUnavailable !== undefined && c.eks.maxUnavailablePercentage !== undefined)
         problem(
             ctx,
@@ -541,7 +552,6 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
             "maxUnavailable or maxUnavailablePercentage, not both",
             "EKS takes one of the two.",
         );
-    if (c.kubeadm) checkKubeadm(c, c.kubeadm, ctx);
     const capi = c["capi-aws"];
     if (capi) {
         if (capi.controlPlane.replicas % 2 === 0)
