@@ -37,9 +37,9 @@ export interface NamespaceConfig {
 }
 
 /** The SDK knows which keys are secret but does not declare the function in its types. */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
 function isSecretKey(key: string): boolean {
-    const probe = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
-    return probe ? probe(key) : false;
+    return isConfigSecret ? isConfigSecret(key) : false;
 }
 
 export function readNamespaceConfig(): NamespaceConfig {
@@ -130,7 +130,11 @@ async function readConfigAndHistory(stack: string) {
         new pulumi.RunError(new ConfigError(issues, namespace.secretValues).message);
     let config: StackConfig;
     try {
-        config = parseStackConfig(stack, namespace.raw, namespace);
+        // Without the SDK's answer, which keys are secret is unknown: then plain-text secrets cannot be told apart.
+        config = parseStackConfig(stack, namespace.raw, {
+            ...namespace,
+            secretKeys: isConfigSecret ? namespace.secretKeys : undefined,
+        });
     } catch (err) {
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }

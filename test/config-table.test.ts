@@ -33,3 +33,37 @@ for (const c of BAD_CONFIGS) {
         }
     });
 }
+
+test("refuses a secret a cluster names when it is missing, or set in plain text (never showing it)", () => {
+    const kubeadm = {
+        controlPlaneNodes: [{ name: "cp-1", host: "10.0.0.11" }],
+        workerNodes: [{ name: "worker-1", host: "10.0.0.21" }],
+        ssh: { user: "ops" },
+        packageManager: "apt",
+    };
+    const cluster = {
+        name: "metal",
+        provider: "kubeadm",
+        kubernetesVersion: "1.36.2",
+        kubeadm,
+        nodePools: [{ name: "workers", count: 1, type: "bare-metal" }],
+        workers: { strategy: "in-place" },
+    };
+    const raw = { clusters: [cluster], sshPrivateKey: PEM };
+    assert.throws(
+        () => parseStackConfig("dev", raw, { secretKeys: [] }),
+        (err: Error) => {
+            assert.deepEqual(err.message.split("\n").slice(1), [
+                '  - Pulumi.dev.yaml: stack "dev", field k8s-upgrades:sshPrivateKey: given <redacted>; allowed: a value Pulumi keeps secret. It is stored in plain text in Pulumi.dev.yaml: set it again with pulumi config set --secret sshPrivateKey < FILE, and rotate it if the file was ever committed.',
+                '  - Pulumi.dev.yaml: stack "dev", field k8s-upgrades:kubeconfig: given nothing; allowed: a secret value a cluster names. Set it: pulumi config set --secret kubeconfig < FILE.',
+            ]);
+            return true;
+        },
+    );
+    const accepted = parseStackConfig(
+        "dev",
+        { ...raw, kubeconfig: "x" },
+        { secretKeys: ["sshPrivateKey", "kubeconfig"] },
+    );
+    assert.equal(accepted.clusters.length, 1);
+});

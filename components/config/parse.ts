@@ -1,7 +1,7 @@
 // From the raw `k8s-upgrades:*` config to a typed StackConfig, or one ConfigError that lists every problem.
 import { distance } from "fastest-levenshtein";
 import type { z } from "zod";
-import { ConfigError, type ConfigIssue, didYouMean, suggest } from "./issues";
+import { ConfigError, type ConfigIssue, didYouMean, stackFile, suggest } from "./issues";
 import { type Said, type StackConfig, stackInput } from "./schema";
 
 export const CONFIG_NAMESPACE = "k8s-upgrades";
@@ -119,6 +119,29 @@ function referencedSecrets(raw: Record<string, unknown>): string[] {
     });
 }
 
+/** The secrets clusters name must be set, and kept secret: a plain value sits readable in the stack file. */
+function unsafeSecrets(stack: string, raw: Record<string, unknown>, secretKeys: readonly string[]): ConfigIssue[] {
+    return [...new Set(referencedSecrets(raw))].flatMap((key): ConfigIssue[] => {
+        const field = `${CONFIG_NAMESPACE}:${key}`;
+        const set = `pulumi config set --secret ${key} < FILE`;
+        if (raw[key] === undefined)
+            return [
+                { stack, field, given: undefined, allowed: "a secret value a cluster names", hint: `Set it: ${set}.` },
+            ];
+        if (secretKeys.includes(key)) return [];
+        return [
+            {
+                stack,
+                field,
+                given: raw[key],
+                sensitive: true,
+                allowed: "a value Pulumi keeps secret",
+                hint: `It is stored in plain text in ${stackFile(stack)}: set it again with ${set}, and rotate it if the file was ever committed.`,
+            },
+        ];
+    });
+}
+
 /** Keys whose namespace is a misspelling of ours (k8s-upgrade:clusters): Pulumi would ignore them without a word. */
 function misspeltNamespaces(
     stack: string,
@@ -162,6 +185,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>, op
             hint: didYouMean(key, STACK_KEYS) ?? "Remove it, or check the config reference in the README.",
             sensitive: secretKeys.includes(key),
         });
+    if (opts.secretKeys) issues.push(...unsafeSecrets(stack, raw, opts.secretKeys));
     const input = {
         clusters: raw.clusters,
         promotesFrom: raw.promotesFrom === "" ? undefined : raw.promotesFrom,
