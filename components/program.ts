@@ -1,29 +1,115 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
+import * as aws from "@pulumi/aws";
+import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { type AmiByVersion, CapiAwsUpgradeCluster, neededVersions, resolveAmis } from "./capi-aws/cluster";
-import { ConfigError, type ConfigIssue, type ProviderName, parseStackConfig, type StackConfig } from "./config";
+import {
+    CONFIG_NAMESPACE,
+    ConfigError,
+    type ConfigIssue,
+    checkSupportedVersions,
+    type ProviderName,
+    parseStackConfig,
+    type StackConfig,
+    scrub,
+    stackFile,
+} from "./config";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
+import { compareMinor, formatMinor, parseVersion, requireVersion } from "./versions";
 
-export const CONFIG_NAMESPACE = "k8s-upgrades";
+export { CONFIG_NAMESPACE };
 
-/** The namespace's keys, without the prefix, with structured values parsed as the CLI stores them (JSON). */
-export function readNamespaceConfig(): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
+/** The stack's config as the program sees it: our namespace parsed, every key's name, and what is secret. */
+export interface NamespaceConfig {
+    /** The namespace's keys, without the prefix, with structured values parsed as the CLI stores them (JSON). */
+    raw: Record<string, unknown>;
+    /** The stack's keys in other namespaces, with their values. */
+    otherConfig: Record<string, unknown>;
+    /** Keys of our namespace (without the prefix) that Pulumi marks secret. */
+    secretKeys: string[];
+    /** Every secret value of the stack, in any namespace: never printed. */
+    secretValues: string[];
+}
+
+/** The SDK knows which keys are secret but does not declare the function in its types. */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+function isSecretKey(key: string): boolean {
+    return isConfigSecret ? isConfigSecret(key) : false;
+}
+
+export function readNamespaceConfig(): NamespaceConfig {
+    const out: NamespaceConfig = { raw: {}, otherConfig: {}, secretKeys: [], secretValues: [] };
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        const secret = isSecretKey(key);
+        if (secret) out.secretValues.push(value);
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            out.otherConfig[key] = value;
+            continue;
+        }
+        const name = key.slice(CONFIG_NAMESPACE.length + 1);
+        if (secret) out.secretKeys.push(name);
         let parsed: unknown = value;
         try {
             parsed = JSON.parse(value);
         } catch {
             /* a plain string */
         }
-        raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parsed;
+        out.raw[name] = parsed;
     }
-    return raw;
+    return out;
+}
+
+/**
+ * The minors LKE and EKS offer, from their APIs at preview time. Where an API cannot say (no credentials, the
+ * offline plan's mocks), the dated table in components/config/supported-versions.ts applies.
+ */
+async function liveProviderVersions(
+    config: StackConfig,
+    secretValues: string[],
+): Promise<Partial<Record<ProviderName, string[]>>> {
+    const live: Partial<Record<ProviderName, string[]>> = {};
+    const ask = async (provider: ProviderName, list: () => Promise<(string | undefined)[]>) => {
+        if (!config.clusters.some((c) => c.provider === provider)) return;
+        try {
+            const minors = (await list()).map((v) => parseVersion(v)).filter((v) => v !== undefined);
+            if (minors.length > 0)
+                live[provider] = [...new Set(minors.map(formatMinor))].sort((a, b) =>
+                    compareMinor(requireVersion(a), requireVersion(b)),
+                );
+        } catch (err) {
+            void pulumi.log.info(
+                scrub(
+                    `the ${provider} API did not list its Kubernetes versions (${(err as Error).message}); the dated table applies`,
+                    secretValues,
+                ),
+            );
+        }
+    };
+    await ask("lke", async () => ((await linode.getLkeVersions()).versions ?? []).map((v) => v.id));
+    await ask("eks", async () =>
+        ((await aws.eks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
+    );
+    return live;
+}
+
+/** Missing history is not a first deployment: the user must say so, or the pre-flight and skew checks would be skipped. */
+export function firstDeploymentIssue(stack: string): ConfigIssue {
+    return {
+        stack,
+        field: `${CONFIG_NAMESPACE}:firstDeployment`,
+        given: undefined,
+        allowed: `true only when this stack has never been deployed (no previous outputs could be read: stack output ${RUNNING_STATE_OUTPUT} is missing)`,
+        hint:
+            `If the clusters do not exist yet, set ${CONFIG_NAMESPACE}:firstDeployment: true in ${stackFile(stack)} ` +
+            `(the offline plan's --first-deployment does the same). If they exist, do not: restore the stack's state ` +
+            `(pulumi stack import --file <backup>) or run 'pulumi stack output ${RUNNING_STATE_OUTPUT} --json' to see ` +
+            "why the outputs are missing, so the pre-flight and version checks see what runs.",
+    };
 }
 
 /** `organization/k8s-upgrades/<stack>` on the file backend, `<org>/k8s-upgrades/<stack>` on Pulumi Cloud. */
@@ -37,16 +123,39 @@ async function readRunningState(resourceName: string, stack: string): Promise<Ru
     return parseRunningState(details.value ?? details.secretValue, `stack "${stack}"`);
 }
 
-export async function main(): Promise<Record<string, unknown>> {
-    const stack = pulumi.getStack();
+/** The accepted config and the history it needs, or a refusal; version issues join the planner's. */
+async function readConfigAndHistory(stack: string) {
+    const namespace = readNamespaceConfig();
+    const refuse = (issues: ConfigIssue[]) =>
+        new pulumi.RunError(new ConfigError(issues, namespace.secretValues).message);
     let config: StackConfig;
     try {
-        config = parseStackConfig(stack, readNamespaceConfig());
+        // Without the SDK's answer, which keys are secret is unknown: then plain-text secrets cannot be told apart.
+        config = parseStackConfig(stack, namespace.raw, {
+            ...namespace,
+            secretKeys: isConfigSecret ? namespace.secretKeys : undefined,
+        });
     } catch (err) {
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }
-
     const running = await readRunningState("running-state", stack);
+    if (!running && !config.firstDeployment) throw refuse([firstDeploymentIssue(stack)]);
+    if (running && config.firstDeployment)
+        void pulumi.log.warn(
+            `${CONFIG_NAMESPACE}:firstDeployment is ignored: stack "${stack}" has previous outputs, so it is not a first deployment. Remove the key from ${stackFile(stack)}.`,
+        );
+    const versions = checkSupportedVersions(
+        config,
+        Object.fromEntries(Object.values(running?.clusters ?? {}).map((c) => [c.name, c.controlPlaneVersion])),
+        await liveProviderVersions(config, namespace.secretValues),
+    );
+    for (const w of versions.warnings) void pulumi.log.warn(scrub(w, namespace.secretValues));
+    return { config, running, versionIssues: versions.issues, refuse };
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+    const stack = pulumi.getStack();
+    const { config, running, versionIssues, refuse } = await readConfigAndHistory(stack);
     let source: PromotionSource | undefined;
     if (config.promotesFrom) {
         let state: RunningState | undefined;
@@ -62,6 +171,7 @@ export async function main(): Promise<Record<string, unknown>> {
     }
 
     const { plans, issues } = planStack(config, running, source);
+    issues.unshift(...versionIssues);
     // Cluster API machines need an image built for their version: resolve them all before registering anything.
     const amis = new Map<string, AmiByVersion>();
     for (const plan of plans.filter((p) => p.cluster.provider === "capi-aws")) {
@@ -74,13 +184,13 @@ export async function main(): Promise<Record<string, unknown>> {
         amis.set(plan.cluster.name, resolved.amis);
         issues.push(...resolved.issues);
     }
-    if (issues.length > 0) throw new pulumi.RunError(new ConfigError(issues as ConfigIssue[]).message);
+    if (issues.length > 0) throw refuse(issues);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
     const awsRegion = new pulumi.Config("aws").get("region");
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
-    const namespace = new pulumi.Config(CONFIG_NAMESPACE);
+    const secrets = new pulumi.Config(CONFIG_NAMESPACE);
     /** Each provider's adapter: registers the cluster's resources and says what to export. */
     const adapters: Record<
         ProviderName,
@@ -91,14 +201,14 @@ export async function main(): Promise<Record<string, unknown>> {
         kubeadm: (plan) =>
             new KubeadmUpgradeCluster(plan.cluster.name, {
                 plan,
-                sshPrivateKey: namespace.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
-                kubeconfig: namespace.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
+                sshPrivateKey: secrets.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
+                kubeconfig: secrets.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
             }),
         "capi-aws": (plan) =>
             new CapiAwsUpgradeCluster(plan.cluster.name, {
                 plan,
                 amis: amis.get(plan.cluster.name)!,
-                managementKubeconfig: namespace.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
+                managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
             }),
     };
     for (const plan of plans) {

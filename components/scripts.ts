@@ -129,7 +129,8 @@ export function drainEnvironment(d: DrainSettings): Record<string, string> {
     return {
         K8SU_BATCH_SIZE: String(d.batchSize),
         K8SU_SOAK_SECONDS: String(d.soakSeconds),
-        K8SU_GRACE_SECONDS: String(d.gracePeriodSeconds),
+        // Unset: -1, kubectl's "each pod's own terminationGracePeriodSeconds".
+        K8SU_GRACE_SECONDS: String(d.gracePeriodSeconds ?? -1),
         K8SU_DRAIN_TIMEOUT_SECONDS: String(d.timeoutSeconds),
         K8SU_DELETE_EMPTYDIR_DATA: d.deleteEmptyDirData ? "true" : "false",
     };

@@ -1,158 +1,18 @@
-// Every refusal goes through the real program (under mocks) and must name stack, cluster, field,
-// what was given and what is allowed, before any cloud resource is registered.
+// Refusals through the real program (under mocks): every problem at once, each naming the file, stack, cluster and
+// field, never a secret, and nothing registered before the config and the history it needs are accepted.
 
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import type { Capture } from "../tools/capture-types";
+import { readStackFile, runProgram as runWithoutDefaults } from "../tools/harness";
+import { planForStack } from "../tools/plan";
 import { lkeCluster, runProgram, stackConfig } from "./helpers";
 
-interface Case {
-    title: string;
-    clusters: Record<string, unknown>[];
-    extra?: Record<string, unknown>;
-    previousAt?: string;
-    sources?: Record<string, Record<string, unknown>>;
-    expect: RegExp[];
-}
-
+const F = 'Pulumi.dev.yaml: stack "dev"';
 const pool = { name: "web", count: 3, type: "g6-standard-4" };
-const cases: Case[] = [
-    {
-        title: "unknown provider, with a suggestion",
-        clusters: [lkeCluster({ provider: "lkee" })],
-        expect: [
-            /cluster "apps", field clusters\[0\]\.provider: given "lkee"; allowed: one of lke, eks, kubeadm, capi-aws\. Did you mean "lke"\?/,
-        ],
-    },
-    {
-        title: "unknown strategy, with a suggestion",
-        clusters: [lkeCluster({ workers: { strategy: "blue-gren" } })],
-        expect: [
-            /field clusters\[0\]\.workers\.strategy: given "blue-gren"; allowed: one of blue-green, in-place, recycle\. Did you mean "blue-green"\?/,
-        ],
-    },
-    {
-        title: "malformed version",
-        clusters: [lkeCluster({ kubernetesVersion: "1.31-rc.1" })],
-        expect: [
-            /field clusters\[0\]\.kubernetesVersion: given "1\.31-rc\.1"; allowed: a Kubernetes version such as "1\.31" or "1\.31\.4"/,
-        ],
-    },
-    {
-        title: "a version YAML read as a number",
-        clusters: [lkeCluster({ kubernetesVersion: 1.3 })],
-        expect: [/given 1\.3; allowed: a Kubernetes version.*quote it: "1\.3"/],
-    },
-    {
-        title: "duplicate cluster names",
-        clusters: [lkeCluster(), lkeCluster()],
-        expect: [/field clusters\[1\]\.name: given "apps"; allowed: a name no other cluster in this stack has/],
-    },
-    {
-        title: "duplicate pool names",
-        clusters: [lkeCluster({ nodePools: [pool, pool] })],
-        expect: [
-            /field clusters\[0\]\.nodePools\[1\]\.name: given "web"; allowed: a name no other pool of this cluster has/,
-        ],
-    },
-    {
-        title: "count below 1",
-        clusters: [lkeCluster({ nodePools: [{ ...pool, count: 0 }] })],
-        expect: [/field clusters\[0\]\.nodePools\[0\]\.count: given 0; allowed: a whole number of at least 1/],
-    },
-    {
-        title: "autoscaler min above max",
-        clusters: [lkeCluster({ nodePools: [{ ...pool, autoscaler: { min: 5, max: 2 } }] })],
-        expect: [
-            /field clusters\[0\]\.nodePools\[0\]\.autoscaler: given \{"min":5,"max":2\}; allowed: min at most max/,
-        ],
-    },
-    {
-        title: "count outside the autoscaler",
-        clusters: [lkeCluster({ nodePools: [{ ...pool, count: 9, autoscaler: { min: 2, max: 4 } }] })],
-        expect: [
-            /field clusters\[0\]\.nodePools\[0\]\.count: given 9; allowed: a count between autoscaler\.min 2 and autoscaler\.max 4/,
-        ],
-    },
-    {
-        title: "pool newer than its control plane",
-        clusters: [lkeCluster({ nodePools: [{ ...pool, kubernetesVersion: "1.31" }] })],
-        expect: [
-            /nodePools\[0\]\.kubernetesVersion: given "1\.31"; allowed: a version from the kubelet window of the control plane 1\.30.*Raise the cluster's kubernetesVersion first/,
-        ],
-    },
-    {
-        title: "pool outside the kubelet window",
-        clusters: [lkeCluster({ kubernetesVersion: "1.31", nodePools: [{ ...pool, kubernetesVersion: "1.27" }] })],
-        expect: [
-            /nodePools\[0\]\.kubernetesVersion: given "1\.27".*kubelet 1\.27 is 4 minors older than the apiserver 1\.31; at most 3 are supported/,
-        ],
-    },
-    {
-        title: "an upgrade that skips a minor",
-        clusters: [lkeCluster({ kubernetesVersion: "1.32" })],
-        previousAt: "1.30",
-        expect: [
-            /field clusters\[0\]\.kubernetesVersion: given "1\.32"; allowed: 1\.30 \(no change\) or the next minor 1\.31\. The control plane runs 1\.30 and must not skip minors: upgrade through 1\.31 → 1\.32/,
-        ],
-    },
-    {
-        title: "an upgrade that goes down",
-        clusters: [lkeCluster({ kubernetesVersion: "1.29" })],
-        previousAt: "1.30",
-        expect: [/given "1\.29"; allowed: 1\.30 or newer.*downgrades are not supported/],
-    },
-    {
-        title: "a target above what the promotesFrom stack runs",
-        clusters: [lkeCluster({ kubernetesVersion: "1.31" })],
-        extra: { "k8s-upgrades:promotesFrom": "staging" },
-        previousAt: "1.30",
-        sources: { staging: runningAt("1.30") },
-        expect: [
-            /stack "dev", cluster "apps", field clusters\[0\]\.kubernetesVersion: given "1\.31"; allowed: at most 1\.30, what stack "staging" runs for cluster "apps"\. Upgrade "staging" first/,
-        ],
-    },
-    {
-        title: "a promotion from a stack that recorded nothing",
-        clusters: [lkeCluster({ kubernetesVersion: "1.31" })],
-        extra: { "k8s-upgrades:promotesFrom": "staging" },
-        previousAt: "1.30",
-        expect: [/Stack "staging" has recorded no running clusters.*Deploy it first/],
-    },
-    {
-        title: "a misspelt key, with a suggestion",
-        clusters: [lkeCluster({ nodePools: [{ ...pool, autoscaller: { min: 1, max: 2 } }] })],
-        expect: [
-            /field clusters\[0\]\.nodePools\[0\]\.autoscaller: given \{"min":1,"max":2\}; allowed: one of the keys .*Did you mean "autoscaler"\?/,
-        ],
-    },
-    {
-        title: "a misspelt stack key",
-        clusters: [lkeCluster()],
-        extra: { "k8s-upgrades:promoteFrom": "staging" },
-        expect: [/field k8s-upgrades:promoteFrom: given "staging".*Did you mean "promotesFrom"\?/],
-    },
-    {
-        title: "an EKS cluster without enough subnets, with two update paces, and a malformed role",
-        clusters: [
-            lkeCluster({
-                provider: "eks",
-                lke: undefined,
-                eks: {
-                    subnetIds: ["subnet-a"],
-                    maxUnavailable: 1,
-                    maxUnavailablePercentage: 20,
-                    nodeRoleArn: "eks-nodes",
-                },
-            }),
-        ],
-        expect: [
-            /field clusters\[0\]\.eks\.subnetIds: given \["subnet-a"\]; allowed: a list of at least 2 non-empty strings/,
-            /eks\.maxUnavailablePercentage: given 20; allowed: maxUnavailable or maxUnavailablePercentage, not both/,
-            /eks\.nodeRoleArn: given "eks-nodes"; allowed: an IAM role ARN/,
-        ],
-    },
-];
 
 function runningAt(version: string): Record<string, unknown> {
     return {
@@ -183,41 +43,131 @@ function runningAt(version: string): Record<string, unknown> {
     };
 }
 
+function assertRefusedBeforeAnything(capture: Capture): string {
+    assert.ok(capture.error, `expected a refusal, got resources: ${capture.resources.map((r) => r.name).join(", ")}`);
+    assert.match(capture.error, /nothing was changed/);
+    const registered = capture.resources.filter((r) => /^(linode|aws|command|kubernetes):/.test(r.type));
+    assert.deepEqual(
+        registered.map((r) => r.name),
+        [],
+        "no resource may be registered before the config is accepted",
+    );
+    return capture.error;
+}
+
+interface Case {
+    title: string;
+    run: () => Promise<Capture>;
+    expect: (string | RegExp)[];
+}
+
+const FIRST_DEPLOYMENT_LINE =
+    `${F}, field k8s-upgrades:firstDeployment: given nothing; allowed: true only when this stack has never been deployed ` +
+    "(no previous outputs could be read: stack output k8sUpgrades is missing). If the clusters do not exist yet, set " +
+    "k8s-upgrades:firstDeployment: true in Pulumi.dev.yaml (the offline plan's --first-deployment does the same). If " +
+    "they exist, do not: restore the stack's state (pulumi stack import --file <backup>) or run 'pulumi stack output " +
+    "k8sUpgrades --json' to see why the outputs are missing, so the pre-flight and version checks see what runs.";
+
+const cases: Case[] = [
+    {
+        title: "missing history without firstDeployment (it is not a first deployment)",
+        run: () => runWithoutDefaults({ stack: "dev", config: stackConfig([lkeCluster()]) }),
+        expect: [FIRST_DEPLOYMENT_LINE],
+    },
+    {
+        title: "missing history with firstDeployment: false",
+        run: () =>
+            runProgram({
+                stack: "dev",
+                config: stackConfig([lkeCluster()], { "k8s-upgrades:firstDeployment": false }),
+            }),
+        expect: [FIRST_DEPLOYMENT_LINE],
+    },
+    {
+        title: "a first deployment of a version not released yet (1.45), naming the valid ones",
+        run: () => runProgram({ stack: "dev", config: stackConfig([lkeCluster({ kubernetesVersion: "1.45" })]) }),
+        expect: [
+            `${F}, cluster "apps", field clusters[0].kubernetesVersion: given "1.45"; allowed: 1.35, 1.36, 1.37 on lke ` +
+                "(as of 2026-11-30, from the LKE versioning and life cycle policy). Kubernetes 1.45 was not released as of " +
+                "2026-11-30 (the newest minor was 1.37). If it has been since, update k8s-upgrades, whose version table carries that date.",
+        ],
+    },
+    {
+        title: "a first deployment of a version no provider offers any more (1.20)",
+        run: () => runProgram({ stack: "dev", config: stackConfig([lkeCluster({ kubernetesVersion: "1.20" })]) }),
+        expect: [
+            `${F}, cluster "apps", field clusters[0].kubernetesVersion: given "1.20"; allowed: 1.35, 1.36, 1.37 on lke ` +
+                "(as of 2026-11-30, from the LKE versioning and life cycle policy). Kubernetes 1.20 is older than any " +
+                "version a provider or package repository still offers (1.24 is the oldest installable). Choose one of the versions above.",
+        ],
+    },
+    {
+        title: "an upgrade that skips a minor",
+        run: () =>
+            runProgram({
+                stack: "dev",
+                config: stackConfig([lkeCluster({ kubernetesVersion: "1.32" })]),
+                previous: runningAt("1.30"),
+            }),
+        expect: [
+            /^ {2}- Pulumi\.dev\.yaml: stack "dev", cluster "apps", field clusters\[0\]\.kubernetesVersion: given "1\.32"; allowed: 1\.30 \(no change\) or the next minor 1\.31\./m,
+        ],
+    },
+    {
+        title: "a target above what the promotesFrom stack runs",
+        run: () =>
+            runProgram({
+                stack: "dev",
+                config: stackConfig([lkeCluster({ kubernetesVersion: "1.31" })], {
+                    "k8s-upgrades:promotesFrom": "staging",
+                }),
+                previous: runningAt("1.30"),
+                sources: { staging: runningAt("1.30") },
+            }),
+        expect: [
+            /cluster "apps", field clusters\[0\]\.kubernetesVersion: given "1\.31"; allowed: at most 1\.30, what stack "staging" runs/,
+        ],
+    },
+    {
+        title: "a misspelt namespace, which Pulumi would ignore",
+        run: () =>
+            runProgram({
+                stack: "dev",
+                config: { ...stackConfig([lkeCluster()]), "k8s-upgrade:promotesFrom": "staging" },
+            }),
+        expect: [
+            `${F}, field k8s-upgrade:promotesFrom: given "staging"; allowed: keys in the namespace k8s-upgrades. Did you mean "k8s-upgrades:promotesFrom"? Keys in another namespace are ignored.`,
+        ],
+    },
+    {
+        title: "a value Pulumi keeps secret, pasted where it does not belong (it is never shown)",
+        run: () =>
+            runProgram({
+                stack: "dev",
+                config: {
+                    ...stackConfig([lkeCluster({ note: "hunter2 is the password" })]),
+                    "linode:token": "hunter2 is the password",
+                },
+                secretKeys: ["linode:token"],
+            }),
+        expect: [`${F}, cluster "apps", field clusters[0].note: given "<redacted>"; allowed: one of the keys`],
+    },
+];
+
 describe("config refusals through the real program", () => {
     const results = new Map<string, Capture>();
     before(async () => {
         // The runs are independent processes: start them together.
-        await Promise.all(
-            cases.map(async (c) => {
-                results.set(
-                    c.title,
-                    await runProgram({
-                        stack: "dev",
-                        config: stackConfig(c.clusters, c.extra),
-                        previous: c.previousAt ? runningAt(c.previousAt) : undefined,
-                        sources: c.sources,
-                    }),
-                );
-            }),
-        );
+        await Promise.all(cases.map(async (c) => results.set(c.title, await c.run())));
     });
     for (const c of cases) {
         test(`refuses ${c.title}`, () => {
-            const capture = results.get(c.title)!;
-            assert.ok(
-                capture.error,
-                `expected a refusal, got resources: ${capture.resources.map((r) => r.name).join(", ")}`,
-            );
-            assert.match(capture.error, /nothing was changed/);
-            for (const re of c.expect) assert.match(capture.error, re);
-            const cloud = capture.resources.filter(
-                (r) => r.type.startsWith("linode:") || r.type.startsWith("command:"),
-            );
-            assert.deepEqual(
-                cloud.map((r) => r.name),
-                [],
-                "no resource may be registered before the config is accepted",
-            );
+            const error = assertRefusedBeforeAnything(results.get(c.title)!);
+            for (const e of c.expect) {
+                if (typeof e === "string") assert.ok(error.includes(e), `expected the line\n${e}\nin\n${error}`);
+                else assert.match(error, e);
+            }
+            assert.ok(!error.includes("hunter2"), "a Pulumi secret leaked into the message");
         });
     }
 
@@ -229,13 +179,24 @@ describe("config refusals through the real program", () => {
                 lkeCluster({ name: "edge", nodePools: [{ ...pool, count: 0 }], workers: { strategy: "sideways" } }),
             ]),
         });
-        assert.match(capture.error ?? "", /3 problems/);
-        assert.match(capture.error ?? "", /stack "prod", cluster "apps", field clusters\[0\]\.provider/);
-        assert.match(capture.error ?? "", /stack "prod", cluster "edge", field clusters\[1\]\.nodePools\[0\]\.count/);
-        assert.match(capture.error ?? "", /stack "prod", cluster "edge", field clusters\[1\]\.workers\.strategy/);
+        const error = assertRefusedBeforeAnything(capture);
+        assert.match(error, /3 problems/);
+        assert.match(error, /Pulumi\.prod\.yaml: stack "prod", cluster "apps", field clusters\[0\]\.provider/);
+        assert.match(error, /stack "prod", cluster "edge", field clusters\[1\]\.nodePools\[0\]\.count/);
+        assert.match(error, /stack "prod", cluster "edge", field clusters\[1\]\.workers\.strategy/);
     });
 
-    test("accepts a valid config with a leading v and fills the defaults", async () => {
+    test("a leftover firstDeployment is ignored with a warning once previous outputs exist", async () => {
+        const capture = await runProgram({
+            stack: "dev",
+            config: stackConfig([lkeCluster()], { "k8s-upgrades:firstDeployment": true }),
+            previous: runningAt("1.30"),
+        });
+        assert.equal(capture.error, undefined);
+        assert.match(capture.log ?? "", /k8s-upgrades:firstDeployment is ignored: stack "dev" has previous outputs/);
+    });
+
+    test("accepts a valid config with a leading v, fills the defaults, and warns about a version LKE no longer offers", async () => {
         const capture = await runProgram({
             stack: "dev",
             config: stackConfig([lkeCluster({ kubernetesVersion: "v1.30.4" })]),
@@ -247,13 +208,54 @@ describe("config refusals through the real program", () => {
             workers: { drain: Record<string, unknown> };
         };
         assert.equal(cluster.kubernetesVersion, "1.30.4");
+        // No grace period unless one is set: each pod's own applies.
         assert.deepEqual(cluster.workers.drain, {
-            gracePeriodSeconds: 60,
             timeoutSeconds: 900,
             batchSize: 2,
             soakSeconds: 5,
             deleteEmptyDirData: false,
             deleteEmptyDirDataExplicit: true,
         });
+        assert.match(
+            capture.log ?? "",
+            /Kubernetes 1\.30 is not among the versions lke offers: 1\.35, 1\.36, 1\.37 on lke \(as of 2026-11-30/,
+        );
+    });
+});
+
+describe("the offline plan's reading of stack files", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-stacks-"));
+    const fresh = [
+        "config:",
+        "  k8s-upgrades:clusters:",
+        "    - name: apps",
+        "      provider: lke",
+        '      kubernetesVersion: "1.36"',
+        "      lke: { region: us-ord }",
+        "      nodePools: [{ name: web, count: 2, type: g6-standard-2 }]",
+        "      workers: { strategy: blue-green, drain: { deleteEmptyDirData: false } }",
+        "",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "Pulumi.fresh.yaml"), fresh);
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.broken.yaml"),
+        "config:\n  k8s-upgrades:clusters:\n    - name: apps\n   provider: lke\n",
+    );
+
+    test("a YAML syntax error names the file", () => {
+        assert.throws(() => readStackFile("broken", dir), /Pulumi\.broken\.yaml: not valid YAML: .*line 4/s);
+    });
+
+    test("--first-deployment sets k8s-upgrades:firstDeployment; without it a stack with no history is refused", async () => {
+        const [withFlag, without] = await Promise.all([
+            planForStack("fresh", { stackDir: dir, firstDeployment: true }),
+            planForStack("fresh", { stackDir: dir }),
+        ]);
+        assert.equal(withFlag.exitCode, 0, withFlag.text);
+        assert.equal(without.exitCode, 1);
+        assert.match(
+            without.text,
+            /Pulumi\.fresh\.yaml: stack "fresh", field k8s-upgrades:firstDeployment: given nothing/,
+        );
     });
 });

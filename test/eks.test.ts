@@ -21,7 +21,7 @@ function eksCluster(
         name: "data",
         provider: "eks",
         kubernetesVersion: version,
-        eks: { region: "us-east-1", subnetIds: ["subnet-a", "subnet-b"], ...eks },
+        eks: { region: "us-east-1", subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"], ...eks },
         nodePools: [{ name: "general", count: 3, type: "m6i.large", autoscaler: { min: 3, max: 6 }, ...pool }],
         workers: { strategy, drain: { deleteEmptyDirData: false } },
         ...extra,

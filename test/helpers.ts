@@ -2,9 +2,17 @@
 import * as assert from "node:assert/strict";
 import { scriptKindOf as kindOfScript } from "../components/scripts";
 import type { Capture, CapturedResource } from "../tools/capture-types";
-import { type RunOptions, runProgram } from "../tools/harness";
+import { type RunOptions, runProgram as runRealProgram } from "../tools/harness";
 
-export { runProgram };
+/**
+ * Runs the program under mocks. A run without previous outputs is a first deployment, which the program requires
+ * the user to say (k8s-upgrades:firstDeployment); tests of that refusal set the key to false or call the harness.
+ */
+export function runProgram(opts: RunOptions): Promise<Capture> {
+    const firstDeployment = "k8s-upgrades:firstDeployment";
+    if (opts.previous !== undefined || firstDeployment in opts.config) return runRealProgram(opts);
+    return runRealProgram({ ...opts, config: { ...opts.config, [firstDeployment]: true } });
+}
 
 export function lkeCluster(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {

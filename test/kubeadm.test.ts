@@ -199,7 +199,7 @@ describe("kubeadm variants", () => {
         );
         assert.match(
             r.error ?? "",
-            /field clusters\[0\]\.kubeadm\.ssh\.privatKey: given "x"; allowed: one of the keys user, port, privateKeySecret/,
+            /field clusters\[0\]\.kubeadm\.ssh\.privatKey: given <redacted>; allowed: one of the keys user, port, privateKeySecret/,
         );
     });
 });

@@ -33,7 +33,14 @@ export function readStackFile(stack: string, root = ROOT): { config: Record<stri
         throw new Error(
             `no stack file ${path.relative(process.cwd(), file) || file}: a stack is a Pulumi.<stack>.yaml in ${root}`,
         );
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    let doc: { config?: unknown } | null;
+    try {
+        doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        // The parser names the line and column; the user needs the file too.
+        throw new Error(`${path.relative(process.cwd(), file) || file}: not valid YAML: ${(err as Error).message}`);
+    }
+    doc ??= {};
     const config: Record<string, unknown> = {};
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {

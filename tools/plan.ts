@@ -56,6 +56,7 @@ export interface PlanOptions {
 export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
     const stackDir = opts.stackDir ?? ROOT;
     const { config, secretKeys } = readStackFile(stack, stackDir);
+    if (opts.firstDeployment) config["k8s-upgrades:firstDeployment"] = true;
     const previous: OutputsSource = opts.firstDeployment
         ? { label: "none (--first-deployment)" }
         : loadOutputs(stack, opts.previous, stackDir);
