@@ -27,6 +27,8 @@ export interface CapturedResource {
     deletedWith?: string;
     ignoreChanges: string[];
     inputs: Record<string, unknown>;
+    /** The state the (mock) provider returned: what CrossGuard's stack policies see. */
+    outputs?: Record<string, unknown>;
     /** Paths of inputs that are Pulumi secrets. */
     secretPaths: string[];
 }

@@ -178,6 +178,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
                     deletedWith: req.getDeletedwith() || undefined,
                     ignoreChanges: req.getIgnorechangesList(),
                     inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
+                    outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
                     secretPaths,
                 });
             }
