@@ -1,6 +1,8 @@
 // The shapes passed to and from tools/capture.ts.
 
 export interface CaptureRequest {
+    /** The module whose `main` is the program; this project's own program when absent. */
+    program?: string;
     project: string;
     stack: string;
     organization: string;
