@@ -49,6 +49,8 @@ export interface ControlPlaneKind {
     matches(type: string): boolean;
     /** Where the control plane's version is written (the first present one counts). */
     versionPaths: string[];
+    /** Where the provider reports what actually runs, in a resource's recorded outputs (the first present one counts). */
+    runningPaths: string[];
     /** Names and ids a pool may use to refer to this control plane. */
     identities(r: PolicyResource): string[];
 }
@@ -73,24 +75,28 @@ export const EKS_CLUSTER: ControlPlaneKind = {
     provider: "EKS",
     matches: (t) => t === "aws:eks/cluster:Cluster",
     versionPaths: ["version"],
+    runningPaths: ["version"],
     identities: (r) => texts(read(r.props, "name"), read(r.props, "id")),
 };
 export const LKE_CLUSTER: ControlPlaneKind = {
     provider: "LKE",
     matches: (t) => t === "linode:index/lkeCluster:LkeCluster",
     versionPaths: ["k8sVersion"],
+    runningPaths: ["k8sVersion"],
     identities: (r) => texts(read(r.props, "id")),
 };
 export const KUBEADM_CONTROL_PLANE: ControlPlaneKind = {
     provider: "Cluster API",
     matches: (t) => /^kubernetes:controlplane\.cluster\.x-k8s\.io\/[^:]+:KubeadmControlPlane(Patch)?$/.test(t),
     versionPaths: ["spec.version"],
+    runningPaths: ["status.version", "spec.version"],
     identities: (r) => texts(read(r.props, "metadata.name")).map((n) => `${namespaceOf(r)}/${n}`),
 };
 export const AKS_CLUSTER: ControlPlaneKind = {
     provider: "AKS",
     matches: (t) => t === "azure-native:containerservice:ManagedCluster",
     versionPaths: ["kubernetesVersion", "currentKubernetesVersion"],
+    runningPaths: ["currentKubernetesVersion", "kubernetesVersion"],
     identities: (r) => {
         const group = asText(read(r.props, "resourceGroupName"));
         const names = texts(read(r.props, "resourceName"), read(r.props, "name"));
@@ -102,6 +108,7 @@ export const GKE_CLUSTER: ControlPlaneKind = {
     matches: (t) => t === "gcp:container/cluster:Cluster",
     // minMasterVersion is what the program asks for; GKE may run newer (masterVersion), never older.
     versionPaths: ["minMasterVersion", "masterVersion"],
+    runningPaths: ["masterVersion", "minMasterVersion"],
     identities: (r) => {
         const ids = texts(read(r.props, "name"), read(r.props, "id"));
         return [...ids, ...ids.map(lastSegment)];
@@ -183,13 +190,17 @@ export const GKE_NODE_POOL: PoolKind = {
 };
 export const POOLS = [EKS_NODE_GROUP, LKE_NODE_POOL, MACHINE_DEPLOYMENT, AKS_AGENT_POOL, GKE_NODE_POOL];
 
-/** The control plane's version: the first of its version fields that is present. */
-export function controlPlaneVersion(kind: ControlPlaneKind, r: PolicyResource): VersionRead & { path: string } {
-    for (const path of kind.versionPaths) {
+/** The control plane's version: the first of its version fields that is present (or of its running fields). */
+export function controlPlaneVersion(
+    kind: ControlPlaneKind,
+    r: Pick<PolicyResource, "props">,
+    paths: string[] = kind.versionPaths,
+): VersionRead & { path: string } {
+    for (const path of paths) {
         const v = readVersion(r.props, path);
         if (v.kind !== "absent") return { ...v, path };
     }
-    return { kind: "absent", path: kind.versionPaths[0] };
+    return { kind: "absent", path: paths[0] };
 }
 
 /** Pools written inside their cluster resource (AKS agentPoolProfiles, GKE's default pool and nodePools). */

@@ -18,6 +18,7 @@ import {
     supportedWindow,
     workersAfterControlPlane,
 } from "../policy/rules";
+import { runningVersions, withRunningVersions } from "../policy/running-versions";
 import type { Capture, CapturedResource } from "../tools/capture-types";
 import { lkeCluster, runProgram, stackConfig, upgrade } from "./helpers";
 
@@ -517,6 +518,63 @@ describe("policies, one by one", () => {
             [],
         );
         assert.deepEqual(runStack(drainBeforeDelete, [res("raw", "linode:index/lkeNodePool:LkeNodePool", {})]), []);
+    });
+});
+
+describe("running versions from the stack's last deployment", () => {
+    const stackExport = (resources: unknown[]) => ({ version: 3, deployment: { resources } });
+    const urn = (type: string, name: string, parent = "pulumi:pulumi:Stack") =>
+        `urn:pulumi:prod::platform::${parent}$${type}::${name}`;
+
+    test("each control plane's recorded running version, by name; by URN where names clash", () => {
+        const found = runningVersions(
+            stackExport([
+                { urn: urn("pulumi:pulumi:Stack", "platform-prod", ""), type: "pulumi:pulumi:Stack", outputs: {} },
+                { urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: { version: "1.30" } },
+                {
+                    urn: urn("gcp:container/cluster:Cluster", "gke"),
+                    type: "gcp:container/cluster:Cluster",
+                    // What GKE runs, not the minimum the program asked for.
+                    outputs: { minMasterVersion: "1.29", masterVersion: "1.30.5-gke.1014001" },
+                },
+                {
+                    urn: urn("kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane", "cp"),
+                    type: "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane",
+                    outputs: { spec: { version: "v1.31.2" }, status: { version: "v1.30.6" } },
+                },
+                { urn: urn("linode:index/lkeCluster:LkeCluster", "a"), type: "linode:index/lkeCluster:LkeCluster", outputs: { k8sVersion: "1.31" } },
+                {
+                    urn: urn("azure-native:containerservice:ManagedCluster", "a"),
+                    type: "azure-native:containerservice:ManagedCluster",
+                    outputs: { kubernetesVersion: "1.31", currentKubernetesVersion: "1.30.9" },
+                },
+            ]),
+        );
+        assert.deepEqual(found, {
+            prod: "1.30",
+            gke: "1.30.5-gke.1014001",
+            cp: "v1.30.6",
+            [urn("linode:index/lkeCluster:LkeCluster", "a")]: "1.31",
+            [urn("azure-native:containerservice:ManagedCluster", "a")]: "1.30.9",
+        });
+        assert.deepEqual(
+            withRunningVersions({ "control-plane-one-minor-at-a-time": "advisory", "green-covers-blue": "mandatory" }, found),
+            {
+                "control-plane-one-minor-at-a-time": { enforcementLevel: "advisory", runningVersions: found },
+                "green-covers-blue": "mandatory",
+            },
+        );
+    });
+
+    test("a control plane recorded without a readable version, or no export at all, is an error", () => {
+        assert.throws(
+            () =>
+                runningVersions(
+                    stackExport([{ urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: {} }]),
+                ),
+            /aws:eks\/cluster:Cluster::prod: no readable running version .*pulumi refresh/,
+        );
+        assert.throws(() => runningVersions({ version: 3 }), /not a `pulumi stack export` document/);
     });
 });
 
