@@ -76,7 +76,15 @@ describe("the packed policy pack", async () => {
         // The host's ts-node compiles nothing under node_modules: the installed main must be JavaScript.
         assert.equal(require.resolve(installed), path.join(installed, "index.js"));
         const shipped = fs.readdirSync(installed).sort();
-        for (const module of ["index", "rules", "clusters", "versions", "script-header", "evaluate", "running-versions"])
+        for (const module of [
+            "index",
+            "rules",
+            "clusters",
+            "versions",
+            "script-header",
+            "evaluate",
+            "running-versions",
+        ])
             assert.ok(shipped.includes(`${module}.js`) && shipped.includes(`${module}.d.ts`), `${module} is shipped`);
         assert.deepEqual(
             shipped.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")),
@@ -108,7 +116,9 @@ describe("the packed policy pack", async () => {
             },
         };
         const out = execFileSync(process.execPath, [bin], { input: JSON.stringify(stackExport), encoding: "utf8" });
-        assert.deepEqual(JSON.parse(out), { "control-plane-one-minor-at-a-time": { runningVersions: { prod: "1.30" } } });
+        assert.deepEqual(JSON.parse(out), {
+            "control-plane-one-minor-at-a-time": { runningVersions: { prod: "1.30" } },
+        });
         const refused = spawnSync(process.execPath, [bin], { input: "{}", encoding: "utf8" });
         assert.equal(refused.status, 1);
         assert.match(refused.stderr, /not a `pulumi stack export` document/);

@@ -530,7 +530,11 @@ describe("running versions from the stack's last deployment", () => {
         const found = runningVersions(
             stackExport([
                 { urn: urn("pulumi:pulumi:Stack", "platform-prod", ""), type: "pulumi:pulumi:Stack", outputs: {} },
-                { urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: { version: "1.30" } },
+                {
+                    urn: urn("aws:eks/cluster:Cluster", "prod"),
+                    type: "aws:eks/cluster:Cluster",
+                    outputs: { version: "1.30" },
+                },
                 {
                     urn: urn("gcp:container/cluster:Cluster", "gke"),
                     type: "gcp:container/cluster:Cluster",
@@ -542,7 +546,11 @@ describe("running versions from the stack's last deployment", () => {
                     type: "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane",
                     outputs: { spec: { version: "v1.31.2" }, status: { version: "v1.30.6" } },
                 },
-                { urn: urn("linode:index/lkeCluster:LkeCluster", "a"), type: "linode:index/lkeCluster:LkeCluster", outputs: { k8sVersion: "1.31" } },
+                {
+                    urn: urn("linode:index/lkeCluster:LkeCluster", "a"),
+                    type: "linode:index/lkeCluster:LkeCluster",
+                    outputs: { k8sVersion: "1.31" },
+                },
                 {
                     urn: urn("azure-native:containerservice:ManagedCluster", "a"),
                     type: "azure-native:containerservice:ManagedCluster",
@@ -558,7 +566,10 @@ describe("running versions from the stack's last deployment", () => {
             [urn("azure-native:containerservice:ManagedCluster", "a")]: "1.30.9",
         });
         assert.deepEqual(
-            withRunningVersions({ "control-plane-one-minor-at-a-time": "advisory", "green-covers-blue": "mandatory" }, found),
+            withRunningVersions(
+                { "control-plane-one-minor-at-a-time": "advisory", "green-covers-blue": "mandatory" },
+                found,
+            ),
             {
                 "control-plane-one-minor-at-a-time": { enforcementLevel: "advisory", runningVersions: found },
                 "green-covers-blue": "mandatory",
@@ -570,7 +581,9 @@ describe("running versions from the stack's last deployment", () => {
         assert.throws(
             () =>
                 runningVersions(
-                    stackExport([{ urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: {} }]),
+                    stackExport([
+                        { urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: {} },
+                    ]),
                 ),
             /aws:eks\/cluster:Cluster::prod: no readable running version .*pulumi refresh/,
         );
