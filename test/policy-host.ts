@@ -176,8 +176,8 @@ export async function startPolicyHost(opts: HostOptions): Promise<PolicyHost> {
     const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => {
             child.kill();
-            reject(new Error(`the policy host printed no port within ${opts.startTimeoutMs ?? 45000} ms:\n${stderr}`));
-        }, opts.startTimeoutMs ?? 45000);
+            reject(new Error(`the policy host printed no port within ${opts.startTimeoutMs ?? 120000} ms:\n${stderr}`));
+        }, opts.startTimeoutMs ?? 120000);
         child.stdout!.on("data", (d: Buffer) => {
             stdout += d.toString();
             const line = /^(\d+)\s*$/m.exec(stdout);
