@@ -257,4 +257,4 @@ export function controlPlanesOf(pool: PolicyResource, kind: PoolKind, all: Polic
 }
 
 /** True for resources a k8s-upgrades cluster component owns (its type is in the URN's parent chain). */
-export const insideComponent = (urn: string) => /::k8s-upgrades:[a-z-]+:Cluster\$/.test(urn);
+export const insideComponent = (urn: string) => /(::|\$)k8s-upgrades:[a-z-]+:Cluster\$/.test(urn);

@@ -518,6 +518,11 @@ describe("policies, one by one", () => {
             [],
         );
         assert.deepEqual(runStack(drainBeforeDelete, [res("raw", "linode:index/lkeNodePool:LkeNodePool", {})]), []);
+        // The component under the root stack's type, as URNs are written when the stack is in the type chain.
+        const nested = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, [], {
+            urn: "urn:pulumi:dev::k8s-upgrades::pulumi:pulumi:Stack$k8s-upgrades:lke:Cluster$linode:index/lkeNodePool:LkeNodePool::apps-web-1-31",
+        });
+        assert.match(runStack(drainBeforeDelete, [nested])[0], /has no drain guard/);
     });
 });
 
