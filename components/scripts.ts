@@ -94,10 +94,8 @@ export function embeddedScript(kind: ScriptKind): string {
     return text;
 }
 
-/** The kind a generated script was built as, read from its header line; undefined for any other text. */
-export function scriptKindOf(text: unknown): string | undefined {
-    return typeof text === "string" ? /# k8s-upgrades: ([a-z-]+)/.exec(text)?.[1] : undefined;
-}
+/** The header's reader belongs to the policy pack, which recognises these scripts in any program. */
+export { scriptKindOf } from "../policy/script-header";
 
 /** Single-quotes a value for bash. */
 export function shellQuote(value: string): string {

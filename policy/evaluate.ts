@@ -1,5 +1,6 @@
 // Evaluates the policy pack over a captured program run, the way `pulumi preview --policy-pack policy`
-// would: resource policies on each resource's inputs, stack policies on the whole set.
+// would: resource policies on each resource's inputs, stack policies on the whole set with each resource's
+// outputs (its inputs where none were captured).
 import type {
     EnforcementLevel,
     PolicyResource,
@@ -8,8 +9,21 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import type { Capture, CapturedResource } from "../tools/capture-types";
 import { policies } from "./rules";
+
+/** A resource a program registered, as the offline plan records it (tools/capture-types.ts CapturedResource). */
+export interface RegisteredResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    deletedWith?: string;
+    ignoreChanges: string[];
+    inputs: Record<string, unknown>;
+    outputs?: Record<string, unknown>;
+}
 
 export interface Violation {
     policy: string;
@@ -40,12 +54,15 @@ function defaults(policy: ResourceValidationPolicy | StackValidationPolicy): Rec
 }
 
 /** The captured resources in the shape CrossGuard hands a stack policy. */
-export function toPolicyResources(resources: CapturedResource[]): PolicyResource[] {
+export function toPolicyResources(
+    resources: RegisteredResource[],
+    view: "inputs" | "outputs" = "inputs",
+): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     for (const r of resources) {
         byUrn.set(r.urn, {
             type: r.type,
-            props: r.inputs,
+            props: view === "outputs" ? (r.outputs ?? r.inputs) : r.inputs,
             urn: r.urn,
             name: r.name,
             opts: {
@@ -74,9 +91,13 @@ export function toPolicyResources(resources: CapturedResource[]): PolicyResource
     return [...byUrn.values()];
 }
 
-export function evaluatePolicies(capture: Pick<Capture, "resources">, packConfig: PackConfig = {}): PolicyReport {
+export function evaluatePolicies(
+    capture: { resources: RegisteredResource[] },
+    packConfig: PackConfig = {},
+): PolicyReport {
     const report: PolicyReport = { evaluated: 0, resources: capture.resources.length, mandatory: [], advisory: [] };
     const policyResources = toPolicyResources(capture.resources);
+    const stackResources = toPolicyResources(capture.resources, "outputs");
     for (const policy of policies) {
         const settings = packConfig[policy.name] ?? {};
         const level: EnforcementLevel = settings.enforcementLevel ?? policy.enforcementLevel ?? "advisory";
@@ -117,7 +138,7 @@ export function evaluatePolicies(capture: Pick<Capture, "resources">, packConfig
                 }
             } else if ("validateStack" in policy) {
                 const args: StackValidationArgs = {
-                    resources: policyResources,
+                    resources: stackResources,
                     stackTags: new Map(),
                     getConfig: <T extends object>() => config as T,
                     notApplicable,

@@ -1,5 +1,6 @@
-// The CrossGuard policies. Kept apart from index.ts so that tests and the offline plan import them
-// without starting the pack's server. Every version judgement calls components/versions.ts.
+// The CrossGuard policies. Kept apart from index.ts so that tests and the offline plan import them without
+// starting the pack's server. Every version judgement calls ./versions.ts; the raw provider types the rules read
+// are described in ./clusters.ts. The pack imports nothing from the program, so it can be published on its own.
 import type {
     PolicyResource,
     ReportViolation,
@@ -8,16 +9,34 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { scriptKindOf } from "../components/scripts";
+import {
+    AKS_CLUSTER,
+    CONTROL_PLANES,
+    type ControlPlaneKind,
+    controlPlanesOf,
+    controlPlaneVersion,
+    EKS_CLUSTER,
+    GKE_CLUSTER,
+    inlinePools,
+    insideComponent,
+    isMachineDeployment,
+    KUBEADM_CONTROL_PLANE,
+    POOLS,
+    readVersion,
+    type VersionRead,
+} from "./clusters";
+import { scriptKindOf } from "./script-header";
 import {
     compareMinor,
     compareVersions,
     controlPlaneTransition,
     formatMinor,
     kubeletSkew,
+    parseProviderVersion,
     parseVersion,
-} from "../components/versions";
+} from "./versions";
 
+export { isMachineDeployment };
 export const COMPONENT_TYPES = [
     "k8s-upgrades:lke:Cluster",
     "k8s-upgrades:eks:Cluster",
@@ -25,14 +44,12 @@ export const COMPONENT_TYPES = [
     "k8s-upgrades:capi-aws:Cluster",
 ];
 /** Cluster API: the control plane and the worker pools, as CustomResource (or Patch) types of any API version. */
-export const isKubeadmControlPlane = (type: string) =>
-    /^kubernetes:controlplane\.cluster\.x-k8s\.io\/[^:]+:KubeadmControlPlane(Patch)?$/.test(type);
-export const isMachineDeployment = (type: string) =>
-    /^kubernetes:cluster\.x-k8s\.io\/[^:]+:MachineDeployment$/.test(type);
-export const NODE_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "aws:eks/nodeGroup:NodeGroup"];
+export const isKubeadmControlPlane = KUBEADM_CONTROL_PLANE.matches;
+/** Pool types that need a drain guard when a k8s-upgrades component owns them. EKS drains a managed node group itself. */
+export const GUARDED_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool"];
 export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
 /** Cluster resources whose own version change is the control plane upgrade. */
-export const VERSIONED_CLUSTER_TYPES = ["aws:eks/cluster:Cluster"];
+export const VERSIONED_CLUSTER_TYPES = [EKS_CLUSTER, AKS_CLUSTER, GKE_CLUSTER];
 export const COMMAND_TYPE = "command:local:Command";
 export const REMOTE_COMMAND_TYPE = "command:remote:Command";
 
@@ -103,42 +120,103 @@ function transitiveDependencies(r: PolicyResource): Set<string> {
     return seen;
 }
 
+/** A raw control plane resource as a resource policy sees it: its kind and its version, when it is one. */
+function rawControlPlane(
+    args: ResourceValidationArgs,
+): { kind: ControlPlaneKind; version: VersionRead & { path: string } } | undefined {
+    const kind = CONTROL_PLANES.find((k) => k.matches(args.type));
+    if (!kind) return undefined;
+    const asResource = { type: args.type, urn: args.urn, name: args.name, props: args.props } as PolicyResource;
+    return { kind, version: controlPlaneVersion(kind, asResource) };
+}
+
+function judgeTransition(subject: string, running: string, target: string, report: ReportViolation): void {
+    const from = parseProviderVersion(running);
+    const to = parseProviderVersion(target);
+    if (!from || !to) {
+        report(`${subject}: cannot read the versions: running ${running}, target ${target}`);
+        return;
+    }
+    const t = controlPlaneTransition(from, to);
+    if (t.kind === "skip")
+        report(
+            `${subject}: ${running} → ${target} skips ${t.minors - 1} minor(s); go through ${t.path.join(" → ")}, one deployment each`,
+        );
+    if (t.kind === "downgrade") report(`${subject}: ${running} → ${target} is a downgrade`);
+    if (t.kind === "major") report(`${subject}: major version change ${running} → ${target}`);
+}
+
 // 1. The control plane never skips a minor and never goes down.
 export const controlPlaneOneMinor: ResourceValidationPolicy = {
     name: "control-plane-one-minor-at-a-time",
     description:
-        "The control plane moves at most one minor per deployment and never to an older version, judged against what runs now.",
+        "The control plane moves at most one minor per deployment and never to an older version. A k8s-upgrades cluster " +
+        "component is judged against the running version its program recorded. CrossGuard gives policies no previous " +
+        "state, so a raw control plane (aws.eks.Cluster version, linode.LkeCluster k8sVersion, KubeadmControlPlane " +
+        "spec.version, AKS ManagedCluster kubernetesVersion, GKE Cluster minMasterVersion) is judged against " +
+        "runningVersions in this policy's config, keyed by resource name; without an entry it is not judged unless " +
+        "requireRunningVersion is true.",
     enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            runningVersions: {
+                type: "object",
+                additionalProperties: { type: "string" },
+                default: {},
+                description:
+                    'What each control plane runs now, by the resource\'s name in the program (or its cloud name, or its URN): { "prod": "1.30" }.',
+            },
+            requireRunningVersion: {
+                type: "boolean",
+                default: false,
+                description: "Refuse a raw control plane whose running version is not in runningVersions.",
+            },
+        },
+    },
     validateResource: (args, report) => {
         const p = componentProps(args);
-        if (!p?.running) return;
-        const from = parseVersion(p.running.controlPlaneVersion);
-        const to = parseVersion(p.cluster.kubernetesVersion);
-        if (!from || !to)
-            return report(
-                `cannot read the versions: running ${p.running.controlPlaneVersion}, target ${p.cluster.kubernetesVersion}`,
+        if (p?.running) {
+            judgeTransition(
+                `cluster ${p.cluster.name}`,
+                p.running.controlPlaneVersion,
+                p.cluster.kubernetesVersion,
+                report,
             );
-        const t = controlPlaneTransition(from, to);
-        if (t.kind === "skip")
-            report(
-                `cluster ${p.cluster.name}: ${p.running.controlPlaneVersion} → ${p.cluster.kubernetesVersion} skips ${t.minors - 1} minor(s); go through ${t.path.join(" → ")}, one deployment each`,
-            );
-        if (t.kind === "downgrade")
-            report(
-                `cluster ${p.cluster.name}: ${p.running.controlPlaneVersion} → ${p.cluster.kubernetesVersion} is a downgrade`,
-            );
-        if (t.kind === "major")
-            report(
-                `cluster ${p.cluster.name}: major version change ${p.running.controlPlaneVersion} → ${p.cluster.kubernetesVersion}`,
-            );
+            return;
+        }
+        const raw = rawControlPlane(args);
+        if (!raw) return;
+        const { runningVersions, requireRunningVersion } = args.getConfig<{
+            runningVersions: Record<string, string>;
+            requireRunningVersion: boolean;
+        }>();
+        const subject = `${raw.kind.provider} control plane ${args.name} (${raw.version.path})`;
+        // Unknown until the update (computed from another output): judged when CrossGuard runs again with the value.
+        if (raw.version.kind === "unknown" || raw.version.kind === "absent") return;
+        if (raw.version.kind === "unreadable") {
+            report(`${subject}: cannot read the version ${JSON.stringify(raw.version.text)}`);
+            return;
+        }
+        const asResource = { type: args.type, urn: args.urn, name: args.name, props: args.props } as PolicyResource;
+        const keys = [args.name, args.urn, ...raw.kind.identities(asResource)];
+        const running = keys.map((k) => runningVersions?.[k]).find((v) => typeof v === "string" && v !== "");
+        if (running === undefined) {
+            if (requireRunningVersion && !insideComponent(args.urn))
+                report(
+                    `${subject}: its running version is unknown to the policy pack (CrossGuard gives no previous state); add "${args.name}" to runningVersions in the policy config`,
+                );
+            return;
+        }
+        judgeTransition(subject, running, raw.version.text, report);
     },
 };
 
-// 2. Node pools stay inside the kubelet window of their control plane.
-export const kubeletWindow: ResourceValidationPolicy = {
-    name: "kubelet-within-skew-window",
+// 2. A k8s-upgrades component's planned pools stay inside the kubelet window of its control plane.
+export const plannedPoolsWindow: ResourceValidationPolicy = {
+    name: "planned-pools-within-skew-window",
     description:
-        "Every node pool runs a kubelet no newer than its control plane and at most three minors older (two below 1.25).",
+        "Every node pool a k8s-upgrades cluster component plans (kubeadm workers and LKE pools included, which carry no " +
+        "version of their own) runs a kubelet no newer than its control plane and at most three minors older (two below 1.25).",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         const p = componentProps(args);
@@ -158,7 +236,54 @@ export const kubeletWindow: ResourceValidationPolicy = {
     },
 };
 
-// 3. Workers change only after the control plane.
+// 3. Raw node pools stay inside the kubelet window of their control plane, in any program.
+export const kubeletWindow: StackValidationPolicy = {
+    name: "kubelet-within-skew-window",
+    description:
+        "Every node pool runs a kubelet no newer than its control plane and at most three minors older (two below 1.25): " +
+        "aws.eks.NodeGroup version against its aws.eks.Cluster, LKE Enterprise LkeNodePool k8sVersion against its " +
+        "LkeCluster, MachineDeployment spec.template.spec.version against its KubeadmControlPlane, AKS orchestratorVersion " +
+        "against its ManagedCluster, GKE NodePool version against the cluster master. A pool is matched to its control " +
+        "plane through the reference its cluster property was built from, else by the cluster's name or id; a pool " +
+        "without a version follows its control plane, and one whose control plane is in another stack is not judged.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const judge = (pool: string, kubelet: VersionRead, cp: PolicyResource, kind: ControlPlaneKind, urn: string) => {
+            if (kubelet.kind === "absent" || kubelet.kind === "unknown") return;
+            if (kubelet.kind === "unreadable") {
+                report(`node pool ${pool}: cannot read its version ${JSON.stringify(kubelet.text)}`, urn);
+                return;
+            }
+            const cpv = controlPlaneVersion(kind, cp);
+            if (cpv.kind === "unreadable")
+                report(
+                    `${kind.provider} control plane ${cp.name}: cannot read its version ${JSON.stringify(cpv.text)}`,
+                    cp.urn,
+                );
+            if (cpv.kind !== "version") return;
+            const skew = kubeletSkew(cpv.version, kubelet.version);
+            if (!skew.ok)
+                report(
+                    `node pool ${pool} (${kubelet.text}) against ${kind.provider} control plane ${cp.name} (${cpv.text}): ${skew.reason}`,
+                    urn,
+                );
+        };
+        for (const r of args.resources) {
+            const poolKind = POOLS.find((k) => k.matches(r.type));
+            if (poolKind) {
+                const kubelet = readVersion(r.props, poolKind.versionPath);
+                for (const cp of controlPlanesOf(r, poolKind, args.resources))
+                    judge(r.name, kubelet, cp, poolKind.controlPlane, r.urn);
+            }
+            const cpKind = CONTROL_PLANES.find((k) => k.matches(r.type));
+            if (cpKind)
+                for (const inline of inlinePools(r))
+                    judge(`${r.name} ${inline.path}`, inline.version, r, cpKind, r.urn);
+        }
+    },
+};
+
+// 4. Workers change only after the control plane.
 const WORKER_COMMANDS = new Set(["wait-ready", "lke-in-place", "cordon", "drain"]);
 const isCommand = (r: PolicyResource) => r.type === COMMAND_TYPE || r.type === REMOTE_COMMAND_TYPE;
 /** A kubeadm node step that upgrades a worker's kubelet. */
@@ -166,6 +291,7 @@ const isKubeadmWorker = (r: PolicyResource) =>
     isCommand(r) &&
     commandKind(r, "create") === "kubeadm-kubelet" &&
     /^K8SU_ROLE='worker'$/m.test(String(r.props.create));
+const isVersionedCluster = (type: string) => VERSIONED_CLUSTER_TYPES.some((k) => k.matches(type));
 export const workersAfterControlPlane: StackValidationPolicy = {
     name: "workers-after-control-plane",
     description:
@@ -173,19 +299,18 @@ export const workersAfterControlPlane: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const isWorker = (r: PolicyResource) =>
-            NODE_POOL_TYPES.includes(r.type) ||
-            isMachineDeployment(r.type) ||
+            POOLS.some((k) => k.matches(r.type)) ||
             isKubeadmWorker(r) ||
             (isCommand(r) && WORKER_COMMANDS.has(commandKind(r, "create") ?? ""));
         const controlPlaneSteps = args.resources.filter(
             (r) =>
                 (isCommand(r) &&
                     ["lke-control-plane", "kubeadm-control-plane"].includes(commandKind(r, "create") ?? "")) ||
-                VERSIONED_CLUSTER_TYPES.includes(r.type) ||
+                isVersionedCluster(r.type) ||
                 isKubeadmControlPlane(r.type),
         );
         for (const cp of controlPlaneSteps) {
-            const clusterUrns = VERSIONED_CLUSTER_TYPES.includes(cp.type)
+            const clusterUrns = isVersionedCluster(cp.type)
                 ? [cp.urn]
                 : [...transitiveDependencies(cp)].filter((u) =>
                       args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)),
@@ -207,11 +332,11 @@ export const workersAfterControlPlane: StackValidationPolicy = {
     },
 };
 
-// 4. No pool is deleted undrained.
+// 5. No pool is deleted undrained.
 export const drainBeforeDelete: StackValidationPolicy = {
     name: "no-undrained-pool-deletion",
     description:
-        "Every node pool has a drain guard: a command that depends on it and drains it when deleted, so the engine drains the pool before deleting it and a failed drain keeps it. The guard must not use deletedWith, which skips its delete step. Cluster API MachineDeployments, which Cluster API drains itself, must not opt out of draining.",
+        "Every node pool a k8s-upgrades cluster component owns has a drain guard: a command that depends on it and drains it when deleted, so the engine drains the pool before deleting it and a failed drain keeps it. No guard may use deletedWith, which skips its delete step. EKS managed node groups, which EKS drains itself, need no guard, in any program. Cluster API MachineDeployments, which Cluster API drains itself, must not opt out of draining.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         // Cluster API drains a MachineDeployment's machines itself when it removes them, unless told not to.
@@ -223,14 +348,16 @@ export const drainBeforeDelete: StackValidationPolicy = {
                     md.urn,
                 );
         }
-        for (const pool of args.resources.filter((r) => NODE_POOL_TYPES.includes(r.type))) {
-            const guards = args.resources.filter(
+        const guardsOf = (pool: PolicyResource) =>
+            args.resources.filter(
                 (r) =>
                     r.type === COMMAND_TYPE &&
                     commandKind(r, "delete") === "drain" &&
                     r.dependencies.some((d) => d.urn === pool.urn),
             );
-            if (guards.length === 0) {
+        for (const pool of args.resources.filter((r) => POOLS.some((k) => k.matches(r.type)))) {
+            const guards = guardsOf(pool);
+            if (guards.length === 0 && GUARDED_POOL_TYPES.includes(pool.type) && insideComponent(pool.urn)) {
                 report(
                     `node pool ${pool.name} has no drain guard: deleting it would remove capacity that was never drained`,
                     pool.urn,
@@ -250,7 +377,7 @@ export const drainBeforeDelete: StackValidationPolicy = {
     },
 };
 
-// 5. Promotion.
+// 6. Promotion.
 export const promotionBound: ResourceValidationPolicy = {
     name: "promotion-never-ahead-of-source",
     description:
@@ -284,7 +411,7 @@ export function machineSize(type: string): { family: string; size: number } | un
     return m ? { family: m[1], size: Number(m[2]) } : undefined;
 }
 
-// 6. Green capacity covers blue.
+// 7. Green capacity covers blue.
 export const greenCoversBlue: ResourceValidationPolicy = {
     name: "green-covers-blue",
     description:
@@ -313,11 +440,11 @@ export const greenCoversBlue: ResourceValidationPolicy = {
     },
 };
 
-// 7. Supported window.
+// 8. Supported window.
 export const supportedWindow: ResourceValidationPolicy = {
     name: "version-inside-supported-window",
     description:
-        "The target version is inside the window the provider still supports. Providers retire versions at their own pace, so the window is configuration.",
+        "The target version of a k8s-upgrades cluster component or of a raw control plane is inside the window the provider still supports. Providers retire versions at their own pace, so the window is configuration.",
     enforcementLevel: "advisory",
     configSchema: {
         properties: {
@@ -334,25 +461,30 @@ export const supportedWindow: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, report) => {
-        const p = componentProps(args);
-        if (!p) return;
         const { minimumMinor, maximumMinor } = args.getConfig<{ minimumMinor: string; maximumMinor: string }>();
-        const target = parseVersion(p.cluster.kubernetesVersion);
+        const p = componentProps(args);
+        const raw = p ? undefined : rawControlPlane(args);
+        // A component's own cluster resource is judged through the component.
+        if (raw && insideComponent(args.urn)) return;
+        const subject = p ? `cluster ${p.cluster.name}` : `${raw?.kind.provider} control plane ${args.name}`;
+        const target = p
+            ? parseVersion(p.cluster.kubernetesVersion)
+            : raw?.version.kind === "version"
+              ? raw.version.version
+              : undefined;
         const min = parseVersion(minimumMinor);
         const max = parseVersion(maximumMinor);
         if (!target) return;
         if (min && compareMinor(target, min) < 0)
             report(
-                `cluster ${p.cluster.name}: ${formatMinor(target)} is older than the oldest supported minor ${formatMinor(min)}; plan the next upgrades before the provider forces one`,
+                `${subject}: ${formatMinor(target)} is older than the oldest supported minor ${formatMinor(min)}; plan the next upgrades before the provider forces one`,
             );
         if (max && compareMinor(target, max) > 0)
-            report(
-                `cluster ${p.cluster.name}: ${formatMinor(target)} is newer than the newest offered minor ${formatMinor(max)}`,
-            );
+            report(`${subject}: ${formatMinor(target)} is newer than the newest offered minor ${formatMinor(max)}`);
     },
 };
 
-// 8. Production control planes are highly available.
+// 9. Production control planes are highly available.
 export const productionHighAvailability: ResourceValidationPolicy = {
     name: "production-control-plane-ha",
     description:
@@ -382,7 +514,7 @@ export const productionHighAvailability: ResourceValidationPolicy = {
     },
 };
 
-// 9. Drain settings are sane.
+// 10. Drain settings are sane.
 export const saneDrain: ResourceValidationPolicy = {
     name: "drain-settings-sane",
     description:
@@ -418,14 +550,14 @@ export const saneDrain: ResourceValidationPolicy = {
 
 export const resourcePolicies: ResourceValidationPolicy[] = [
     controlPlaneOneMinor,
-    kubeletWindow,
+    plannedPoolsWindow,
     promotionBound,
     greenCoversBlue,
     supportedWindow,
     productionHighAvailability,
     saneDrain,
 ];
-export const stackPolicies: StackValidationPolicy[] = [workersAfterControlPlane, drainBeforeDelete];
+export const stackPolicies: StackValidationPolicy[] = [kubeletWindow, workersAfterControlPlane, drainBeforeDelete];
 export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [
     ...resourcePolicies,
     ...stackPolicies,

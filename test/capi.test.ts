@@ -144,9 +144,9 @@ describe("Cluster API blue-green, 1.30.6 → 1.31.4", async () => {
             .filter((r) => r.type === KCP || r.name === "edge-control-plane-rollout")
             .map((r) => r.urn);
         green.dependencies = green.dependencies.filter((u) => !controlPlaneSteps.includes(u));
-        (green.inputs as any).spec.template.metadata.annotations = {
-            "machine.cluster.x-k8s.io/exclude-node-draining": "",
-        };
+        // In the inputs (what resource policies see) and the outputs (what stack policies see).
+        for (const props of [green.inputs, green.outputs] as any[])
+            props.spec.template.metadata.annotations = { "machine.cluster.x-k8s.io/exclude-node-draining": "" };
         const report = evaluatePolicies(early);
         assert.ok(
             report.mandatory.some(

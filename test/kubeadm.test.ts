@@ -138,7 +138,9 @@ describe("kubeadm, 1.30.6 → 1.31.4", async () => {
         );
         assert.ok(
             report.mandatory.some(
-                (v) => v.policy === "kubelet-within-skew-window" && /kubelet 1\.28 is 4 minors older/.test(v.message),
+                (v) =>
+                    v.policy === "planned-pools-within-skew-window" &&
+                    /kubelet 1\.28 is 4 minors older/.test(v.message),
             ),
         );
     });

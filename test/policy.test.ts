@@ -11,12 +11,14 @@ import {
     drainBeforeDelete,
     greenCoversBlue,
     kubeletWindow,
+    plannedPoolsWindow,
     productionHighAvailability,
     promotionBound,
     saneDrain,
     supportedWindow,
     workersAfterControlPlane,
 } from "../policy/rules";
+import { runningVersions, withRunningVersions } from "../policy/running-versions";
 import type { Capture, CapturedResource } from "../tools/capture-types";
 import { lkeCluster, runProgram, stackConfig, upgrade } from "./helpers";
 
@@ -65,7 +67,7 @@ function runStack(policy: StackValidationPolicy, resources: CapturedResource[]):
     const messages: string[] = [];
     void policy.validateStack(
         {
-            resources: toPolicyResources(resources),
+            resources: toPolicyResources(resources, "outputs"),
             stackTags: new Map(),
             getConfig: () => ({}) as never,
             notApplicable: () => {
@@ -182,17 +184,155 @@ describe("policies, one by one", () => {
         );
     });
 
-    test("kubelet within the skew window", () => {
-        assert.deepEqual(runResource(kubeletWindow, COMPONENT, component()), []);
+    test("raw control planes: judged against runningVersions from the policy config", () => {
+        const eks = { version: "1.32", name: "prod-eks" };
+        const type = "aws:eks/cluster:Cluster";
+        // CrossGuard gives no previous state: without an entry nothing is judged, unless required.
+        assert.deepEqual(runResource(controlPlaneOneMinor, type, eks), []);
+        assert.match(
+            runResource(controlPlaneOneMinor, type, eks, { requireRunningVersion: true })[0],
+            /running version is unknown to the policy pack .*add "x" to runningVersions/,
+        );
+        assert.deepEqual(runResource(controlPlaneOneMinor, type, eks, { runningVersions: { x: "1.31" } }), []);
+        assert.match(
+            runResource(controlPlaneOneMinor, type, eks, { runningVersions: { x: "1.30" } })[0],
+            /EKS control plane x \(version\): 1\.30 → 1\.32 skips 1 minor\(s\); go through 1\.31 → 1\.32/,
+        );
+        // Keyed by the cloud name too.
+        assert.match(
+            runResource(controlPlaneOneMinor, type, eks, { runningVersions: { "prod-eks": "1.33" } })[0],
+            /downgrade/,
+        );
+        const kcp = "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane";
+        assert.match(
+            runResource(
+                controlPlaneOneMinor,
+                kcp,
+                { metadata: { name: "cp" }, spec: { version: "v1.32.0" } },
+                {
+                    runningVersions: { x: "v1.30.4" },
+                },
+            )[0],
+            /Cluster API control plane x \(spec\.version\): v1\.30\.4 → v1\.32\.0 skips/,
+        );
+        const gke = "gcp:container/cluster:Cluster";
+        assert.deepEqual(
+            runResource(
+                controlPlaneOneMinor,
+                gke,
+                { minMasterVersion: "1.31.4-gke.1000" },
+                {
+                    runningVersions: { x: "1.30.9-gke.200" },
+                },
+            ),
+            [],
+        );
+        assert.match(
+            runResource(controlPlaneOneMinor, "azure-native:containerservice:ManagedCluster", {
+                kubernetesVersion: "1.31.x",
+            })[0],
+            /cannot read the version "1\.31\.x"/,
+        );
+    });
+
+    test("planned pools of a component within the skew window", () => {
+        assert.deepEqual(runResource(plannedPoolsWindow, COMPONENT, component()), []);
         const old = component({
             pools: [{ name: "web", action: "keep", resourceName: "apps-web-1-27", version: "1.27", blue: null }],
         });
         assert.match(
-            runResource(kubeletWindow, COMPONENT, old)[0],
+            runResource(plannedPoolsWindow, COMPONENT, old)[0],
             /kubelet 1\.27 is 4 minors older than the apiserver 1\.31/,
         );
         const newer = component({ nodePools: [{ name: "web", count: 3, type: "t", kubernetesVersion: "1.32" }] });
-        assert.match(runResource(kubeletWindow, COMPONENT, newer).join("\n"), /newer than the apiserver/);
+        assert.match(runResource(plannedPoolsWindow, COMPONENT, newer).join("\n"), /newer than the apiserver/);
+    });
+
+    test("raw node pools within the skew window of their control plane, in any program", () => {
+        const eks = res("prod", "aws:eks/cluster:Cluster", { version: "1.31" }, [], {
+            outputs: { version: "1.31", name: "prod-1a2b" },
+        });
+        const group = (version: string, extra: Partial<CapturedResource> = {}) =>
+            res(`ng-${version}`, "aws:eks/nodeGroup:NodeGroup", { clusterName: "prod-1a2b", version }, [], extra);
+        // By the cluster's name.
+        assert.deepEqual(runStack(kubeletWindow, [eks, group("1.28")]), []);
+        assert.match(
+            runStack(kubeletWindow, [eks, group("1.32")])[0],
+            /node pool ng-1\.32 \(1\.32\) against EKS control plane prod \(1\.31\): kubelet 1\.32 is newer than the apiserver 1\.31/,
+        );
+        assert.match(runStack(kubeletWindow, [eks, group("1.27")])[0], /4 minors older/);
+        // By reference, whatever the name says (a @pulumi/eks cluster passes its name through a component).
+        const component = res("eks-component", "eks:index:Cluster", {}, ["prod"]);
+        const byRef = group("1.32", {
+            inputs: { clusterName: "<unknown>", version: "1.32" },
+            propertyDependencies: { clusterName: ["urn:eks-component"] },
+        });
+        assert.match(runStack(kubeletWindow, [eks, component, byRef])[0], /newer than the apiserver 1\.31/);
+        // A pool without a version follows its cluster; one whose cluster is in another stack is not judged.
+        assert.deepEqual(
+            runStack(kubeletWindow, [eks, res("ng", "aws:eks/nodeGroup:NodeGroup", { clusterName: "prod-1a2b" })]),
+            [],
+        );
+        assert.deepEqual(runStack(kubeletWindow, [group("1.32")]), []);
+
+        const lke = res("apps", "linode:index/lkeCluster:LkeCluster", { k8sVersion: "1.31" }, [], {
+            outputs: { k8sVersion: "1.31", id: "123456" },
+        });
+        const enterprise = res("apps-web", "linode:index/lkeNodePool:LkeNodePool", {
+            clusterId: 123456,
+            k8sVersion: "1.32",
+        });
+        assert.match(runStack(kubeletWindow, [lke, enterprise])[0], /LKE control plane apps \(1\.31\)/);
+
+        const kcp = res("cp", "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane", {
+            metadata: { name: "work-cp", namespace: "capi" },
+            spec: { version: "v1.31.2" },
+        });
+        const capiCluster = res("work", "kubernetes:cluster.x-k8s.io/v1beta1:Cluster", {
+            metadata: { name: "work", namespace: "capi" },
+            spec: { controlPlaneRef: { name: "work-cp" } },
+        });
+        const md = (version: string) =>
+            res("md", "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment", {
+                metadata: { name: "work-md", namespace: "capi" },
+                spec: { clusterName: "work", template: { spec: { version } } },
+            });
+        assert.deepEqual(runStack(kubeletWindow, [kcp, capiCluster, md("v1.28.9")]), []);
+        assert.match(runStack(kubeletWindow, [kcp, capiCluster, md("v1.32.0")])[0], /Cluster API control plane cp/);
+        // Without the Cluster API Cluster: the only control plane in the namespace.
+        assert.match(runStack(kubeletWindow, [kcp, md("v1.27.0")])[0], /4 minors older/);
+
+        const aks = res("aks", "azure-native:containerservice:ManagedCluster", {
+            resourceGroupName: "rg",
+            resourceName: "aks-prod",
+            kubernetesVersion: "1.31.2",
+            agentPoolProfiles: [{ name: "system", orchestratorVersion: "1.32.0" }],
+        });
+        const agentPool = res("user", "azure-native:containerservice:AgentPool", {
+            resourceGroupName: "rg",
+            resourceName: "aks-prod",
+            orchestratorVersion: "1.27.3",
+        });
+        const aksFound = runStack(kubeletWindow, [aks, agentPool]);
+        assert.equal(aksFound.length, 2);
+        assert.match(aksFound.join("\n"), /aks agentPoolProfiles\[0\]\.orchestratorVersion \(1\.32\.0\).*newer/);
+        assert.match(aksFound.join("\n"), /node pool user \(1\.27\.3\).*4 minors older/);
+
+        const gke = res("gke", "gcp:container/cluster:Cluster", { name: "gke-prod", minMasterVersion: "1.31" }, [], {
+            outputs: {
+                name: "gke-prod",
+                minMasterVersion: "1.31",
+                id: "projects/p/locations/europe-west1/clusters/gke-prod",
+            },
+        });
+        const nodePool = (version: string) =>
+            res("pool", "gcp:container/nodePool:NodePool", {
+                cluster: "projects/p/locations/europe-west1/clusters/gke-prod",
+                version,
+            });
+        assert.deepEqual(runStack(kubeletWindow, [gke, nodePool("1.29.8-gke.1000")]), []);
+        assert.match(runStack(kubeletWindow, [gke, nodePool("1.32.1-gke.1000")])[0], /GKE control plane gke \(1\.31\)/);
+        assert.match(runStack(kubeletWindow, [gke, nodePool("latest")])[0], /cannot read its version "latest"/);
     });
 
     test("promotion never ahead of the source", () => {
@@ -332,13 +472,24 @@ describe("policies, one by one", () => {
     });
 
     test("no undrained pool deletion", () => {
-        const pool = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {});
-        const guard = res("apps-web-1-31-drain-guard", "command:local:Command", cmd("drain-guard-create", "drain"), [
-            "apps-web-1-31",
-        ]);
+        const owned = "urn:pulumi:dev::k8s-upgrades::k8s-upgrades:lke:Cluster$linode:index/lkeNodePool:LkeNodePool::";
+        const pool = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, [], {
+            urn: `${owned}apps-web-1-31`,
+        });
+        const guard = res(
+            "apps-web-1-31-drain-guard",
+            "command:local:Command",
+            cmd("drain-guard-create", "drain"),
+            [],
+            {
+                dependencies: [pool.urn],
+            },
+        );
         assert.deepEqual(runStack(drainBeforeDelete, [pool, guard]), []);
         assert.match(runStack(drainBeforeDelete, [pool])[0], /has no drain guard/);
-        const createOnly = res("apps-web-1-31-drain-guard", "command:local:Command", cmd("drain"), ["apps-web-1-31"]);
+        const createOnly = res("apps-web-1-31-drain-guard", "command:local:Command", cmd("drain"), [], {
+            dependencies: [pool.urn],
+        });
         assert.match(runStack(drainBeforeDelete, [pool, createOnly])[0], /has no drain guard/);
         const skipped = { ...guard, deletedWith: "urn:apps" };
         assert.match(
@@ -349,9 +500,99 @@ describe("policies, one by one", () => {
             "drain-web",
             "command:local:Command",
             { create: "true", delete: "kubectl drain node-1 --ignore-daemonsets" },
-            ["apps-web-1-31"],
+            [],
+            { dependencies: [pool.urn] },
         );
         assert.deepEqual(runStack(drainBeforeDelete, [pool, handWritten]), []);
+        // Any program's pools: EKS drains a managed node group itself; a raw pool outside the component is not judged.
+        assert.deepEqual(
+            runStack(drainBeforeDelete, [res("ng", "aws:eks/nodeGroup:NodeGroup", { version: "1.31" })]),
+            [],
+        );
+        assert.deepEqual(
+            runStack(drainBeforeDelete, [
+                res("ng", "aws:eks/nodeGroup:NodeGroup", {}, [], {
+                    urn: "urn:pulumi:dev::k8s-upgrades::k8s-upgrades:eks:Cluster$aws:eks/nodeGroup:NodeGroup::ng",
+                }),
+            ]),
+            [],
+        );
+        assert.deepEqual(runStack(drainBeforeDelete, [res("raw", "linode:index/lkeNodePool:LkeNodePool", {})]), []);
+        // The component under the root stack's type, as URNs are written when the stack is in the type chain.
+        const nested = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, [], {
+            urn: "urn:pulumi:dev::k8s-upgrades::pulumi:pulumi:Stack$k8s-upgrades:lke:Cluster$linode:index/lkeNodePool:LkeNodePool::apps-web-1-31",
+        });
+        assert.match(runStack(drainBeforeDelete, [nested])[0], /has no drain guard/);
+    });
+});
+
+describe("running versions from the stack's last deployment", () => {
+    const stackExport = (resources: unknown[]) => ({ version: 3, deployment: { resources } });
+    const urn = (type: string, name: string, parent = "pulumi:pulumi:Stack") =>
+        `urn:pulumi:prod::platform::${parent}$${type}::${name}`;
+
+    test("each control plane's recorded running version, by name; by URN where names clash", () => {
+        const found = runningVersions(
+            stackExport([
+                { urn: urn("pulumi:pulumi:Stack", "platform-prod", ""), type: "pulumi:pulumi:Stack", outputs: {} },
+                {
+                    urn: urn("aws:eks/cluster:Cluster", "prod"),
+                    type: "aws:eks/cluster:Cluster",
+                    outputs: { version: "1.30" },
+                },
+                {
+                    urn: urn("gcp:container/cluster:Cluster", "gke"),
+                    type: "gcp:container/cluster:Cluster",
+                    // What GKE runs, not the minimum the program asked for.
+                    outputs: { minMasterVersion: "1.29", masterVersion: "1.30.5-gke.1014001" },
+                },
+                {
+                    urn: urn("kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane", "cp"),
+                    type: "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane",
+                    outputs: { spec: { version: "v1.31.2" }, status: { version: "v1.30.6" } },
+                },
+                {
+                    urn: urn("linode:index/lkeCluster:LkeCluster", "a"),
+                    type: "linode:index/lkeCluster:LkeCluster",
+                    outputs: { k8sVersion: "1.31" },
+                },
+                {
+                    urn: urn("azure-native:containerservice:ManagedCluster", "a"),
+                    type: "azure-native:containerservice:ManagedCluster",
+                    outputs: { kubernetesVersion: "1.31", currentKubernetesVersion: "1.30.9" },
+                },
+            ]),
+        );
+        assert.deepEqual(found, {
+            prod: "1.30",
+            gke: "1.30.5-gke.1014001",
+            cp: "v1.30.6",
+            [urn("linode:index/lkeCluster:LkeCluster", "a")]: "1.31",
+            [urn("azure-native:containerservice:ManagedCluster", "a")]: "1.30.9",
+        });
+        assert.deepEqual(
+            withRunningVersions(
+                { "control-plane-one-minor-at-a-time": "advisory", "green-covers-blue": "mandatory" },
+                found,
+            ),
+            {
+                "control-plane-one-minor-at-a-time": { enforcementLevel: "advisory", runningVersions: found },
+                "green-covers-blue": "mandatory",
+            },
+        );
+    });
+
+    test("a control plane recorded without a readable version, or no export at all, is an error", () => {
+        assert.throws(
+            () =>
+                runningVersions(
+                    stackExport([
+                        { urn: urn("aws:eks/cluster:Cluster", "prod"), type: "aws:eks/cluster:Cluster", outputs: {} },
+                    ]),
+                ),
+            /aws:eks\/cluster:Cluster::prod: no readable running version .*pulumi refresh/,
+        );
+        assert.throws(() => runningVersions({ version: 3 }), /not a `pulumi stack export` document/);
     });
 });
 
@@ -371,7 +612,7 @@ describe("policies over real program runs", async () => {
     test("a clean 1.30 → 1.31 bump passes every mandatory policy", () => {
         const report = evaluatePolicies(second);
         assert.deepEqual(report.mandatory, []);
-        assert.equal(report.evaluated, 9);
+        assert.equal(report.evaluated, 10);
     });
 
     test("a hand-written resource set that skips 1.30 → 1.32 is refused", () => {
@@ -391,7 +632,9 @@ describe("policies over real program runs", async () => {
             p.pools[0].version = "1.27";
         });
         const report = evaluatePolicies(old);
-        assert.ok(report.mandatory.some((v) => v.policy === "kubelet-within-skew-window" && /1\.27/.test(v.message)));
+        assert.ok(
+            report.mandatory.some((v) => v.policy === "planned-pools-within-skew-window" && /1\.27/.test(v.message)),
+        );
     });
 
     test("a prod stack ahead of staging is refused, by the program and by the pack", async () => {
@@ -454,7 +697,7 @@ describe("policies over real program runs", async () => {
         assert.equal(
             evaluatePolicies(skipped, { "control-plane-one-minor-at-a-time": { enforcementLevel: "disabled" } })
                 .evaluated,
-            8,
+            9,
         );
     });
 });

@@ -1,6 +1,8 @@
 // The shapes passed to and from tools/capture.ts.
 
 export interface CaptureRequest {
+    /** The module whose `main` is the program; this project's own program when absent. */
+    program?: string;
     project: string;
     stack: string;
     organization: string;
@@ -27,6 +29,8 @@ export interface CapturedResource {
     deletedWith?: string;
     ignoreChanges: string[];
     inputs: Record<string, unknown>;
+    /** The state the (mock) provider returned: what CrossGuard's stack policies see. */
+    outputs?: Record<string, unknown>;
     /** Paths of inputs that are Pulumi secrets. */
     secretPaths: string[];
 }

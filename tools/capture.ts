@@ -178,6 +178,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
                     deletedWith: req.getDeletedwith() || undefined,
                     ignoreChanges: req.getIgnorechangesList(),
                     inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
+                    outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
                     secretPaths,
                 });
             }
@@ -200,8 +201,11 @@ async function run(request: CaptureRequest): Promise<Capture> {
     // biome-ignore-end lint/suspicious/noExplicitAny: untyped gRPC messages
 
     try {
-        const { main } = await import("../components/program");
-        await pulumi.runtime.runInPulumiStack(main);
+        // Another program (a test fixture written the way a user writes one) when the request names it.
+        const { main } = (await import(request.program ?? "../components/program")) as {
+            main: () => Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+        };
+        await pulumi.runtime.runInPulumiStack(async () => main());
         await pulumi.runtime.disconnect();
     } catch (err) {
         const e = err as Error & { message: string };

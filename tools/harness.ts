@@ -14,6 +14,8 @@ export const FILE_BACKEND_ORG = "organization";
 export const ROOT = path.resolve(__dirname, "..");
 
 export interface RunOptions {
+    /** An absolute path to another program's module (its `main` export runs); this project's program when absent. */
+    program?: string;
     stack: string;
     /** Config as in Pulumi.<stack>.yaml's `config:` block; keys without a namespace belong to k8s-upgrades. */
     config: Record<string, unknown>;
@@ -82,6 +84,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
     if (opts.previous) stackOutputs[stackRef(opts.stack)] = opts.previous;
     for (const [name, outputs] of Object.entries(opts.sources ?? {})) stackOutputs[stackRef(name)] = outputs;
     const request: CaptureRequest = {
+        program: opts.program,
         project: PROJECT,
         stack: opts.stack,
         organization: FILE_BACKEND_ORG,
