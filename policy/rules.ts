@@ -11,11 +11,11 @@ import type {
 import { scriptKindOf } from "../components/scripts";
 import {
     compareMinor,
-    compareVersions,
     controlPlaneTransition,
     formatMinor,
     kubeletSkew,
     parseVersion,
+    promotionRefusal,
 } from "../components/versions";
 
 export const COMPONENT_TYPES = [
@@ -270,11 +270,11 @@ export const promotionBound: ResourceValidationPolicy = {
             return;
         }
         const source = parseVersion(p.promotion.sourceVersion ?? undefined);
-        if (source && compareVersions(target, source) > 0) {
+        const why = source && promotionRefusal(target, source);
+        if (why)
             report(
-                `cluster ${p.cluster.name}: targets ${p.cluster.kubernetesVersion}, but stack ${p.promotion.stack} runs ${p.promotion.sourceVersion}`,
+                `cluster ${p.cluster.name}: targets ${p.cluster.kubernetesVersion}, but stack ${p.promotion.stack} runs ${p.promotion.sourceVersion} (${why})`,
             );
-        }
     },
 };
 

@@ -29,16 +29,24 @@ function defaultsOf(policy: ResourceValidationPolicy | StackValidationPolicy): R
     );
 }
 
-function runResource(
+/**
+ * Runs one resource policy and awaits it, so a policy that throws or rejects fails the test instead of passing
+ * with no messages; and checks that it read the resource's properties, so "no violation" means it looked.
+ */
+async function runResource(
     policy: ResourceValidationPolicy,
     type: string,
     props: Record<string, unknown>,
     config: Record<string, unknown> = {},
-): string[] {
+): Promise<string[]> {
     const messages: string[] = [];
+    let propsRead = false;
     const args = {
         type,
-        props,
+        get props() {
+            propsRead = true;
+            return props;
+        },
         urn: `urn:pulumi:test::k8s-upgrades::${type}::x`,
         name: "x",
         opts: {
@@ -56,16 +64,26 @@ function runResource(
             throw new Error("n/a");
         },
     } as unknown as ResourceValidationArgs;
-    const validate = policy.validateResource as (a: ResourceValidationArgs, r: (m: string) => void) => void;
-    validate(args, (m) => messages.push(m));
+    const validate = policy.validateResource as (
+        a: ResourceValidationArgs,
+        r: (m: string) => void,
+    ) => void | Promise<void>;
+    await validate(args, (m) => messages.push(m));
+    assert.ok(propsRead, `${policy.name} returned without reading the resource`);
     return messages;
 }
 
-function runStack(policy: StackValidationPolicy, resources: CapturedResource[]): string[] {
+/** Runs one stack policy, awaited, and checks that it read the stack's resources. */
+async function runStack(policy: StackValidationPolicy, resources: CapturedResource[]): Promise<string[]> {
     const messages: string[] = [];
-    void policy.validateStack(
+    let resourcesRead = false;
+    const policyResources = toPolicyResources(resources);
+    await policy.validateStack(
         {
-            resources: toPolicyResources(resources),
+            get resources() {
+                resourcesRead = true;
+                return policyResources;
+            },
             stackTags: new Map(),
             getConfig: () => ({}) as never,
             notApplicable: () => {
@@ -74,6 +92,7 @@ function runStack(policy: StackValidationPolicy, resources: CapturedResource[]):
         },
         (m) => messages.push(m),
     );
+    assert.ok(resourcesRead, `${policy.name} returned without reading the stack`);
     return messages;
 }
 
@@ -162,42 +181,42 @@ const cmd = (kind: string, deleteKind?: string) => ({
     delete: deleteKind ? buildScript(deleteKind as never) : undefined,
 });
 
-describe("policies, one by one", () => {
-    test("control plane one minor at a time", () => {
+describe("policies, one by one", async () => {
+    test("control plane one minor at a time", async () => {
         assert.deepEqual(
-            runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.30", target: "1.31" })),
+            await runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.30", target: "1.31" })),
             [],
         );
         assert.deepEqual(
-            runResource(controlPlaneOneMinor, COMPONENT, component({ running: null, target: "1.31" })),
+            await runResource(controlPlaneOneMinor, COMPONENT, component({ running: null, target: "1.31" })),
             [],
         );
         assert.match(
-            runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.30", target: "1.32" }))[0],
+            (await runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.30", target: "1.32" })))[0],
             /skips 1 minor\(s\); go through 1\.31 → 1\.32/,
         );
         assert.match(
-            runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.31", target: "1.30" }))[0],
+            (await runResource(controlPlaneOneMinor, COMPONENT, component({ running: "1.31", target: "1.30" })))[0],
             /downgrade/,
         );
     });
 
-    test("kubelet within the skew window", () => {
-        assert.deepEqual(runResource(kubeletWindow, COMPONENT, component()), []);
+    test("kubelet within the skew window", async () => {
+        assert.deepEqual(await runResource(kubeletWindow, COMPONENT, component()), []);
         const old = component({
             pools: [{ name: "web", action: "keep", resourceName: "apps-web-1-27", version: "1.27", blue: null }],
         });
         assert.match(
-            runResource(kubeletWindow, COMPONENT, old)[0],
+            (await runResource(kubeletWindow, COMPONENT, old))[0],
             /kubelet 1\.27 is 4 minors older than the apiserver 1\.31/,
         );
         const newer = component({ nodePools: [{ name: "web", count: 3, type: "t", kubernetesVersion: "1.32" }] });
-        assert.match(runResource(kubeletWindow, COMPONENT, newer).join("\n"), /newer than the apiserver/);
+        assert.match((await runResource(kubeletWindow, COMPONENT, newer)).join("\n"), /newer than the apiserver/);
     });
 
-    test("promotion never ahead of the source", () => {
+    test("promotion never ahead of the source", async () => {
         assert.deepEqual(
-            runResource(
+            await runResource(
                 promotionBound,
                 COMPONENT,
                 component({ promotion: { stack: "staging", recorded: true, sourceVersion: "1.31" } }),
@@ -205,23 +224,27 @@ describe("policies, one by one", () => {
             [],
         );
         assert.match(
-            runResource(
-                promotionBound,
-                COMPONENT,
-                component({ promotion: { stack: "staging", recorded: true, sourceVersion: "1.30" } }),
+            (
+                await runResource(
+                    promotionBound,
+                    COMPONENT,
+                    component({ promotion: { stack: "staging", recorded: true, sourceVersion: "1.30" } }),
+                )
             )[0],
             /targets 1\.31, but stack staging runs 1\.30/,
         );
         assert.match(
-            runResource(
-                promotionBound,
-                COMPONENT,
-                component({ promotion: { stack: "staging", recorded: false, sourceVersion: null } }),
+            (
+                await runResource(
+                    promotionBound,
+                    COMPONENT,
+                    component({ promotion: { stack: "staging", recorded: false, sourceVersion: null } }),
+                )
             )[0],
             /recorded no running state/,
         );
         assert.deepEqual(
-            runResource(
+            await runResource(
                 promotionBound,
                 COMPONENT,
                 component({ change: "none", promotion: { stack: "staging", recorded: false, sourceVersion: null } }),
@@ -230,8 +253,26 @@ describe("policies, one by one", () => {
         );
     });
 
-    test("green covers blue", () => {
-        assert.deepEqual(runResource(greenCoversBlue, COMPONENT, component()), []);
+    test("promotion compares patches, not only minors: prod never takes a patch staging never ran", async () => {
+        const verdict = async (target: string, sourceVersion: string) =>
+            await runResource(
+                promotionBound,
+                COMPONENT,
+                component({ target, promotion: { stack: "staging", recorded: true, sourceVersion } }),
+            );
+        assert.match(
+            (await verdict("1.31.5", "1.31.2")).join("\n"),
+            /targets 1\.31\.5, but stack staging runs 1\.31\.2/,
+        );
+        assert.match((await verdict("1.31.5", "1.31")).join("\n"), /records only the minor 1\.31/);
+        assert.deepEqual(await verdict("1.31.5", "1.31.5"), []);
+        assert.deepEqual(await verdict("1.31.2", "1.31.5"), []);
+        assert.deepEqual(await verdict("1.31", "1.31.2"), []);
+        assert.deepEqual(await verdict("1.30.9", "1.31"), []);
+    });
+
+    test("green covers blue", async () => {
+        assert.deepEqual(await runResource(greenCoversBlue, COMPONENT, component()), []);
         const larger = component({
             nodePools: [
                 {
@@ -243,7 +284,7 @@ describe("policies, one by one", () => {
                 },
             ],
         });
-        assert.deepEqual(runResource(greenCoversBlue, COMPONENT, larger), []);
+        assert.deepEqual(await runResource(greenCoversBlue, COMPONENT, larger), []);
         const smaller = component({
             nodePools: [
                 {
@@ -255,75 +296,81 @@ describe("policies, one by one", () => {
                 },
             ],
         });
-        const found = runResource(greenCoversBlue, COMPONENT, smaller).join("\n");
+        const found = (await runResource(greenCoversBlue, COMPONENT, smaller)).join("\n");
         assert.match(found, /green type g6-standard-2 may be smaller than blue g6-standard-4/);
         assert.match(found, /green has 2 node\(s\), blue 3/);
         assert.match(found, /autoscaler minimum 2 is below blue's 3/);
     });
 
-    test("supported window, from config", () => {
-        assert.deepEqual(runResource(supportedWindow, COMPONENT, component({ target: "1.31" })), []);
+    test("supported window, from config", async () => {
+        assert.deepEqual(await runResource(supportedWindow, COMPONENT, component({ target: "1.31" })), []);
         assert.match(
-            runResource(supportedWindow, COMPONENT, component({ target: "1.30" }))[0],
+            (await runResource(supportedWindow, COMPONENT, component({ target: "1.30" })))[0],
             /1\.30 is older than the oldest supported minor 1\.31/,
         );
         assert.deepEqual(
-            runResource(supportedWindow, COMPONENT, component({ target: "1.30" }), { minimumMinor: "1.29" }),
+            await runResource(supportedWindow, COMPONENT, component({ target: "1.30" }), { minimumMinor: "1.29" }),
             [],
         );
         assert.match(
-            runResource(supportedWindow, COMPONENT, component({ target: "1.31" }), { maximumMinor: "1.30" })[0],
+            (await runResource(supportedWindow, COMPONENT, component({ target: "1.31" }), { maximumMinor: "1.30" }))[0],
             /newer than the newest offered/,
         );
     });
 
-    test("production control planes are HA", () => {
+    test("production control planes are HA", async () => {
         const cluster = (ha: boolean, stack: string) => ({
             label: `apps-${stack}`,
             tags: [`k8s-upgrades-stack-${stack}`],
             controlPlane: { highAvailability: ha },
         });
         const type = "linode:index/lkeCluster:LkeCluster";
-        assert.deepEqual(runResource(productionHighAvailability, type, cluster(true, "prod")), []);
-        assert.deepEqual(runResource(productionHighAvailability, type, cluster(false, "dev")), []);
+        assert.deepEqual(await runResource(productionHighAvailability, type, cluster(true, "prod")), []);
+        assert.deepEqual(await runResource(productionHighAvailability, type, cluster(false, "dev")), []);
         assert.match(
-            runResource(productionHighAvailability, type, cluster(false, "prod"))[0],
+            (await runResource(productionHighAvailability, type, cluster(false, "prod")))[0],
             /production stack prod has no highly available control plane/,
         );
         assert.match(
-            runResource(productionHighAvailability, type, cluster(false, "live"), { productionStacks: ["live"] })[0],
+            (
+                await runResource(productionHighAvailability, type, cluster(false, "live"), {
+                    productionStacks: ["live"],
+                })
+            )[0],
             /live/,
         );
     });
 
-    test("drain settings are sane", () => {
-        assert.deepEqual(runResource(saneDrain, COMPONENT, component()), []);
+    test("drain settings are sane", async () => {
+        assert.deepEqual(await runResource(saneDrain, COMPONENT, component()), []);
         assert.match(
-            runResource(
-                saneDrain,
-                COMPONENT,
-                component({ drain: { gracePeriodSeconds: 1000, timeoutSeconds: 900 } }),
+            (
+                await runResource(
+                    saneDrain,
+                    COMPONENT,
+                    component({ drain: { gracePeriodSeconds: 1000, timeoutSeconds: 900 } }),
+                )
             )[0],
             /grace period 1000s is longer than the drain timeout 900s/,
         );
         assert.match(
-            runResource(saneDrain, COMPONENT, component({ drain: { timeoutSeconds: 7200 } }))[0],
+            (await runResource(saneDrain, COMPONENT, component({ drain: { timeoutSeconds: 7200 } })))[0],
             /exceeds 3600s/,
         );
         assert.match(
-            runResource(saneDrain, COMPONENT, component({ drain: { deleteEmptyDirDataExplicit: false } }))[0],
+            (await runResource(saneDrain, COMPONENT, component({ drain: { deleteEmptyDirDataExplicit: false } })))[0],
             /deleteEmptyDirData is not set/,
         );
     });
 
-    test("workers after the control plane", () => {
+    test("workers after the control plane", async () => {
         const cluster = res("apps", "linode:index/lkeCluster:LkeCluster", {});
         const cp = res("apps-control-plane", "command:local:Command", cmd("lke-control-plane"), ["apps"]);
         const good = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, ["apps", "apps-control-plane"]);
         const bad = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, ["apps"]);
         const ready = res("apps-web-1-31-ready", "command:local:Command", cmd("wait-ready"), ["apps-web-1-31"]);
-        assert.deepEqual(runStack(workersAfterControlPlane, [cluster, cp, good, ready]), []);
-        const found = runStack(workersAfterControlPlane, [cluster, cp, bad, ready]);
+        assert.deepEqual(await runStack(workersAfterControlPlane, [cluster, cp, good, ready]), []);
+        const found = await runStack(workersAfterControlPlane, [cluster, cp, bad, ready]);
         assert.equal(found.length, 2);
         assert.match(
             found[0],
@@ -331,18 +378,36 @@ describe("policies, one by one", () => {
         );
     });
 
-    test("no undrained pool deletion", () => {
+    test("cordon and drain commands count as worker steps: one that skips the control plane is refused", async () => {
+        const cluster = res("apps", "linode:index/lkeCluster:LkeCluster", {});
+        const cp = res("apps-control-plane", "command:local:Command", cmd("lke-control-plane"), ["apps"]);
+        const green = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, ["apps", "apps-control-plane"]);
+        for (const kind of ["cordon", "drain"]) {
+            const early = res(`apps-web-1-30-${kind}`, "command:local:Command", cmd(kind), ["apps"]);
+            assert.deepEqual(
+                await runStack(workersAfterControlPlane, [cluster, cp, green, early]),
+                [
+                    `apps-web-1-30-${kind} changes worker capacity but does not wait for the control plane step apps-control-plane`,
+                ],
+                `a ${kind} step before the control plane`,
+            );
+            const after = res(`apps-web-1-30-${kind}`, "command:local:Command", cmd(kind), ["apps-web-1-31"]);
+            assert.deepEqual(await runStack(workersAfterControlPlane, [cluster, cp, green, after]), []);
+        }
+    });
+
+    test("no undrained pool deletion", async () => {
         const pool = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {});
         const guard = res("apps-web-1-31-drain-guard", "command:local:Command", cmd("drain-guard-create", "drain"), [
             "apps-web-1-31",
         ]);
-        assert.deepEqual(runStack(drainBeforeDelete, [pool, guard]), []);
-        assert.match(runStack(drainBeforeDelete, [pool])[0], /has no drain guard/);
+        assert.deepEqual(await runStack(drainBeforeDelete, [pool, guard]), []);
+        assert.match((await runStack(drainBeforeDelete, [pool]))[0], /has no drain guard/);
         const createOnly = res("apps-web-1-31-drain-guard", "command:local:Command", cmd("drain"), ["apps-web-1-31"]);
-        assert.match(runStack(drainBeforeDelete, [pool, createOnly])[0], /has no drain guard/);
+        assert.match((await runStack(drainBeforeDelete, [pool, createOnly]))[0], /has no drain guard/);
         const skipped = { ...guard, deletedWith: "urn:apps" };
         assert.match(
-            runStack(drainBeforeDelete, [pool, skipped])[0],
+            (await runStack(drainBeforeDelete, [pool, skipped]))[0],
             /deletedWith urn:apps: the engine would skip its drain/,
         );
         const handWritten = res(
@@ -351,7 +416,7 @@ describe("policies, one by one", () => {
             { create: "true", delete: "kubectl drain node-1 --ignore-daemonsets" },
             ["apps-web-1-31"],
         );
-        assert.deepEqual(runStack(drainBeforeDelete, [pool, handWritten]), []);
+        assert.deepEqual(await runStack(drainBeforeDelete, [pool, handWritten]), []);
     });
 });
 
