@@ -211,3 +211,17 @@ test("refusals explain themselves", () => {
     assert.equal(kubeletSkew(v("1.31"), v("1.31")).reason, "");
     assert.throws(() => kubeletSkew([], v("1.31")), /at least one apiserver/);
 });
+
+test("edges: surrounding spaces, other majors, an empty path", () => {
+    assert.deepEqual(parseVersion(" 1.31.4 "), { major: 1, minor: 31, patch: 4 });
+    assert.ok(compareMinor(v("2.0"), v("1.40")) > 0, "a newer major is newer whatever the minor");
+    assert.ok(compareMinor(v("1.40"), v("2.0")) < 0);
+    assert.equal(compareVersions(v("2.0.0"), v("1.40.9")) > 0, true);
+    assert.deepEqual(minorPath(v("1.31"), v("2.2")), [], "no path of minors across majors");
+    assert.deepEqual(minorPath(v("1.31"), v("1.31")), []);
+    assert.deepEqual(minorPath(v("1.31"), v("1.30")), []);
+    assert.equal(maxKubeletLag(v("2.3")), 3, "the two-minor rule is for 1.x below 1.25 only");
+    assert.equal(controlPlaneTransition(v("1.31"), v("1.33")).kind === "skip" ? 2 : 0, 2);
+    const skip = controlPlaneTransition(v("1.29"), v("1.32"));
+    assert.deepEqual(skip, { kind: "skip", minors: 3, path: ["1.30", "1.31", "1.32"] });
+});
