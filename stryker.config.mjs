@@ -33,7 +33,9 @@ export default {
             : [
                   "test/versions.test.ts",
                   "test/plan.test.ts",
+                  "test/plan-text.test.ts",
                   "test/promote.test.ts",
+                  "test/policy-edges.test.ts",
                   "test/policy.test.ts",
               ],
         nodeArgs: ["--import", "tsx", "--test-reporter=tap", "-r", "{{hookFile}}", "{{testFile}}"],
