@@ -241,7 +241,8 @@ async function main(): Promise<void> {
     const survivors = results.filter((r) => r.outcome === "survived");
     if (survivors.length > 0) {
         console.log("\nSurvivors (a change no script test notices):");
-        for (const s of survivors) console.log(`${s.id}\n  - ${s.original.trim()}\n  + ${s.mutated.trim() || "(line dropped)"}`);
+        for (const s of survivors)
+            console.log(`${s.id}\n  - ${s.original.trim()}\n  + ${s.mutated.trim() || "(line dropped)"}`);
     }
     const report = path.join(ROOT, "reports", "mutation", "scripts.json");
     fs.mkdirSync(path.dirname(report), { recursive: true });
