@@ -150,7 +150,11 @@ test("the kubeadm installed-version check: a kubeadm that still reports the old 
     }
     const close = node("apt");
     fs.writeFileSync(path.join(close.state, "kubeadm-reports"), "v1.31.40\n");
-    assert.notEqual(run(close, "kubeadm-control-plane", { ...minor, K8SU_FIRST: "true" }).code, 0, "1.31.40 is not 1.31.4");
+    assert.notEqual(
+        run(close, "kubeadm-control-plane", { ...minor, K8SU_FIRST: "true" }).code,
+        0,
+        "1.31.40 is not 1.31.4",
+    );
 });
 
 test("a failure in the middle stops the step; running it again completes it", () => {
