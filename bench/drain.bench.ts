@@ -1,17 +1,28 @@
-// `npm run bench`: what moving workers blue → green costs the workloads, for our drain (every blue node
-// cordoned first, then drained in batches: the generated drain script) against the runbook's
-// node-at-a-time procedure (cordon one node, drain it, next), both run in the same process with the real
-// kubectl against the API fixture. Prints a table and writes bench/results/drain.json.
+// `npm run bench [-- --record]`: what moving workers blue → green costs the workloads, for our drain (every blue
+// node cordoned first, then drained in batches: the generated drain script) against the runbook's node-at-a-time
+// procedure (cordon one node, drain it, next), both run with the real kubectl against the API fixture.
+// Two scheduler models: "spread", the baseline, is what the default kube-scheduler does (topology spread of a
+// ReplicaSet's pods over nodes, then least allocated); "image-locality" is a labelled worst case in which the
+// node that already runs a pod of the same ReplicaSet wins. Each cell runs BENCH_REPEATS times (at least 5) and
+// reports the median and the spread. Results go to a temporary file; only --record writes
+// bench/results/drain.json and the README table, so a partial run never replaces the committed figures.
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { KubeApiFixture } from "../test/fixture/kube-api";
 import { kubectlBin, runScript } from "../test/fixture/run-script";
 
 const KUBECTL = "1.31";
 const SIZES = (process.env.BENCH_SIZES ?? "3,10,30").split(",").map(Number);
-const SCHEDULERS = ["least-loaded", "image-locality"] as const;
+const REPEATS = Math.max(5, Number(process.env.BENCH_REPEATS ?? "5"));
+const RECORD = process.argv.includes("--record");
+const SCHEDULERS = ["spread", "image-locality"] as const;
+const SCHEDULER_LABEL: Record<(typeof SCHEDULERS)[number], string> = {
+    spread: "spread (kube-scheduler default, baseline)",
+    "image-locality": "image-locality (worst case)",
+};
 const WORKLOADS = [
     { name: "web", pdb: { maxUnavailable: 1 } },
     { name: "api", pdb: { maxUnavailable: 1 } },
@@ -127,66 +138,110 @@ async function measure(
     }
 }
 
-async function main(): Promise<void> {
-    const results: Measure[] = [];
-    console.log(
-        `kubectl ${KUBECTL}; ${WORKLOADS.length} Deployments of N replicas each (one pod of each per blue node), budgets ${WORKLOADS.map((w) => `${w.name} maxUnavailable ${w.pdb.maxUnavailable}`).join(", ")}; batch size 1 for both procedures\n`,
-    );
-    const header = [
-        "scheduler",
-        "N",
-        "procedure",
-        "evictions/pod",
-        "min ready − promised",
-        "drain s",
-        "time vs runbook",
+interface Cell {
+    scheduler: string;
+    nodes: number;
+    procedure: Measure["procedure"];
+    runs: number;
+    /** Median and [min, max] over the runs. */
+    evictionsPerPod: { median: number; min: number; max: number };
+    worstMarginOverBudget: { median: number; min: number; max: number };
+    drainSeconds: { median: number; min: number; max: number };
+    /** Median drain time over the runbook's median in the same cell. */
+    timeVsRunbook: number;
+}
+
+function stats(values: number[]): { median: number; min: number; max: number } {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+const range = (s: { median: number; min: number; max: number }, digits: number, unit = "") =>
+    s.min === s.max
+        ? `${s.median.toFixed(digits)}${unit}`
+        : `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+
+function markdownTable(cells: Cell[]): string {
+    const rows = [
+        "| scheduler | N | procedure | evictions per pod | lowest ready − budget's promise | drain time | time vs runbook |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        ...cells.map(
+            (c) =>
+                `| ${SCHEDULER_LABEL[c.scheduler as (typeof SCHEDULERS)[number]]} | ${c.nodes} | ${c.procedure} | ${range(c.evictionsPerPod, 2)} | ${range(c.worstMarginOverBudget, 0)} | ${range(c.drainSeconds, 1, " s")} | ${c.timeVsRunbook.toFixed(2)} |`,
+        ),
     ];
-    console.log(header.join(" | "));
-    console.log(header.map(() => "---").join(" | "));
+    return `${rows.join("\n")}\n`;
+}
+
+const README_START = "<!-- bench:drain:start -->";
+const README_END = "<!-- bench:drain:end -->";
+
+async function main(): Promise<void> {
+    console.log(
+        `kubectl ${KUBECTL}; ${WORKLOADS.length} Deployments of N replicas each (one pod of each per blue node), budgets ${WORKLOADS.map((w) => `${w.name} maxUnavailable ${w.pdb.maxUnavailable}`).join(", ")}; batch size 1 for both procedures; ${REPEATS} runs per cell\n`,
+    );
+    const runs: Measure[] = [];
+    const cells: Cell[] = [];
     for (const scheduler of SCHEDULERS) {
         for (const n of SIZES) {
-            const runbookResult = await measure("runbook", n, scheduler);
-            const ours = await measure("ours", n, scheduler);
-            results.push(runbookResult, ours);
-            for (const m of [ours, runbookResult]) {
-                console.log(
-                    [
-                        scheduler,
-                        n,
-                        m.procedure,
-                        m.evictionsPerPod.toFixed(2),
-                        m.worstMarginOverBudget,
-                        m.drainSeconds.toFixed(1),
-                        (m.drainSeconds / runbookResult.drainSeconds).toFixed(2),
-                    ].join(" | "),
-                );
+            const byProcedure: Record<Measure["procedure"], Measure[]> = { runbook: [], ours: [] };
+            for (let i = 0; i < REPEATS; i++) {
+                // Alternate the order so that neither procedure always runs on a warmer machine.
+                const order: Measure["procedure"][] = i % 2 ? ["ours", "runbook"] : ["runbook", "ours"];
+                for (const procedure of order) byProcedure[procedure].push(await measure(procedure, n, scheduler));
+            }
+            const runbookMedian = stats(byProcedure.runbook.map((m) => m.drainSeconds)).median;
+            for (const procedure of ["ours", "runbook"] as const) {
+                const ms = byProcedure[procedure];
+                runs.push(...ms);
+                const drainSeconds = stats(ms.map((m) => m.drainSeconds));
+                const cell: Cell = {
+                    scheduler,
+                    nodes: n,
+                    procedure,
+                    runs: ms.length,
+                    evictionsPerPod: stats(ms.map((m) => m.evictionsPerPod)),
+                    worstMarginOverBudget: stats(ms.map((m) => m.worstMarginOverBudget)),
+                    drainSeconds,
+                    timeVsRunbook: drainSeconds.median / runbookMedian,
+                };
+                cells.push(cell);
+                console.log(markdownTable([cell]).split("\n")[2]);
             }
         }
     }
-    const out = path.join(__dirname, "results", "drain.json");
+    const table = markdownTable(cells);
+    console.log(`\n${table}`);
+    const result = {
+        measuredAt: new Date().toISOString(),
+        kubectl: KUBECTL,
+        node: process.version,
+        cpus: os.cpus().length,
+        repeats: REPEATS,
+        sizes: SIZES,
+        cells,
+        runs,
+    };
+    const out = RECORD
+        ? path.join(__dirname, "results", "drain.json")
+        : path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drain-bench-")), "drain.json");
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const previous = fs.existsSync(out)
-        ? (JSON.parse(fs.readFileSync(out, "utf8")) as { results: Measure[] })
-        : undefined;
-    fs.writeFileSync(
-        out,
-        `${JSON.stringify(
-            { measuredAt: new Date().toISOString(), kubectl: KUBECTL, node: process.version, results },
-            null,
-            2,
-        )}\n`,
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(
+        `wrote ${out}${RECORD ? "" : " (pass --record to replace bench/results/drain.json and the README table)"}`,
     );
-    console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
-    if (previous) {
-        for (const m of results) {
-            const before = previous.results.find(
-                (p) => p.procedure === m.procedure && p.scheduler === m.scheduler && p.nodes === m.nodes,
-            );
-            if (before && before.evictionsPerPod !== m.evictionsPerPod)
-                console.log(
-                    `changed since the last recorded run: ${m.scheduler} N=${m.nodes} ${m.procedure} evictions/pod ${before.evictionsPerPod.toFixed(2)} → ${m.evictionsPerPod.toFixed(2)}`,
-                );
-        }
+    if (RECORD) {
+        const readme = path.join(__dirname, "..", "README.md");
+        const text = fs.readFileSync(readme, "utf8");
+        const a = text.indexOf(README_START);
+        const b = text.indexOf(README_END);
+        if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to regenerate`);
+        const when = result.measuredAt.slice(0, 10);
+        const intro = `Measured with \`npm run bench -- --record\` on ${result.cpus} CPU(s), N = ${SIZES.join(", ")}, ${REPEATS} runs per cell, median (min–max) (${when}):\n\n`;
+        fs.writeFileSync(readme, `${text.slice(0, a + README_START.length)}\n${intro}${table}${text.slice(b)}`);
+        console.log("regenerated the README table");
     }
 }
 

@@ -11,6 +11,7 @@ import {
     formatMinor,
     kubeletSkew,
     minorPath,
+    promotionRefusal,
     requireVersion,
 } from "./versions";
 
@@ -207,13 +208,15 @@ function planCluster(
             warnings.push(
                 `stack "${source.stack}" has no cluster named "${cluster.name}": its version is not bounded by promotion`,
             );
-        } else if (compareVersions(target, requireVersion(src.controlPlaneVersion)) > 0) {
-            refuse(
-                "kubernetesVersion",
-                cluster.kubernetesVersion,
-                `at most ${src.controlPlaneVersion}, what stack "${source.stack}" runs for cluster "${cluster.name}"`,
-                `Upgrade "${source.stack}" first; then run 'npm run promote -- ${stack}'.`,
-            );
+        } else {
+            const why = promotionRefusal(target, requireVersion(src.controlPlaneVersion));
+            if (why)
+                refuse(
+                    "kubernetesVersion",
+                    cluster.kubernetesVersion,
+                    `at most ${src.controlPlaneVersion}, what stack "${source.stack}" runs for cluster "${cluster.name}"`,
+                    `Upgrade "${source.stack}" first (${why}); then run 'npm run promote -- ${stack}'.`,
+                );
         }
     }
 

@@ -37,7 +37,8 @@ export const REMOTE_SCRIPT_PARAMS: Record<RemoteScriptKind, readonly string[]> =
 /** The interpreter every generated script runs under. */
 export const INTERPRETER = ["/usr/bin/env", "bash", "-c"];
 
-const SCRIPT_DIR = path.join(__dirname, "scripts");
+// K8SU_SCRIPT_DIR points the builders at another copy of scripts/: the shell mutation runner's mutants.
+const SCRIPT_DIR = process.env.K8SU_SCRIPT_DIR || path.join(__dirname, "scripts");
 const cache = new Map<ScriptKind, string>();
 
 export function buildScript(kind: ScriptKind): string {

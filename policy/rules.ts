@@ -28,12 +28,12 @@ import {
 import { scriptKindOf } from "./script-header";
 import {
     compareMinor,
-    compareVersions,
     controlPlaneTransition,
     formatMinor,
     kubeletSkew,
     parseProviderVersion,
     parseVersion,
+    promotionRefusal,
 } from "./versions";
 
 export { isMachineDeployment };
@@ -397,11 +397,11 @@ export const promotionBound: ResourceValidationPolicy = {
             return;
         }
         const source = parseVersion(p.promotion.sourceVersion ?? undefined);
-        if (source && compareVersions(target, source) > 0) {
+        const why = source && promotionRefusal(target, source);
+        if (why)
             report(
-                `cluster ${p.cluster.name}: targets ${p.cluster.kubernetesVersion}, but stack ${p.promotion.stack} runs ${p.promotion.sourceVersion}`,
+                `cluster ${p.cluster.name}: targets ${p.cluster.kubernetesVersion}, but stack ${p.promotion.stack} runs ${p.promotion.sourceVersion} (${why})`,
             );
-        }
     },
 };
 

@@ -75,6 +75,23 @@ export function compareVersions(a: KubeVersion, b: KubeVersion): number {
     return a.patch - b.patch;
 }
 
+/**
+ * Promotion: may a stack target `target` when its promotesFrom stack runs `source`? Never ahead of the source,
+ * and a pinned patch counts only when the source ran that patch or a newer one: a source that records only the
+ * minor ("1.31") does not prove "1.31.5". Returns why not, or undefined when allowed.
+ */
+export function promotionRefusal(target: KubeVersion, source: KubeVersion): string | undefined {
+    const byMinor = compareMinor(target, source);
+    if (byMinor < 0) return undefined;
+    if (byMinor > 0) return `${formatVersion(target)} is a newer minor than ${formatVersion(source)}`;
+    if (target.patch === undefined) return undefined;
+    if (source.patch === undefined)
+        return `${formatVersion(target)} pins a patch, but the source records only the minor ${formatVersion(source)}`;
+    return target.patch > source.patch
+        ? `${formatVersion(target)} is a newer patch than ${formatVersion(source)}`
+        : undefined;
+}
+
 export type Transition =
     | { kind: "none" }
     | { kind: "patch" }
@@ -96,12 +113,6 @@ export function controlPlaneTransition(running: KubeVersion, target: KubeVersion
     if (minors === 0) return { kind: "patch" };
     if (minors === 1) return { kind: "minor" };
     return { kind: "skip", minors, path: minorPath(running, target) };
-}
-
-/** True when the control plane may go from `running` to `target` in one deployment. */
-export function isAllowedControlPlaneStep(running: KubeVersion, target: KubeVersion): boolean {
-    const t = controlPlaneTransition(running, target);
-    return t.kind === "none" || t.kind === "patch" || t.kind === "minor";
 }
 
 /** The minors an upgrade passes through, each one a separate deployment: 1.29 → 1.32 gives ["1.30","1.31","1.32"]. */
@@ -149,79 +160,5 @@ export function kubeletSkew(apiservers: KubeVersion | KubeVersion[], kubelet: Ku
     return verdict(
         lag <= max,
         `kubelet ${formatMinor(kubelet)} is ${lag} minors older than the apiserver ${formatMinor(newest)}; at most ${max} are supported${max === 2 ? " for kubelets older than 1.25" : ""}`,
-    );
-}
-
-/** The oldest kubelet minor an apiserver supports. */
-export function oldestSupportedKubelet(apiserver: KubeVersion): KubeVersion {
-    for (let lag = 3; lag >= 0; lag--) {
-        const candidate = { major: apiserver.major, minor: apiserver.minor - lag };
-        if (candidate.minor >= 0 && kubeletSkew(apiserver, candidate).ok) return candidate;
-    }
-    return { major: apiserver.major, minor: apiserver.minor };
-}
-
-/** kube-proxy: like the kubelet against the apiserver, and within three minors (two below 1.25) of the kubelet beside it. */
-export function kubeProxySkew(apiserver: KubeVersion, kubeProxy: KubeVersion, kubelet?: KubeVersion): SkewVerdict {
-    const lag = minorDistance(kubeProxy, apiserver);
-    if (lag < 0)
-        return {
-            ok: false,
-            reason: `kube-proxy ${formatMinor(kubeProxy)} is newer than the apiserver ${formatMinor(apiserver)}`,
-        };
-    if (lag > maxKubeletLag(kubeProxy)) {
-        return {
-            ok: false,
-            reason: `kube-proxy ${formatMinor(kubeProxy)} is ${lag} minors older than the apiserver ${formatMinor(apiserver)}; at most ${maxKubeletLag(kubeProxy)} are supported`,
-        };
-    }
-    if (kubelet) {
-        const gap = Math.abs(minorDistance(kubelet, kubeProxy));
-        const max = Math.min(maxKubeletLag(kubelet), maxKubeletLag(kubeProxy));
-        if (gap > max)
-            return {
-                ok: false,
-                reason: `kube-proxy ${formatMinor(kubeProxy)} is ${gap} minors from the kubelet ${formatMinor(kubelet)} beside it; at most ${max} are supported`,
-            };
-    }
-    return OK;
-}
-
-/** kube-controller-manager, kube-scheduler, cloud-controller-manager: never newer than the apiserver, at most one minor older. */
-export function controllerSkew(apiservers: KubeVersion | KubeVersion[], component: KubeVersion): SkewVerdict {
-    const list = Array.isArray(apiservers) ? apiservers : [apiservers];
-    for (const api of list) {
-        const lag = minorDistance(component, api);
-        if (lag < 0)
-            return {
-                ok: false,
-                reason: `controller ${formatMinor(component)} is newer than the apiserver ${formatMinor(api)}`,
-            };
-        if (lag > 1)
-            return {
-                ok: false,
-                reason: `controller ${formatMinor(component)} is ${lag} minors older than the apiserver ${formatMinor(api)}; at most one is supported`,
-            };
-    }
-    return OK;
-}
-
-/** kubectl: within one minor, older or newer, of the apiserver. */
-export function kubectlSkew(apiserver: KubeVersion, kubectl: KubeVersion): SkewVerdict {
-    const gap = Math.abs(minorDistance(apiserver, kubectl));
-    return verdict(
-        gap <= 1,
-        `kubectl ${formatMinor(kubectl)} is ${gap} minors from the apiserver ${formatMinor(apiserver)}; kubectl supports one minor either way`,
-    );
-}
-
-/** HA control planes: the newest and oldest apiserver are within one minor. */
-export function apiserverSkew(apiservers: KubeVersion[]): SkewVerdict {
-    if (apiservers.length < 2) return OK;
-    const minors = apiservers.map((v) => v.minor);
-    const spread = Math.max(...minors) - Math.min(...minors);
-    return verdict(
-        spread <= 1,
-        `apiservers span ${spread} minors; in an HA control plane the newest and oldest must be within one minor`,
     );
 }

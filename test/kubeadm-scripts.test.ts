@@ -139,6 +139,24 @@ test("a patch upgrade leaves the package repository alone", () => {
     assert.equal(fs.readFileSync(path.join(n.root, "etc/apt/sources.list.d/kubernetes.list"), "utf8"), before);
 });
 
+test("the kubeadm installed-version check: a kubeadm that still reports the old version stops the step before any upgrade", () => {
+    for (const first of ["true", "false"]) {
+        const n = node("apt");
+        fs.writeFileSync(path.join(n.state, "kubeadm-reports"), "v1.30.6\n");
+        const r = run(n, "kubeadm-control-plane", { ...minor, K8SU_FIRST: first });
+        assert.notEqual(r.code, 0, `K8SU_FIRST=${first}: a kubeadm at the old version must not upgrade the node`);
+        assert.match(r.stderr, /kubeadm reports v1\.30\.6 after installing 1\.31\.4/);
+        assert.ok(!n.calls().some((c) => c.startsWith("kubeadm upgrade")), n.calls().join("\n"));
+    }
+    const close = node("apt");
+    fs.writeFileSync(path.join(close.state, "kubeadm-reports"), "v1.31.40\n");
+    assert.notEqual(
+        run(close, "kubeadm-control-plane", { ...minor, K8SU_FIRST: "true" }).code,
+        0,
+        "1.31.40 is not 1.31.4",
+    );
+});
+
 test("a failure in the middle stops the step; running it again completes it", () => {
     const n = node("apt");
     fs.writeFileSync(path.join(n.state, "fail-once-kubeadm-upgrade-apply"), "");

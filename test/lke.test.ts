@@ -72,13 +72,17 @@ describe("blue-green", async () => {
     });
 
     test("secrets reach every step only as Pulumi secrets", () => {
-        for (const r of second.resources.filter((x) => x.type === COMMAND)) {
-            if (env(r).K8SU_KUBECONFIG_B64 !== undefined)
-                assert.ok(
-                    r.secretPaths.includes("environment.K8SU_KUBECONFIG_B64"),
-                    `${r.name} kubeconfig is not secret`,
-                );
-        }
+        const withKubeconfig = second.resources.filter(
+            (r) => r.type === COMMAND && env(r).K8SU_KUBECONFIG_B64 !== undefined,
+        );
+        // Not vacuous: the steps that talk to the cluster carry a kubeconfig.
+        for (const name of ["apps-preflight", "apps-validate"])
+            assert.ok(
+                withKubeconfig.some((r) => r.name === name),
+                `${name} has no kubeconfig: ${withKubeconfig.map((r) => r.name).join(", ")}`,
+            );
+        for (const r of withKubeconfig)
+            assert.ok(r.secretPaths.includes("environment.K8SU_KUBECONFIG_B64"), `${r.name} kubeconfig is not secret`);
         assert.ok(
             second.stackOutputSecretPaths.some((p) => p.startsWith("kubeconfigs")),
             "the kubeconfigs output must be secret",

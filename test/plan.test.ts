@@ -6,7 +6,6 @@ import * as fc from "fast-check";
 import { parseStackConfig } from "../components/config";
 import { planStack } from "../components/plan";
 import type { RunningState } from "../components/running";
-import { compareMinor, kubeletSkew, requireVersion } from "../components/versions";
 
 const strategies = ["blue-green", "in-place", "recycle"] as const;
 
@@ -93,7 +92,9 @@ test("property: an accepted plan moves the control plane at most one minor, keep
                 const plan = plans[0];
                 assert.equal(plan.controlPlane.change, step === 1 ? "minor" : "none");
                 for (const p of plan.pools) {
-                    assert.ok(kubeletSkew(requireVersion(to), requireVersion(p.version)).ok);
+                    // No pool is pinned, so every pool ends at the target: the newest kubelet the policy allows.
+                    assert.equal(p.version, to);
+                    assert.equal(p.action, step === 1 ? strategy : "keep");
                     if (p.action === "blue-green") {
                         assert.ok(p.blue, "a blue-green move names the pool it replaces");
                         assert.notEqual(p.blue!.resourceName, p.resourceName);
@@ -188,5 +189,58 @@ test("phases read in the runbook's order", () => {
         plans[0].phases.map((p) => p.id),
         ["preflight", "control-plane", "addons", "workers", "validation", "retire"],
     );
-    assert.ok(compareMinor(requireVersion(plans[0].pools[0].version), requireVersion("1.31")) === 0);
+    assert.equal(plans[0].pools[0].version, "1.31");
+});
+
+// "kube-apiserver is at 1.32; kubelet is supported at 1.32, 1.31, 1.30, and 1.29" (version-skew policy): a pool held
+// back by its pin must stay inside that window when the control plane moves, or the plan refuses it.
+test("table: a pool held back is refused once the control plane leaves its kubelet window", () => {
+    const rows: Array<[string, string, boolean]> = [
+        ["1.32", "1.29", true],
+        ["1.32", "1.28", false],
+        ["1.26", "1.24", true],
+        ["1.26", "1.23", false],
+    ];
+    for (const [controlPlane, held, accepted] of rows) {
+        const from = `1.${Number(controlPlane.split(".")[1]) - 1}`;
+        const plan = () =>
+            planStack(
+                config("dev", controlPlane, "blue-green", [
+                    { name: "web", count: 3, type: "g6-standard-4" },
+                    { name: "batch", count: 2, type: "g6-standard-4", kubernetesVersion: held },
+                ]),
+                running(from, [
+                    { name: "web", version: from },
+                    { name: "batch", version: held },
+                ]),
+            );
+        if (accepted) assert.deepEqual(plan().issues, [], `${held} under ${controlPlane}`);
+        else
+            assert.throws(
+                plan,
+                new RegExp(`nodePools\\[1\\]\\.kubernetesVersion: given "${held}".*kubelet window`),
+                `${held} under ${controlPlane}`,
+            );
+    }
+});
+
+test("promotion compares patches, not only minors: prod never takes a patch staging never ran", () => {
+    const prev = running("1.31.2", [{ name: "web", version: "1.31.2" }]);
+    const plan = (target: string, stagingRuns: string) =>
+        planStack(
+            config("prod", target, "blue-green", [{ name: "web", count: 3, type: "g6-standard-4" }], {
+                promotesFrom: "staging",
+            }),
+            prev,
+            { stack: "staging", state: running(stagingRuns, [{ name: "web", version: stagingRuns }]) },
+        );
+    const ahead = plan("1.31.5", "1.31.3");
+    assert.deepEqual(
+        ahead.issues.map((i) => [i.field, i.given, i.allowed]),
+        [["clusters[0].kubernetesVersion", "1.31.5", 'at most 1.31.3, what stack "staging" runs for cluster "apps"']],
+    );
+    assert.match(ahead.issues[0].hint ?? "", /1\.31\.5 is a newer patch than 1\.31\.3/);
+    assert.match(plan("1.31.5", "1.31").issues[0]?.hint ?? "", /records only the minor 1\.31/);
+    assert.deepEqual(plan("1.31.5", "1.31.5").issues, []);
+    assert.deepEqual(plan("1.31.3", "1.31.5").issues, []);
 });

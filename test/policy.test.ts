@@ -38,9 +38,13 @@ function runResource(
     config: Record<string, unknown> = {},
 ): string[] {
     const messages: string[] = [];
+    let propsRead = false;
     const args = {
         type,
-        props,
+        get props() {
+            propsRead = true;
+            return props;
+        },
         urn: `urn:pulumi:test::k8s-upgrades::${type}::x`,
         name: "x",
         opts: {
@@ -58,16 +62,34 @@ function runResource(
             throw new Error("n/a");
         },
     } as unknown as ResourceValidationArgs;
-    const validate = policy.validateResource as (a: ResourceValidationArgs, r: (m: string) => void) => void;
-    validate(args, (m) => messages.push(m));
+    const validate = policy.validateResource as (a: ResourceValidationArgs, r: (m: string) => void) => unknown;
+    settled(
+        policy.name,
+        validate(args, (m) => messages.push(m)),
+    );
+    // "No violation" only counts when the policy looked at the resource.
+    assert.ok(propsRead, `${policy.name} returned without reading the resource`);
     return messages;
+}
+
+/** The pack's rules are synchronous: a promise here would be a rule whose verdict the helper could not see. */
+function settled(name: string, result: unknown): void {
+    assert.ok(
+        !(result instanceof Promise),
+        `${name} returned a promise; await it in an async helper instead of discarding its verdict`,
+    );
 }
 
 function runStack(policy: StackValidationPolicy, resources: CapturedResource[]): string[] {
     const messages: string[] = [];
-    void policy.validateStack(
+    let resourcesRead = false;
+    const policyResources = toPolicyResources(resources, "outputs");
+    const result = policy.validateStack(
         {
-            resources: toPolicyResources(resources, "outputs"),
+            get resources() {
+                resourcesRead = true;
+                return policyResources;
+            },
             stackTags: new Map(),
             getConfig: () => ({}) as never,
             notApplicable: () => {
@@ -76,6 +98,8 @@ function runStack(policy: StackValidationPolicy, resources: CapturedResource[]):
         },
         (m) => messages.push(m),
     );
+    settled(policy.name, result);
+    assert.ok(resourcesRead, `${policy.name} returned without reading the stack`);
     return messages;
 }
 
@@ -370,6 +394,21 @@ describe("policies, one by one", () => {
         );
     });
 
+    test("promotion compares patches, not only minors: prod never takes a patch staging never ran", () => {
+        const verdict = (target: string, sourceVersion: string) =>
+            runResource(
+                promotionBound,
+                COMPONENT,
+                component({ target, promotion: { stack: "staging", recorded: true, sourceVersion } }),
+            );
+        assert.match(verdict("1.31.5", "1.31.2").join("\n"), /targets 1\.31\.5, but stack staging runs 1\.31\.2/);
+        assert.match(verdict("1.31.5", "1.31").join("\n"), /records only the minor 1\.31/);
+        assert.deepEqual(verdict("1.31.5", "1.31.5"), []);
+        assert.deepEqual(verdict("1.31.2", "1.31.5"), []);
+        assert.deepEqual(verdict("1.31", "1.31.2"), []);
+        assert.deepEqual(verdict("1.30.9", "1.31"), []);
+    });
+
     test("green covers blue", () => {
         assert.deepEqual(runResource(greenCoversBlue, COMPONENT, component()), []);
         const larger = component({
@@ -469,6 +508,24 @@ describe("policies, one by one", () => {
             found[0],
             /apps-web-1-31 changes worker capacity but does not wait for the control plane step apps-control-plane/,
         );
+    });
+
+    test("cordon and drain commands count as worker steps: one that skips the control plane is refused", () => {
+        const cluster = res("apps", "linode:index/lkeCluster:LkeCluster", {});
+        const cp = res("apps-control-plane", "command:local:Command", cmd("lke-control-plane"), ["apps"]);
+        const green = res("apps-web-1-31", "linode:index/lkeNodePool:LkeNodePool", {}, ["apps", "apps-control-plane"]);
+        for (const kind of ["cordon", "drain"]) {
+            const early = res(`apps-web-1-30-${kind}`, "command:local:Command", cmd(kind), ["apps"]);
+            assert.deepEqual(
+                runStack(workersAfterControlPlane, [cluster, cp, green, early]),
+                [
+                    `apps-web-1-30-${kind} changes worker capacity but does not wait for the control plane step apps-control-plane`,
+                ],
+                `a ${kind} step before the control plane`,
+            );
+            const after = res(`apps-web-1-30-${kind}`, "command:local:Command", cmd(kind), ["apps-web-1-31"]);
+            assert.deepEqual(runStack(workersAfterControlPlane, [cluster, cp, green, after]), []);
+        }
     });
 
     test("no undrained pool deletion", () => {

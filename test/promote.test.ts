@@ -267,3 +267,68 @@ test("the command line: --dry-run works offline from the committed record, and t
     assert.match(help.out, /--dry-run/);
     assert.equal(help.err, "");
 });
+
+/** A target stack of its own (not the example stacks): one kubeadm-style cluster pinned at `version`. */
+function pinnedStackDir(version: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-promote-"));
+    const text = [
+        "config:",
+        "  k8s-upgrades:promotesFrom: staging",
+        "  k8s-upgrades:clusters:",
+        "    - name: apps",
+        "      provider: lke",
+        `      kubernetesVersion: "${version}"`,
+        "",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text);
+    return dir;
+}
+
+function versionIn(dir: string): string {
+    return /kubernetesVersion: "([^"]+)"/.exec(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"))![1];
+}
+
+test("promotion compares patches, not only minors: a newer patch in the source is promoted", () => {
+    const dir = pinnedStackDir("1.31.2");
+    const r = promote({
+        target: "prod",
+        stackDir: dir,
+        sourceOutputs: staging({ controlPlaneVersion: "1.31.5", validatedVersion: "1.31.5" }),
+    });
+    assert.equal(r.ok, true, r.refusals.join("\n"));
+    assert.equal(versionIn(dir), "1.31.5");
+    assert.ok(r.notes.includes("cluster apps: 1.31.2 → 1.31.5"));
+});
+
+test("the promote tool refuses a downgrade, of a patch or of a minor, and writes nothing", () => {
+    for (const [here, there] of [
+        ["1.31.5", "1.31.2"],
+        ["1.32", "1.31"],
+        ["1.32.1", "1.31.9"],
+    ]) {
+        const dir = pinnedStackDir(here);
+        const r = promote({
+            target: "prod",
+            stackDir: dir,
+            sourceOutputs: staging({ controlPlaneVersion: there, validatedVersion: there }),
+        });
+        assert.equal(r.ok, false, `${here} ← ${there} must be refused`);
+        assert.match(r.refusals.join("\n"), new RegExp(`runs ${there.replace(/\./g, "\\.")}, older than`));
+        assert.equal(versionIn(dir), here, "a refusal writes nothing");
+    }
+});
+
+test("the promote tool refuses a pinned patch that the source, recording only its minor, never proved", () => {
+    const dir = pinnedStackDir("1.31.5");
+    const r = promote({ target: "prod", stackDir: dir, sourceOutputs: staging({}), dryRun: true });
+    assert.equal(r.ok, false);
+    assert.match(r.refusals.join("\n"), /targets 1\.31\.5 but stack "staging" runs 1\.31 .*records only the minor/);
+    const minorOnly = promote({
+        target: "prod",
+        stackDir: pinnedStackDir("1.31"),
+        sourceOutputs: staging({ controlPlaneVersion: "1.31.4", validatedVersion: "1.31.4" }),
+        dryRun: true,
+    });
+    assert.equal(minorOnly.ok, true, minorOnly.refusals.join("\n"));
+    assert.ok(minorOnly.notes.includes("cluster apps: already at 1.31.4"));
+});

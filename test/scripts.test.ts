@@ -141,8 +141,11 @@ for (const kubectl of KUBECTL_MINORS) {
 
         test("drain: every blue node cordoned before the first eviction, batches of two, one eviction per pod, the budget never broken", () =>
             withFixture(blueGreen, async (f) => {
-                let minReady = Infinity;
+                // Starts at what runs before the drain (not Infinity), and counts the changes it saw.
+                let minReady = f.readyPods("default", { app: "web" });
+                let changes = 0;
                 f.onChange(() => {
+                    changes++;
                     minReady = Math.min(minReady, f.readyPods("default", { app: "web" }));
                 });
                 const r = await run(f, "drain", {
@@ -162,6 +165,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 const evicted = f.events.filter((e) => e.kind === "evicted").map((e) => e.object);
                 assert.equal(evicted.length, 6);
                 assert.equal(new Set(evicted).size, 6, "no pod is evicted twice");
+                assert.ok(changes > 0, "the drain changed nothing the budget check could see");
                 assert.ok(minReady >= 5, `the budget allows one web pod down; saw ${minReady} ready`);
                 assert.deepEqual(
                     [...f.pods.values()]
@@ -316,10 +320,12 @@ for (const kubectl of KUBECTL_MINORS) {
                     f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 1 });
                 },
                 async (f) => {
-                    let minSchedulable = Infinity;
+                    const schedulable = () => f.lkeNodes(21).filter((n) => n.ready && !n.unschedulable).length;
+                    let minSchedulable = schedulable();
+                    let changes = 0;
                     f.onChange(() => {
-                        const ok = f.lkeNodes(21).filter((n) => n.ready && !n.unschedulable).length;
-                        minSchedulable = Math.min(minSchedulable, ok);
+                        changes++;
+                        minSchedulable = Math.min(minSchedulable, schedulable());
                     });
                     const env = {
                         LINODE_API_URL: `${f.url()}/v4`,
@@ -350,6 +356,7 @@ for (const kubectl of KUBECTL_MINORS) {
                         f.requests.filter((q) => /^DELETE \/v4\/lke\/clusters\/4242\/nodes\//.test(q)).length,
                         1,
                     );
+                    assert.ok(changes > 0, "the in-place upgrade changed nothing the capacity check could see");
                     assert.ok(minSchedulable >= 3, `capacity dropped to ${minSchedulable} schedulable node(s)`);
                     const before = f.requests.length;
                     const again = await run(f, "lke-in-place", env);

@@ -2,18 +2,17 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import * as fc from "fast-check";
 import {
-    apiserverSkew,
+    compareMinor,
     compareVersions,
-    controllerSkew,
     controlPlaneTransition,
+    formatMinor,
     formatVersion,
-    isAllowedControlPlaneStep,
-    kubectlSkew,
     kubeletSkew,
-    kubeProxySkew,
+    maxKubeletLag,
+    minorDistance,
     minorPath,
-    oldestSupportedKubelet,
     parseVersion,
+    promotionRefusal,
     requireVersion,
 } from "../components/versions";
 
@@ -43,27 +42,101 @@ test("property: format and parse round-trip", () => {
     );
 });
 
-test("property: the control plane moves at most one minor, never down", () => {
+// The version-skew policy: "kube-apiserver ... must not skip minor versions when upgrading"; patches within a minor
+// have no constraint; downgrades are not supported. The expected kind of each row is written out, not computed.
+test("table: control plane transitions", () => {
+    const rows: Array<[string, string, string]> = [
+        ["1.31", "1.31", "none"],
+        ["1.31.4", "1.31.4", "none"],
+        ["1.31", "1.31.4", "none"],
+        ["1.31.4", "1.31", "none"],
+        ["1.31.2", "1.31.5", "patch"],
+        ["1.31.5", "1.31.2", "downgrade"],
+        ["1.30", "1.31", "minor"],
+        ["1.30.9", "1.31.0", "minor"],
+        ["1.30.0", "1.31.9", "minor"],
+        ["1.24", "1.25", "minor"],
+        ["1.30", "1.32", "skip"],
+        ["1.29.3", "1.33.1", "skip"],
+        ["1.31", "1.30", "downgrade"],
+        ["1.31.0", "1.30.9", "downgrade"],
+        ["1.31", "2.0", "major"],
+    ];
+    for (const [from, to, kind] of rows)
+        assert.equal(controlPlaneTransition(v(from), v(to)).kind, kind, `${from} → ${to}`);
+});
+
+test("property: the transition agrees with an independent reading of the policy", () => {
+    // The oracle uses only integer arithmetic on the generated parts, never the module's comparisons.
     fc.assert(
         fc.property(versionArb, versionArb, (running, target) => {
-            const allowed = isAllowedControlPlaneStep(running, target);
-            const distance = target.minor - running.minor;
-            const down = compareVersions(target, running) < 0;
-            assert.equal(allowed, !down && distance <= 1, `${formatVersion(running)} → ${formatVersion(target)}`);
+            const minors = target.minor - running.minor;
+            const patchKnown = running.patch !== undefined && target.patch !== undefined;
+            const patchDelta = patchKnown ? target.patch! - running.patch! : 0;
+            const expected =
+                minors < 0 || (minors === 0 && patchDelta < 0)
+                    ? "downgrade"
+                    : minors > 1
+                      ? "skip"
+                      : minors === 1
+                        ? "minor"
+                        : patchDelta > 0
+                          ? "patch"
+                          : "none";
+            assert.equal(
+                controlPlaneTransition(running, target).kind,
+                expected,
+                `${formatVersion(running)} → ${formatVersion(target)}`,
+            );
         }),
     );
 });
 
-test("transitions are named as a reviewer would name them", () => {
-    assert.equal(controlPlaneTransition(v("1.31.2"), v("1.31.5")).kind, "patch");
-    assert.equal(controlPlaneTransition(v("1.30"), v("1.31")).kind, "minor");
-    assert.equal(controlPlaneTransition(v("1.30.9"), v("1.31.0")).kind, "minor");
-    assert.equal(controlPlaneTransition(v("1.31"), v("1.31.4")).kind, "none");
-    assert.equal(controlPlaneTransition(v("1.31.5"), v("1.31.2")).kind, "downgrade");
-    assert.equal(controlPlaneTransition(v("1.31"), v("1.30")).kind, "downgrade");
-    const skip = controlPlaneTransition(v("1.30"), v("1.32"));
-    assert.equal(skip.kind, "skip");
-    assert.deepEqual(skip.kind === "skip" ? skip.path : [], ["1.31", "1.32"]);
+test("table: version order, where a minor-only version stands for any patch of it", () => {
+    const rows: Array<[string, string, "<" | "=" | ">"]> = [
+        ["1.30", "1.31", "<"],
+        ["1.31", "1.30", ">"],
+        ["1.30.12", "1.31.0", "<"],
+        ["1.31.2", "1.31.10", "<"],
+        ["1.31.10", "1.31.2", ">"],
+        ["1.31", "1.31.7", "="],
+        ["1.31.7", "1.31", "="],
+        ["1.31.7", "1.31.7", "="],
+        ["1.9", "1.10", "<"],
+    ];
+    for (const [a, b, order] of rows) {
+        const c = compareVersions(v(a), v(b));
+        assert.equal(c < 0 ? "<" : c > 0 ? ">" : "=", order, `${a} vs ${b}`);
+    }
+    assert.ok(compareMinor(v("1.31.9"), v("1.31.0")) === 0);
+    assert.ok(compareMinor(v("1.9"), v("1.10")) < 0);
+    assert.ok(compareMinor(v("1.10"), v("1.9")) > 0);
+    assert.equal(minorDistance(v("1.29"), v("1.32")), 3);
+    assert.equal(minorDistance(v("1.32"), v("1.29")), -3);
+    assert.throws(() => minorDistance(v("1.31"), v("2.0")), /no major-version upgrades/);
+    assert.equal(formatMinor(v("1.31.4")), "1.31");
+    assert.equal(formatVersion(v("v1.31.4")), "1.31.4");
+    assert.throws(() => requireVersion("1.31-rc.1"), /not a Kubernetes version: "1\.31-rc\.1"/);
+});
+
+test("table: promotion never goes past what the source runs, down to the patch", () => {
+    const rows: Array<[string, string, RegExp | undefined]> = [
+        ["1.31", "1.31", undefined],
+        ["1.30", "1.31", undefined],
+        ["1.30.9", "1.31", undefined],
+        ["1.31", "1.31.4", undefined],
+        ["1.31.4", "1.31.4", undefined],
+        ["1.31.2", "1.31.4", undefined],
+        ["1.32", "1.31", /1\.32 is a newer minor than 1\.31/],
+        ["1.32.0", "1.31.9", /newer minor/],
+        ["1.31.5", "1.31.4", /1\.31\.5 is a newer patch than 1\.31\.4/],
+        ["1.31.5", "1.31", /1\.31\.5 pins a patch, but the source records only the minor 1\.31/],
+    ];
+    for (const [target, source, refusal] of rows) {
+        const why = promotionRefusal(v(target), v(source));
+        if (refusal) assert.match(why ?? "", refusal, `${target} from ${source}`);
+        else assert.equal(why, undefined, `${target} from ${source}`);
+    }
 });
 
 test("property: the path of minors has one entry per minor, in order, ending at the target", () => {
@@ -106,32 +179,6 @@ test("table: HA apiservers narrow the kubelet window", () => {
     assert.equal(kubeletSkew(api, v("1.31")).ok, true);
     assert.equal(kubeletSkew(api, v("1.29")).ok, true);
     assert.equal(kubeletSkew(api, v("1.28")).ok, false);
-    assert.equal(apiserverSkew(api).ok, true);
-    assert.equal(apiserverSkew([v("1.32"), v("1.30")]).ok, false);
-});
-
-test("table: controller-manager, scheduler, cloud-controller-manager, kubectl, kube-proxy", () => {
-    assert.equal(controllerSkew(v("1.32"), v("1.32")).ok, true);
-    assert.equal(controllerSkew(v("1.32"), v("1.31")).ok, true);
-    assert.equal(controllerSkew(v("1.32"), v("1.30")).ok, false);
-    assert.equal(controllerSkew(v("1.31"), v("1.32")).ok, false);
-    // "kube-apiserver instances are at 1.32 and 1.31; controllers at 1.31 (1.32 is not supported)"
-    assert.equal(controllerSkew([v("1.32"), v("1.31")], v("1.32")).ok, false);
-    assert.equal(controllerSkew([v("1.32"), v("1.31")], v("1.31")).ok, true);
-    for (const [kubectl, ok] of [
-        ["1.33", true],
-        ["1.32", true],
-        ["1.31", true],
-        ["1.30", false],
-        ["1.34", false],
-    ] as const) {
-        assert.equal(kubectlSkew(v("1.32"), v(kubectl)).ok, ok, `kubectl ${kubectl}`);
-    }
-    assert.equal(kubeProxySkew(v("1.32"), v("1.29")).ok, true);
-    assert.equal(kubeProxySkew(v("1.32"), v("1.28")).ok, false);
-    assert.equal(kubeProxySkew(v("1.32"), v("1.33")).ok, false);
-    assert.equal(kubeProxySkew(v("1.32"), v("1.32"), v("1.29")).ok, true);
-    assert.equal(kubeProxySkew(v("1.26"), v("1.26"), v("1.23")).ok, false);
 });
 
 test("property: kubelet skew is exactly 'not newer, at most three (two below 1.25) older'", () => {
@@ -144,18 +191,37 @@ test("property: kubelet skew is exactly 'not newer, at most three (two below 1.2
     );
 });
 
-test("property: the oldest supported kubelet is supported and one older is not", () => {
-    fc.assert(
-        fc.property(fc.integer({ min: 20, max: 40 }), (api) => {
-            const apiserver = { major: 1, minor: api };
-            const oldest = oldestSupportedKubelet(apiserver);
-            assert.equal(kubeletSkew(apiserver, oldest).ok, true);
-            assert.equal(kubeletSkew(apiserver, { major: 1, minor: oldest.minor - 1 }).ok, false);
-        }),
-    );
+test("table: how far a kubelet may lag, by its own minor", () => {
+    for (const [kubelet, lag] of [
+        ["1.22", 2],
+        ["1.24", 2],
+        ["1.25", 3],
+        ["1.33", 3],
+    ] as const)
+        assert.equal(maxKubeletLag(v(kubelet)), lag, kubelet);
 });
 
 test("refusals explain themselves", () => {
     assert.match(kubeletSkew(v("1.31"), v("1.27")).reason, /4 minors older.*at most 3/);
-    assert.match(kubeletSkew(v("1.30"), v("1.31")).reason, /newer than the apiserver/);
+    assert.match(kubeletSkew(v("1.30"), v("1.31")).reason, /kubelet 1\.31 is newer than the apiserver 1\.30/);
+    assert.match(
+        kubeletSkew(v("1.26"), v("1.23")).reason,
+        /3 minors older.*at most 2 are supported for kubelets older than 1\.25/,
+    );
+    assert.equal(kubeletSkew(v("1.31"), v("1.31")).reason, "");
+    assert.throws(() => kubeletSkew([], v("1.31")), /at least one apiserver/);
+});
+
+test("edges: surrounding spaces, other majors, an empty path", () => {
+    assert.deepEqual(parseVersion(" 1.31.4 "), { major: 1, minor: 31, patch: 4 });
+    assert.ok(compareMinor(v("2.0"), v("1.40")) > 0, "a newer major is newer whatever the minor");
+    assert.ok(compareMinor(v("1.40"), v("2.0")) < 0);
+    assert.equal(compareVersions(v("2.0.0"), v("1.40.9")) > 0, true);
+    assert.deepEqual(minorPath(v("1.31"), v("2.2")), [], "no path of minors across majors");
+    assert.deepEqual(minorPath(v("1.31"), v("1.31")), []);
+    assert.deepEqual(minorPath(v("1.31"), v("1.30")), []);
+    assert.equal(maxKubeletLag(v("2.3")), 3, "the two-minor rule is for 1.x below 1.25 only");
+    assert.equal(controlPlaneTransition(v("1.31"), v("1.33")).kind === "skip" ? 2 : 0, 2);
+    const skip = controlPlaneTransition(v("1.29"), v("1.32"));
+    assert.deepEqual(skip, { kind: "skip", minors: 3, path: ["1.30", "1.31", "1.32"] });
 });

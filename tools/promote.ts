@@ -5,7 +5,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { parseRunningState, RUNNING_STATE_OUTPUT, type RunningState } from "../components/running";
-import { controlPlaneTransition, formatVersion, minorPath, parseVersion } from "../components/versions";
+import {
+    controlPlaneTransition,
+    formatVersion,
+    minorPath,
+    parseVersion,
+    promotionRefusal,
+} from "../components/versions";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
 import { readRecord } from "./records";
@@ -166,7 +172,13 @@ export function promote(opts: PromoteOptions): PromoteResult {
         const to = parseVersion(src.controlPlaneVersion)!;
         const t = controlPlaneTransition(current, to);
         if (t.kind === "none") {
-            notes.push(`cluster ${name}: already at ${src.controlPlaneVersion}`);
+            // "1.31.5" here and "1.31" there compare equal, but the source never proved that patch.
+            const unproven = promotionRefusal(current, to);
+            if (unproven)
+                refusals.push(
+                    `cluster ${name}: Pulumi.${opts.target}.yaml targets ${formatVersion(current)} but stack "${source}" runs ${src.controlPlaneVersion} (${unproven}); pin the patch in "${source}" first`,
+                );
+            else notes.push(`cluster ${name}: already at ${src.controlPlaneVersion}`);
             continue;
         }
         if (t.kind === "skip")

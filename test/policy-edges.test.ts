@@ -1,0 +1,321 @@
+// The policy rules at their edges, each policy called directly and awaited: the branches a mutation run showed
+// no other test reaching (unreadable versions, other majors, other machine families, non-LKE resources,
+// kubeadm workers, MachineDeployments that opt out of draining).
+
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { buildRemoteScript, buildScript } from "../components/scripts";
+import { toPolicyResources } from "../policy/evaluate";
+import {
+    controlPlaneOneMinor,
+    drainBeforeDelete,
+    greenCoversBlue,
+    kubeletWindow,
+    productionHighAvailability,
+    promotionBound,
+    saneDrain,
+    supportedWindow,
+    workersAfterControlPlane,
+} from "../policy/rules";
+import type { CapturedResource } from "../tools/capture-types";
+
+const COMPONENT = "k8s-upgrades:lke:Cluster";
+
+async function check(
+    policy: ResourceValidationPolicy,
+    props: Record<string, unknown>,
+    type = COMPONENT,
+    config: Record<string, unknown> = {},
+): Promise<string[]> {
+    const defaults = Object.fromEntries(
+        Object.entries(policy.configSchema?.properties ?? {}).map(([k, v]) => [
+            k,
+            (v as { default?: unknown }).default,
+        ]),
+    );
+    const messages: string[] = [];
+    const validate = policy.validateResource as (
+        a: ResourceValidationArgs,
+        r: (m: string) => void,
+    ) => void | Promise<void>;
+    await validate(
+        {
+            type,
+            props,
+            urn: "urn:x",
+            name: "x",
+            getConfig: () => ({ ...defaults, ...config }),
+        } as unknown as ResourceValidationArgs,
+        (m) => messages.push(m),
+    );
+    return messages;
+}
+
+async function checkStack(policy: StackValidationPolicy, resources: CapturedResource[]): Promise<string[]> {
+    const messages: string[] = [];
+    await policy.validateStack(
+        {
+            resources: toPolicyResources(resources),
+            stackTags: new Map(),
+            getConfig: () => ({}) as never,
+            notApplicable: () => {
+                throw new Error("n/a");
+            },
+        },
+        (m) => messages.push(m),
+    );
+    return messages;
+}
+
+function component(over: Record<string, unknown> = {}, drain: Record<string, unknown> = {}) {
+    const target = (over.target as string) ?? "1.31";
+    return {
+        stack: "dev",
+        cluster: {
+            name: "apps",
+            provider: "lke",
+            kubernetesVersion: target,
+            nodePools: over.nodePools ?? [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: target }],
+            workers: {
+                strategy: "blue-green",
+                drain: {
+                    gracePeriodSeconds: 60,
+                    timeoutSeconds: 900,
+                    deleteEmptyDirData: false,
+                    deleteEmptyDirDataExplicit: true,
+                    ...drain,
+                },
+            },
+        },
+        running: over.running === undefined ? { controlPlaneVersion: "1.30" } : over.running,
+        controlPlane: { from: "1.30", to: target, change: over.change ?? "minor" },
+        pools: over.pools ?? [],
+        promotion: over.promotion ?? null,
+    };
+}
+
+function res(name: string, type: string, inputs: Record<string, unknown>, deps: string[] = [], parent?: string) {
+    return {
+        urn: `urn:${name}`,
+        type,
+        name,
+        custom: true,
+        dependencies: deps.map((d) => `urn:${d}`),
+        propertyDependencies: {},
+        ignoreChanges: [],
+        inputs,
+        secretPaths: [],
+        parent: parent ? `urn:${parent}` : undefined,
+    } as CapturedResource;
+}
+
+test("resource policies ignore what is not a cluster component, and a component without its plan", async () => {
+    for (const policy of [controlPlaneOneMinor, kubeletWindow, promotionBound, greenCoversBlue, saneDrain]) {
+        const skipped = component({ target: "1.33", running: { controlPlaneVersion: "1.30" } }, { timeoutSeconds: 0 });
+        assert.deepEqual(await check(policy, skipped, "linode:index/lkeNodePool:LkeNodePool"), [], policy.name);
+        assert.deepEqual(await check(policy, { stack: "dev" }), [], `${policy.name}: no cluster, no controlPlane`);
+    }
+});
+
+test("control plane: unreadable versions and a major change are refused, a first deployment is not judged", async () => {
+    assert.match(
+        (await check(controlPlaneOneMinor, component({ target: "latest" })))[0],
+        /cannot read the versions: running 1\.30, target latest/,
+    );
+    assert.match(
+        (await check(controlPlaneOneMinor, component({ target: "2.0" })))[0],
+        /cluster apps: major version change 1\.30 → 2\.0/,
+    );
+    assert.equal((await check(controlPlaneOneMinor, component({ target: "1.31" }))).length, 0);
+    assert.equal((await check(controlPlaneOneMinor, component({ target: "1.33", running: null }))).length, 0);
+    assert.deepEqual(await check(controlPlaneOneMinor, component({ target: "1.31.2" })), []);
+});
+
+test("kubelet window: the pool names come from the plan and from config; unreadable versions are left to config", async () => {
+    const old = component({
+        target: "1.32",
+        pools: [{ name: "web", action: "keep", resourceName: "apps-web-1-28", version: "1.28", blue: null }],
+        nodePools: [{ name: "batch", count: 1, type: "t", kubernetesVersion: "1.33" }],
+    });
+    assert.deepEqual(await check(kubeletWindow, old), [
+        "cluster apps, pool apps-web-1-28: kubelet 1.28 is 4 minors older than the apiserver 1.32; at most 3 are supported",
+        "cluster apps, pool nodePools batch: kubelet 1.33 is newer than the apiserver 1.32; kubelets must never be newer than the apiserver",
+    ]);
+    assert.deepEqual(await check(kubeletWindow, component({ target: "soon" })), []);
+    const unreadable = component({
+        pools: [{ name: "web", action: "keep", resourceName: "apps-web", version: "n/a", blue: null }],
+    });
+    assert.deepEqual(await check(kubeletWindow, unreadable), []);
+});
+
+test("promotion: a recorded source that lacks the cluster does not bound it; no move needs no proof", async () => {
+    assert.deepEqual(
+        await check(
+            promotionBound,
+            component({ promotion: { stack: "staging", recorded: true, sourceVersion: null } }),
+        ),
+        [],
+    );
+    assert.deepEqual(
+        await check(
+            promotionBound,
+            component({ change: "none", promotion: { stack: "staging", recorded: true, sourceVersion: "1.30" } }),
+        ),
+        ["cluster apps: targets 1.31, but stack staging runs 1.30 (1.31 is a newer minor than 1.30)"],
+        "a stack already ahead of its source is still reported",
+    );
+    assert.match(
+        (
+            await check(
+                promotionBound,
+                component({ promotion: { stack: "staging", recorded: false, sourceVersion: null } }),
+            )
+        )[0],
+        /cluster apps: stack staging has recorded no running state, so 1\.31 is not proven there yet/,
+    );
+});
+
+test("green covers blue: another family, a lost autoscaler and a pool that is gone", async () => {
+    const blue = { resourceName: "apps-web-1-30", type: "g6-dedicated-8", count: 3, autoscaler: { min: 3, max: 6 } };
+    const pools = [{ name: "web", action: "blue-green", resourceName: "apps-web-1-31", version: "1.31", blue }];
+    assert.deepEqual(
+        await check(
+            greenCoversBlue,
+            component({
+                pools,
+                nodePools: [{ name: "web", count: 3, type: "g6-standard-16", kubernetesVersion: "1.31" }],
+            }),
+        ),
+        ["pool web: green type g6-standard-16 may be smaller than blue g6-dedicated-8"],
+    );
+    assert.deepEqual(
+        await check(
+            greenCoversBlue,
+            component({
+                pools,
+                nodePools: [{ name: "web", count: 2, type: "g6-dedicated-8", kubernetesVersion: "1.31" }],
+            }),
+        ),
+        ["pool web: green has 2 node(s), blue 3", "pool web: green autoscaler minimum 2 is below blue's 3"],
+    );
+    assert.deepEqual(
+        await check(
+            greenCoversBlue,
+            component({ pools, nodePools: [{ name: "web", count: 3, type: "custom", kubernetesVersion: "1.31" }] }),
+        ),
+        ["pool web: green type custom may be smaller than blue g6-dedicated-8"],
+    );
+    assert.deepEqual(await check(greenCoversBlue, component({ pools, nodePools: [] })), []);
+});
+
+test("supported window and production HA at their edges", async () => {
+    assert.deepEqual(
+        await check(supportedWindow, component({ target: "1.34" }), COMPONENT, { maximumMinor: "1.34" }),
+        [],
+    );
+    assert.deepEqual(await check(supportedWindow, component({ target: "next" })), []);
+    assert.deepEqual(
+        await check(supportedWindow, component({ target: "1.30" }), COMPONENT, { minimumMinor: "" }),
+        [],
+        "an empty minimum is no bound",
+    );
+    const prod = { label: "apps-prod", tags: ["k8s-upgrades-stack-prod"], controlPlane: {} };
+    assert.deepEqual(await check(productionHighAvailability, prod, "aws:eks/cluster:Cluster"), []);
+    assert.deepEqual(
+        await check(productionHighAvailability, { ...prod, tags: [] }, "linode:index/lkeCluster:LkeCluster"),
+        [],
+    );
+    assert.deepEqual(await check(productionHighAvailability, prod, "linode:index/lkeCluster:LkeCluster"), [
+        "LKE cluster apps-prod in production stack prod has no highly available control plane",
+    ]);
+});
+
+test("drain settings: no timeout at all, and the exact limits", async () => {
+    assert.deepEqual(await check(saneDrain, component({}, { timeoutSeconds: 0, gracePeriodSeconds: 0 })), [
+        "cluster apps: drain has no timeout",
+    ]);
+    assert.deepEqual(await check(saneDrain, component({}, { timeoutSeconds: 3600, gracePeriodSeconds: 3600 })), []);
+    assert.deepEqual(await check(saneDrain, component({}, { timeoutSeconds: 3601 })), [
+        "cluster apps: drain timeout 3601s exceeds 3600s",
+    ]);
+});
+
+test("workers after the control plane: EKS's versioned cluster, and kubeadm's workers under the same parent", async () => {
+    const eks = res("data", "aws:eks/cluster:Cluster", {});
+    const late = res("data-general", "aws:eks/nodeGroup:NodeGroup", {}, ["data"]);
+    assert.deepEqual(await checkStack(workersAfterControlPlane, [eks, late]), []);
+    // A pool of another cluster is not judged against this cluster's control plane step.
+    const lke = res("apps", "linode:index/lkeCluster:LkeCluster", {});
+    const cpStep = res("apps-control-plane", "command:local:Command", { create: buildScript("lke-control-plane") }, [
+        "apps",
+    ]);
+    const edge = res("edge", "linode:index/lkeCluster:LkeCluster", {});
+    const edgePool = res("edge-web", "linode:index/lkeNodePool:LkeNodePool", {}, ["edge"]);
+    const appsPool = res("apps-web", "linode:index/lkeNodePool:LkeNodePool", {}, ["apps"]);
+    assert.deepEqual(await checkStack(workersAfterControlPlane, [lke, cpStep, edge, edgePool]), []);
+    assert.deepEqual(await checkStack(workersAfterControlPlane, [lke, cpStep, edge, edgePool, appsPool]), [
+        "apps-web changes worker capacity but does not wait for the control plane step apps-control-plane",
+    ]);
+
+    const kubelet = (role: string) =>
+        buildRemoteScript("kubeadm-kubelet", {
+            K8SU_TARGET_VERSION: "1.31.4",
+            K8SU_PACKAGE_MANAGER: "apt",
+            K8SU_SWITCH_REPOSITORY: "true",
+            K8SU_ROLE: role,
+        });
+    const cp = res(
+        "onprem-cp-1",
+        "command:remote:Command",
+        {
+            create: buildRemoteScript("kubeadm-control-plane", {
+                K8SU_TARGET_VERSION: "1.31.4",
+                K8SU_PACKAGE_MANAGER: "apt",
+                K8SU_SWITCH_REPOSITORY: "true",
+                K8SU_FIRST: "true",
+            }),
+        },
+        [],
+        "onprem",
+    );
+    const worker = res("onprem-w-1", "command:remote:Command", { create: kubelet("worker") }, [], "onprem");
+    const cpKubelet = res(
+        "onprem-cp-1-kubelet",
+        "command:remote:Command",
+        { create: kubelet("control-plane") },
+        [],
+        "onprem",
+    );
+    const otherCluster = res("lab-w-1", "command:remote:Command", { create: kubelet("worker") }, [], "lab");
+    const parents = [res("onprem", "k8s-upgrades:kubeadm:Cluster", {}), res("lab", "k8s-upgrades:kubeadm:Cluster", {})];
+    assert.deepEqual(await checkStack(workersAfterControlPlane, [...parents, cp, worker, cpKubelet, otherCluster]), [
+        "onprem-w-1 changes worker capacity but does not wait for the control plane step onprem-cp-1",
+    ]);
+});
+
+test("no undrained deletion: a MachineDeployment that opts out of draining, and a guard on another pool", async () => {
+    const md = res("apps-md", "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment", {
+        spec: { template: { metadata: { annotations: { "machine.cluster.x-k8s.io/exclude-node-draining": "" } } } },
+    });
+    assert.deepEqual(await checkStack(drainBeforeDelete, [md]), [
+        "MachineDeployment apps-md excludes its machines from draining (machine.cluster.x-k8s.io/exclude-node-draining)",
+    ]);
+    assert.deepEqual(
+        await checkStack(drainBeforeDelete, [
+            res("apps-md", "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment", {}),
+        ]),
+        [],
+    );
+    const pool = res("apps-web", "linode:index/lkeNodePool:LkeNodePool", {});
+    const other = res("apps-batch", "linode:index/lkeNodePool:LkeNodePool", {});
+    const guard = res(
+        "apps-batch-guard",
+        "command:local:Command",
+        { create: buildScript("drain-guard-create"), delete: buildScript("drain") },
+        ["apps-batch"],
+    );
+    assert.deepEqual(await checkStack(drainBeforeDelete, [pool, other, guard]), [
+        "node pool apps-web has no drain guard: deleting it would remove capacity that was never drained",
+    ]);
+});
