@@ -175,3 +175,30 @@ test("a second minor bump while a node group lags is refused, naming the group",
         /Amazon EKS refuses a control plane upgrade while node groups lag it: upgrade "general" \(data-general-1-30, at 1\.30\) to 1\.31 first/,
     );
 });
+
+test("the next minor is refused while a retained blue node group waits for removal, saying to deploy once first", async () => {
+    const retain = {
+        workers: { strategy: "blue-green", retainPreviousPool: true, drain: { deleteEmptyDirData: false } },
+    };
+    const { second } = await upgrade(
+        [eksCluster("1.30", "blue-green", retain)],
+        [eksCluster("1.31", "blue-green", retain)],
+    );
+    assert.equal(second.error, undefined, second.error);
+    const third = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.32", "blue-green", retain)]),
+        previous: second.stackOutputs,
+    });
+    assert.match(
+        third.error ?? "",
+        /allowed: 1\.31 until the retained blue node group is removed\. Amazon EKS refuses a control plane upgrade while any node group lags it, and "general" \(data-general-1-30, at 1\.30\) is kept from the last blue-green move \(retainPreviousPool\).*Deploy once with kubernetesVersion 1\.31 \(that deployment drains and removes it\), then bump the cluster/,
+    );
+    const removal = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.31", "blue-green", retain)]),
+        previous: second.stackOutputs,
+    });
+    assert.equal(removal.error, undefined, removal.error);
+    assert.equal(has(removal, "data-general-1-30"), false, "the deployment at the same version removes it");
+});
