@@ -1,6 +1,6 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
-import { type AmiByVersion, CapiAwsUpgradeCluster, neededVersions, resolveAmis } from "./capi-aws/cluster";
+import { type AmiByVersion, CapiAwsUpgradeCluster, imageMoves, neededVersions, resolveAmis } from "./capi-aws/cluster";
 import { ConfigError, type ConfigIssue, type ProviderName, parseStackConfig, type StackConfig } from "./config";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
@@ -70,9 +70,14 @@ export async function main(): Promise<Record<string, unknown>> {
             config.clusters.indexOf(plan.cluster),
             plan.cluster,
             neededVersions(plan),
+            plan.running?.images,
         );
         amis.set(plan.cluster.name, resolved.amis);
         issues.push(...resolved.issues);
+        for (const m of imageMoves(plan, resolved.amis))
+            plan.warnings.push(
+                `Kubernetes ${m.version} moves from ${m.from} to ${m.to} (capi-aws.amis): every machine at that version is replaced, control plane first, after a pre-flight`,
+            );
     }
     if (issues.length > 0) throw new pulumi.RunError(new ConfigError(issues as ConfigIssue[]).message);
 

@@ -20,6 +20,7 @@ export const SCRIPT_KINDS = [
     "lke-in-place",
     "lke-recycle-pool",
     "kubeadm-wait-ready",
+    "capi-retire",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 

@@ -58,7 +58,8 @@ function toolsDir(n: Node, without: string[]): string {
     const dir = path.join(n.state, "bin");
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir);
-    for (const tool of fs.readdirSync(NODE_BIN).filter((t) => t !== "record" && !without.includes(t)))
+    const standIns = fs.readdirSync(NODE_BIN).filter((t) => fs.lstatSync(path.join(NODE_BIN, t)).isSymbolicLink());
+    for (const tool of standIns.filter((t) => !without.includes(t)))
         fs.symlinkSync(path.join(NODE_BIN, "record"), path.join(dir, tool));
     return dir;
 }
