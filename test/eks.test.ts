@@ -202,3 +202,94 @@ test("the next minor is refused while a retained blue node group waits for remov
     assert.equal(removal.error, undefined, removal.error);
     assert.equal(has(removal, "data-general-1-30"), false, "the deployment at the same version removes it");
 });
+
+describe("EKS add-on versions are recorded and move only with an upgrade", async () => {
+    const at130 = {
+        "vpc-cni@1.30": "v1.18.1-eksbuild.1",
+        "kube-proxy@1.30": "v1.30.0-eksbuild.3",
+        "coredns@1.30": "v1.11.1-eksbuild.9",
+    };
+    const at131 = {
+        "vpc-cni@1.31": "v1.19.2-eksbuild.1",
+        "kube-proxy@1.31": "v1.31.2-eksbuild.3",
+        "coredns@1.31": "v1.11.3-eksbuild.1",
+    };
+    const first = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.30", "in-place")]),
+        addonCatalog: at130,
+    });
+    const addonsOf = (c: Capture) => (c.stackOutputs as any).k8sUpgrades.clusters.data.addons;
+
+    test("the running record carries each add-on's version", () => {
+        assert.deepEqual(addonsOf(first), {
+            "vpc-cni": "v1.18.1-eksbuild.1",
+            "kube-proxy": "v1.30.0-eksbuild.3",
+            coredns: "v1.11.1-eksbuild.9",
+        });
+    });
+
+    test("a newer compatible build does not move an add-on in a deployment without an upgrade", async () => {
+        const newer = { ...at130, "vpc-cni@1.30": "v1.19.0-eksbuild.1", "coredns@1.30": "v1.11.4-eksbuild.2" };
+        const again = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.30", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: newer,
+        });
+        assert.equal(again.error, undefined, again.error);
+        assert.equal(resource(again, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.18.1-eksbuild.1");
+        assert.equal(resource(again, "data-coredns", ADDON).inputs.addonVersion, "v1.11.1-eksbuild.9");
+    });
+
+    test("an upgrade moves them to the most recent compatible with the target, one VPC CNI minor", async () => {
+        const up = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: at131,
+        });
+        assert.equal(up.error, undefined, up.error);
+        assert.equal(resource(up, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.19.2-eksbuild.1");
+        assert.equal(addonsOf(up)["kube-proxy"], "v1.31.2-eksbuild.3");
+    });
+
+    test("an upgrade whose VPC CNI would skip a minor is refused, saying how to step through", async () => {
+        const skip = { ...at131, "vpc-cni@1.31": "v1.20.1-eksbuild.1" };
+        const r = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: skip,
+        });
+        assert.match(
+            r.error ?? "",
+            /field clusters\[0\]\.eks\.addonVersions\.vpc-cni: given "v1\.20\.1-eksbuild\.1"; allowed: a v1\.19\.x build \(one minor from v1\.18\.1-eksbuild\.1, what runs\)\. EKS refuses a VPC CNI update that moves more than one minor at a time/,
+        );
+    });
+
+    test("a promoted stack takes the versions its source runs at the same minor, not a fresh lookup", async () => {
+        const dev = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: at131,
+        });
+        const stagingFirst = await runProgram({
+            stack: "staging",
+            config: stackConfig([eksCluster("1.30", "in-place")]),
+            addonCatalog: at130,
+        });
+        const later = { ...at131, "vpc-cni@1.31": "v1.19.6-eksbuild.2", "coredns@1.31": "v1.11.4-eksbuild.2" };
+        const staging = await runProgram({
+            stack: "staging",
+            config: stackConfig([eksCluster("1.31", "in-place")], { "k8s-upgrades:promotesFrom": "dev" }),
+            previous: stagingFirst.stackOutputs,
+            sources: { dev: dev.stackOutputs! },
+            addonCatalog: later,
+        });
+        assert.equal(staging.error, undefined, staging.error);
+        assert.equal(resource(staging, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.19.2-eksbuild.1");
+        assert.equal(resource(staging, "data-coredns", ADDON).inputs.addonVersion, "v1.11.3-eksbuild.1");
+    });
+});
