@@ -21,6 +21,7 @@ export const SCRIPT_KINDS = [
     "lke-recycle-pool",
     "kubeadm-wait-ready",
     "capi-retire",
+    "eks-nodegroup-version",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 

@@ -1,9 +1,15 @@
 // EKS under the mock runtime: from a real 1.30 deployment to 1.31 in config, per strategy.
 
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { buildScript } from "../components/scripts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig, upgrade } from "./helpers";
 
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
@@ -136,7 +142,12 @@ describe("EKS in-place and recycle", async () => {
         assert.equal(ng.inputs.version, "1.31");
         assert.deepEqual(ng.inputs.updateConfig, { maxUnavailablePercentage: 25, updateStrategy: "MINIMAL" });
         assert.ok(allDeps(inPlace.second, "data-general-1-30", NODE_GROUP).has("data-kube-proxy"));
-        assert.ok(directDeps(inPlace.second, "data-validate").includes("data-general-1-30"));
+        assert.ok(directDeps(inPlace.second, "data-validate").includes("data-general-1-30-version"));
+        const check = resource(inPlace.second, "data-general-1-30-version");
+        assert.equal(scriptKindOf(check), "eks-nodegroup-version");
+        assert.deepEqual(directDeps(inPlace.second, "data-general-1-30-version").includes("data-general-1-30"), true);
+        assert.equal(env(check).K8SU_TARGET_MINOR, "1.31");
+        assert.equal(env(check).K8SU_NODEGROUP, nodeGroupName(inPlace.first));
         assert.equal(has(inPlace.second, "data-cordon-blue"), false);
     });
 
@@ -291,5 +302,69 @@ describe("EKS add-on versions are recorded and move only with an upgrade", async
         assert.equal(staging.error, undefined, staging.error);
         assert.equal(resource(staging, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.19.2-eksbuild.1");
         assert.equal(resource(staging, "data-coredns", ADDON).inputs.addonVersion, "v1.11.3-eksbuild.1");
+    });
+});
+
+describe("eks-nodegroup-version: resuming an in-place update that failed", () => {
+    function nodeGroup(version: string, outcome = "Successful") {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "eks-"));
+        const bin = path.join(state, "bin");
+        fs.mkdirSync(bin);
+        fs.symlinkSync(path.join(ROOT, "test", "fixture", "node-bin", "aws"), path.join(bin, "aws"));
+        fs.writeFileSync(path.join(state, "version"), version);
+        fs.writeFileSync(path.join(state, "outcome"), outcome);
+        fs.writeFileSync(path.join(state, "calls"), "");
+        const run = () =>
+            spawnSync("bash", ["-c", buildScript("eks-nodegroup-version")], {
+                encoding: "utf8",
+                env: {
+                    PATH: `${bin}:/usr/bin:/bin`,
+                    AWS_STATE: state,
+                    K8SU_EKS_CLUSTER: "data-1a2b3c4",
+                    K8SU_NODEGROUP: "data-general-1-30-20261130",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_FORCE: "false",
+                    K8SU_TIMEOUT_SECONDS: "10",
+                    K8SU_AWS_REGION: "us-east-1",
+                    K8SU_POLL_SECONDS: "0.1",
+                },
+            });
+        const calls = () => fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n").filter(Boolean);
+        return { state, run, calls };
+    }
+
+    test("a node group that still runs the old minor gets the version update issued again, and waited for", () => {
+        const g = nodeGroup("1.30");
+        const r = g.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /runs 1\.30, not 1\.31: its last update did not finish/);
+        assert.ok(
+            g
+                .calls()
+                .includes(
+                    "eks update-nodegroup-version --cluster-name data-1a2b3c4 --nodegroup-name data-general-1-30-20261130 --kubernetes-version 1.31 --no-force --query update.id --output text",
+                ),
+        );
+        assert.equal(fs.readFileSync(path.join(g.state, "version"), "utf8"), "1.31");
+    });
+
+    test("a node group at the target is left alone", () => {
+        const g = nodeGroup("1.31");
+        const r = g.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(g.calls().filter((c) => c.includes("update-nodegroup-version")).length, 0);
+    });
+
+    test("an update that fails again stops the deployment with EKS's errors; a failed describe is an error too", () => {
+        const g = nodeGroup("1.30", "Failed");
+        const r = g.run();
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /PodEvictionFailure/);
+        assert.match(r.stderr, /update upd-1 of the node group data-general-1-30-20261130 of data-1a2b3c4 is Failed/);
+        const h = nodeGroup("1.30");
+        fs.writeFileSync(path.join(h.state, "fail-describe-nodegroup"), "");
+        const denied = h.run();
+        assert.equal(denied.status, 1);
+        assert.match(denied.stderr, /cannot describe the node group/);
     });
 });

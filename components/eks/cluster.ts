@@ -12,6 +12,8 @@ import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type 
 import type { AddonName, AddonVersions } from "./addons";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
+/** How long a re-issued node group version update may take. */
+export const NODEGROUP_UPDATE_SECONDS = 7200;
 const TAINT_EFFECTS: Record<Taint["effect"], string> = {
     NoSchedule: "NO_SCHEDULE",
     PreferNoSchedule: "PREFER_NO_SCHEDULE",
@@ -244,8 +246,26 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                 };
             },
             recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
-            // The node group's own version change is the managed rolling update; the resource is the step.
-            inPlace: (_p, handle) => handle.resource,
+            // The node group's own version change is the managed rolling update. After a failed update the engine
+            // keeps the target in state and the next run sees no diff, so a step checks what EKS runs and, when the
+            // node group lags, issues the update itself.
+            inPlace: (p, handle) =>
+                scriptStep(
+                    `${p.resourceName}-version`,
+                    {
+                        create: "eks-nodegroup-version",
+                        environment: {
+                            K8SU_EKS_CLUSTER: cluster.name,
+                            K8SU_NODEGROUP: handle.id,
+                            K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
+                            K8SU_FORCE: String(eks.forceUpdateVersion),
+                            K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
+                            ...(region ? { K8SU_AWS_REGION: region } : {}),
+                        },
+                        triggers: [formatMinor(requireVersion(p.version))],
+                    },
+                    child({ dependsOn: [handle.resource] }),
+                ),
         };
         const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
         const workersArgs = {
