@@ -229,7 +229,8 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                           create: "preflight",
                           environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
                           secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
-                          triggers: [target, ...plan.pools.map((p) => p.resourceName)],
+                          // A second image move at the same version must pre-flight again.
+                          triggers: [target, ...plan.pools.map((p) => p.resourceName), ...moves.map((m) => m.to)],
                       },
                       { parent: this },
                   )
