@@ -189,6 +189,16 @@ function planCluster(
                 `${traits.title} refuses a control plane upgrade while node groups lag it: upgrade ${lagging.map((p) => `"${p.name}" (${p.resourceName}, at ${p.version})`).join(", ")} to ${formatMinor(cp)} first (remove their kubernetesVersion pin), deploy, then bump the cluster.`,
             );
         }
+        // A retained blue node group lags too, and the engine removes it only after the control plane step.
+        const retained = running.pools.filter((p) => p.retained && compareMinor(requireVersion(p.version), cp) < 0);
+        if (retained.length > 0) {
+            refuse(
+                "kubernetesVersion",
+                cluster.kubernetesVersion,
+                `${running.controlPlaneVersion} until the retained blue node group${retained.length > 1 ? "s are" : " is"} removed`,
+                `${traits.title} refuses a control plane upgrade while any node group lags it, and ${retained.map((p) => `"${p.name}" (${p.resourceName}, at ${p.version})`).join(", ")} ${retained.length > 1 ? "are" : "is"} kept from the last blue-green move (retainPreviousPool); it would only be removed after the control plane step. Deploy once with kubernetesVersion ${running.controlPlaneVersion} (that deployment drains and removes it), then bump the cluster.`,
+            );
+        }
     }
 
     // Promotion: never ahead of what the source stack runs.

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { type AmiByVersion, CapiAwsUpgradeCluster, neededVersions, resolveAmis } from "./capi-aws/cluster";
+import { type AmiByVersion, CapiAwsUpgradeCluster, imageMoves, neededVersions, resolveAmis } from "./capi-aws/cluster";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -15,6 +15,7 @@ import {
     scrub,
     stackFile,
 } from "./config";
+import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "./eks/addons";
 import { EksUpgradeCluster } from "./eks/cluster";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
@@ -180,14 +181,40 @@ export async function main(): Promise<Record<string, unknown>> {
             config.clusters.indexOf(plan.cluster),
             plan.cluster,
             neededVersions(plan),
+            plan.running?.images,
         );
         amis.set(plan.cluster.name, resolved.amis);
         issues.push(...resolved.issues);
+        for (const m of imageMoves(plan, resolved.amis))
+            plan.warnings.push(
+                `Kubernetes ${m.version} moves from ${m.from} to ${m.to} (capi-aws.amis): every machine at that version is replaced, control plane first, after a pre-flight`,
+            );
+    }
+    // EKS add-ons: recorded versions stay; an upgrade looks up (or takes the promoted) versions for the target.
+    const addons = new Map<string, AddonVersions>();
+    const awsRegion = new pulumi.Config("aws").get("region");
+    for (const plan of plans.filter((p) => p.cluster.provider === "eks")) {
+        const decision = decideAddons(plan, source?.state?.clusters[plan.cluster.name]);
+        const found: Partial<Record<AddonName, string>> = {};
+        const region = plan.cluster.eks?.region ?? awsRegion;
+        for (const addonName of decision.lookups) {
+            const kubernetesVersion = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
+            found[addonName] = (
+                await aws.eks.getAddonVersion({
+                    addonName,
+                    kubernetesVersion,
+                    mostRecent: true,
+                    ...(region ? { region } : {}),
+                })
+            ).version;
+        }
+        const finished = finishAddons(plan, config.clusters.indexOf(plan.cluster), decision, found);
+        addons.set(plan.cluster.name, finished.versions);
+        issues.push(...finished.issues);
     }
     if (issues.length > 0) throw refuse(issues);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
-    const awsRegion = new pulumi.Config("aws").get("region");
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
@@ -197,7 +224,12 @@ export async function main(): Promise<Record<string, unknown>> {
         (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }
     > = {
         lke: (plan) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }),
-        eks: (plan) => new EksUpgradeCluster(plan.cluster.name, { plan, defaultRegion: awsRegion }),
+        eks: (plan) =>
+            new EksUpgradeCluster(plan.cluster.name, {
+                plan,
+                defaultRegion: awsRegion,
+                addonVersions: addons.get(plan.cluster.name)!,
+            }),
         kubeadm: (plan) =>
             new KubeadmUpgradeCluster(plan.cluster.name, {
                 plan,

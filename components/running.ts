@@ -33,6 +33,10 @@ export interface RunningCluster {
     upgradeInProgress: boolean;
     /** The control plane version the last validation step passed at. */
     validatedVersion?: string;
+    /** Cluster API: the AMI each Kubernetes version's machines run; a version's image moves only when config says so. */
+    images?: Record<string, string>;
+    /** EKS: the version each managed add-on runs; moved only during a control plane upgrade or by a pin. */
+    addons?: Record<string, string>;
 }
 
 export interface RunningState {
@@ -86,7 +90,18 @@ export function parseRunningState(raw: unknown, from: string): RunningState | un
             pools,
             upgradeInProgress: cl.upgradeInProgress === true,
             validatedVersion: typeof cl.validatedVersion === "string" ? cl.validatedVersion : undefined,
+            images: stringMap(cl.images),
+            addons: stringMap(cl.addons),
         };
     }
     return { schemaVersion: RUNNING_STATE_SCHEMA, stack: typeof r.stack === "string" ? r.stack : "", clusters };
+}
+
+/** A recorded map of names to strings; anything else is left out (older records have none). */
+function stringMap(value: unknown): Record<string, string> | undefined {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+    const entries = Object.entries(value as Record<string, unknown>).filter(
+        (e): e is [string, string] => typeof e[1] === "string" && e[1] !== "",
+    );
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }

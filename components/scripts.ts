@@ -21,6 +21,9 @@ export const SCRIPT_KINDS = [
     "lke-control-plane",
     "lke-in-place",
     "lke-recycle-pool",
+    "kubeadm-wait-ready",
+    "capi-retire",
+    "eks-nodegroup-version",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 

@@ -101,9 +101,14 @@ function componentProps(args: ResourceValidationArgs): ComponentProps | undefine
     return p.cluster && p.controlPlane ? (p as ComponentProps) : undefined;
 }
 
+/** The script a command runs: its create/delete text, or for a remote `bash -s` step the script it sends on stdin. */
+function commandText(r: { props: Record<string, unknown> }, field: "create" | "delete"): unknown {
+    return field === "create" && scriptKindOf(r.props.stdin) ? r.props.stdin : r.props[field];
+}
+
 /** The script kind a command runs, from the generated script's header. */
 export function commandKind(r: { props: Record<string, unknown> }, field: "create" | "delete"): string | undefined {
-    const text = r.props[field];
+    const text = commandText(r, field);
     // Another program's hand-written drain counts as a drain too.
     return scriptKindOf(text) ?? (typeof text === "string" && /\bkubectl\s+drain\b/.test(text) ? "drain" : undefined);
 }
@@ -290,7 +295,7 @@ const isCommand = (r: PolicyResource) => r.type === COMMAND_TYPE || r.type === R
 const isKubeadmWorker = (r: PolicyResource) =>
     isCommand(r) &&
     commandKind(r, "create") === "kubeadm-kubelet" &&
-    /^K8SU_ROLE='worker'$/m.test(String(r.props.create));
+    /^K8SU_ROLE='worker'$/m.test(String(commandText(r, "create")));
 const isVersionedCluster = (type: string) => VERSIONED_CLUSTER_TYPES.some((k) => k.matches(type));
 export const workersAfterControlPlane: StackValidationPolicy = {
     name: "workers-after-control-plane",

@@ -1,10 +1,16 @@
 // Cluster API on AWS under the mock runtime: immutable templates, waits, and blue-green MachineDeployments.
 
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { templateName } from "../components/capi-aws/cluster";
+import { buildScript } from "../components/scripts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const SECRETS = { "k8s-upgrades:managementKubeconfig": "apiVersion: v1\nkind: Config\n" };
@@ -52,13 +58,38 @@ const templateOf = (c: Capture, md: string) =>
 const annotations = (c: Capture, name: string, type: string) =>
     (resource(c, name, type).inputs as any).metadata.annotations as Record<string, string>;
 
-test("a template's name changes with its version, AMI or instance type, and only then", () => {
-    const base = { version: "1.31.4", ami: "ami-0b0b0b0b0b0b0b031", instanceType: "m6i.xlarge" };
-    const name = templateName("edge-md-0", base);
+test("a template's name hashes the version and the whole spec: any field that changes gives a new template", () => {
+    const spec = (extra: Record<string, unknown> = {}) => ({
+        template: {
+            spec: {
+                instanceType: "m6i.xlarge",
+                ami: { id: "ami-0b0b0b0b0b0b0b031" },
+                iamInstanceProfile: "nodes.cluster-api-provider-aws.sigs.k8s.io",
+                ...extra,
+            },
+        },
+    });
+    const name = templateName("edge-md-0", "1.31.4", spec());
     assert.match(name, /^edge-md-0-[0-9a-f]{8}$/);
-    assert.equal(templateName("edge-md-0", { ...base }), name);
-    for (const change of [{ version: "1.31.5" }, { ami: "ami-0c0c0c0c0c0c0c0c0" }, { instanceType: "m6i.2xlarge" }]) {
-        assert.notEqual(templateName("edge-md-0", { ...base, ...change }), name, JSON.stringify(change));
+    assert.equal(templateName("edge-md-0", "1.31.4", spec()), name);
+    const reordered = {
+        template: {
+            spec: {
+                iamInstanceProfile: "nodes.cluster-api-provider-aws.sigs.k8s.io",
+                ami: { id: "ami-0b0b0b0b0b0b0b031" },
+                instanceType: "m6i.xlarge",
+            },
+        },
+    };
+    assert.equal(templateName("edge-md-0", "1.31.4", reordered), name, "key order does not matter");
+    assert.notEqual(templateName("edge-md-0", "1.31.5", spec()), name);
+    for (const change of [
+        { ami: { id: "ami-0c0c0c0c0c0c0c0c0" } },
+        { instanceType: "m6i.2xlarge" },
+        { iamInstanceProfile: "workers" },
+        { sshKeyName: "ops" },
+    ]) {
+        assert.notEqual(templateName("edge-md-0", "1.31.4", spec(change)), name, JSON.stringify(change));
     }
 });
 
@@ -95,37 +126,55 @@ describe("Cluster API blue-green, 1.30.6 → 1.31.4", async () => {
         assert.ok(directDeps(second, "edge-control-plane", KCP).includes("edge-preflight"));
     });
 
-    test("MachineDeployments depend on the control plane and wait until every replica is updated and ready", () => {
+    test("MachineDeployments depend on the control plane and wait until the rollout is over: total, updated and ready replicas all N", () => {
         assert.ok(
             directDeps(second, "edge-md-0-1-31", MD).includes("edge-control-plane-rollout"),
             "workers wait for the control plane to report the target",
         );
         assert.deepEqual(JSON.parse(annotations(second, "edge-md-0-1-31", MD)["pulumi.com/waitFor"]), [
+            "jsonpath={.status.replicas}=3",
             "jsonpath={.status.updatedReplicas}=3",
             "jsonpath={.status.readyReplicas}=3",
         ]);
         const spec = (resource(second, "edge-md-0-1-31", MD).inputs as any).spec;
         assert.equal(spec.template.spec.version, "v1.31.4");
-        assert.equal(spec.template.spec.nodeDrainTimeout, "600s");
         assert.deepEqual(spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 });
     });
 
-    test("blue-green keeps the old MachineDeployment until the new one is ready, then scales it to zero; the next deployment removes it", () => {
+    test("no nodeDrainTimeout anywhere: Cluster API would delete a machine undrained once it expires", () => {
+        for (const c of [first, second])
+            for (const r of c.resources.filter((x) => x.type === MD))
+                assert.equal((r.inputs as any).spec.template.spec.nodeDrainTimeout, undefined, r.name);
+    });
+
+    test("blue-green keeps the old MachineDeployment until the new one is ready, cordons its nodes, then retires it in batches of batchSize with our deadline; the next deployment removes it", () => {
         const blue = resource(second, "edge-md-0-1-30", MD);
-        assert.equal((blue.inputs as any).spec.replicas, 0);
-        assert.ok(
-            directDeps(second, "edge-md-0-1-30", MD).includes("edge-md-0-1-31"),
-            "scaled down only after the green one is ready",
+        assert.equal((blue.inputs as any).spec.replicas, 3, "never scaled to zero at once by its resource");
+        assert.ok(blue.ignoreChanges.includes("spec.replicas"), "the retire step owns its replicas");
+        assert.equal(annotations(second, "edge-md-0-1-30", MD)["pulumi.com/waitFor"], undefined);
+        const cordon = resource(second, "edge-cordon-blue");
+        assert.equal(scriptKindOf(cordon), "cordon");
+        assert.equal(env(cordon).K8SU_SELECTORS, "node.cluster.x-k8s.io/k8s-upgrades-generation=edge-md-0-1-30");
+        assert.ok(directDeps(second, "edge-cordon-blue").includes("edge-md-0-1-31"), "after the green one is ready");
+        const retire = resource(second, "edge-md-0-1-30-retire");
+        assert.equal(scriptKindOf(retire), "capi-retire");
+        assert.deepEqual(
+            [
+                env(retire).K8SU_MACHINE_DEPLOYMENT,
+                env(retire).K8SU_NAMESPACE,
+                env(retire).K8SU_BATCH_SIZE,
+                env(retire).K8SU_DRAIN_TIMEOUT_SECONDS,
+            ],
+            ["edge-md-0-1-30", "clusters", "1", "600"],
         );
-        assert.deepEqual(JSON.parse(annotations(second, "edge-md-0-1-30", MD)["pulumi.com/waitFor"]), [
-            "jsonpath={.status.replicas}=0",
-        ]);
+        assert.ok(retire.secretPaths.includes("environment.K8SU_KUBECONFIG_B64"));
+        assert.deepEqual(directDeps(second, "edge-md-0-1-30-retire").sort(), ["edge-cordon-blue", "edge-md-0-1-30"]);
+        assert.ok(allDeps(second, "edge-validate").has("edge-md-0-1-30-retire"));
         assert.equal(
             templateOf(second, "edge-md-0-1-30"),
             templateOf(first, "edge-md-0-1-30"),
             "the blue template is left as it was",
         );
-        assert.ok(allDeps(second, "edge-validate").has("edge-md-0-1-30"));
         assert.equal(has(third, "edge-md-0-1-30"), false);
         assert.ok(has(third, "edge-md-0-1-31"));
         assert.equal((third.stackOutputs as any).k8sUpgrades.clusters.edge.upgradeInProgress, false);
@@ -206,5 +255,135 @@ describe("Cluster API in-place and images", () => {
             missing.error ?? "",
             /allowed: an AMI built for Kubernetes 1\.31\.4.*or publish it where amiLookup finds it/,
         );
+    });
+});
+
+describe("Cluster API images are pinned in the running record", () => {
+    const lookup = { amis: {}, amiLookup: { owners: ["258751437250"] } };
+    test("a rebuilt image found by amiLookup changes nothing until the version moves; the new version takes the newest", async () => {
+        const first = await deploy(capiCluster("1.30.6", "blue-green", lookup), undefined, {
+            "1.30.6": AMIS["1.30.6"],
+        });
+        assert.equal(first.error, undefined, first.error);
+        assert.deepEqual((first.stackOutputs as any).k8sUpgrades.clusters.edge.images, { "1.30.6": AMIS["1.30.6"] });
+        const rebuilt = { "1.30.6": "ami-0e0e0e0e0e0e0e0e0", "1.31.4": AMIS["1.31.4"] };
+        const again = await deploy(capiCluster("1.30.6", "blue-green", lookup), first.stackOutputs, rebuilt);
+        assert.equal(again.error, undefined, again.error);
+        assert.equal(
+            templateOf(again, "edge-md-0-1-30"),
+            templateOf(first, "edge-md-0-1-30"),
+            "the pinned image stays",
+        );
+        assert.equal(
+            (resource(again, "edge-control-plane", KCP).inputs as any).spec.machineTemplate.infrastructureRef.name,
+            (resource(first, "edge-control-plane", KCP).inputs as any).spec.machineTemplate.infrastructureRef.name,
+        );
+        assert.equal(has(again, "edge-preflight"), false);
+        const upgraded = await deploy(capiCluster("1.31.4", "blue-green", lookup), again.stackOutputs, rebuilt);
+        assert.equal(upgraded.error, undefined, upgraded.error);
+        assert.equal(
+            (resource(upgraded, "edge-md-0-1-31-machine-template").inputs as any).spec.template.spec.ami.id,
+            AMIS["1.31.4"],
+        );
+        assert.equal(
+            templateOf(upgraded, "edge-md-0-1-30"),
+            templateOf(first, "edge-md-0-1-30"),
+            "blue keeps its image",
+        );
+    });
+
+    test("a new AMI the user writes into capi-aws.amis moves the version's machines, pre-flighted, control plane first", async () => {
+        const first = await deploy(capiCluster("1.31.4", "in-place"));
+        const moved = { amis: { ...AMIS, "1.31.4": "ami-0f0f0f0f0f0f0f0f0" } };
+        const second = await deploy(capiCluster("1.31.4", "in-place", moved), first.stackOutputs);
+        assert.equal(second.error, undefined, second.error);
+        assert.notEqual(templateOf(second, "edge-md-0-1-31"), templateOf(first, "edge-md-0-1-31"));
+        assert.ok(directDeps(second, "edge-control-plane", KCP).includes("edge-preflight"));
+        assert.ok(resource(second, "edge-control-plane-rollout").inputs.triggers);
+        assert.notDeepEqual(
+            resource(second, "edge-control-plane-rollout").inputs.triggers,
+            resource(first, "edge-control-plane-rollout").inputs.triggers,
+            "the control plane rollout is waited for again before the workers move",
+        );
+        assert.match(second.log ?? "", /Kubernetes 1\.31\.4 moves from ami-0b0b0b0b0b0b0b031 to ami-0f0f0f0f0f0f0f0f0/);
+        assert.deepEqual((second.stackOutputs as any).k8sUpgrades.clusters.edge.images, {
+            "1.31.4": "ami-0f0f0f0f0f0f0f0f0",
+        });
+    });
+});
+
+describe("capi-retire against a stand-in management cluster", () => {
+    const standIn = path.join(ROOT, "test", "fixture", "node-bin", "capi-kubectl");
+    function cluster(machines: number, opts: { blocked?: boolean } = {}) {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "capi-"));
+        const bin = path.join(state, "bin");
+        fs.mkdirSync(bin);
+        fs.symlinkSync(standIn, path.join(bin, "kubectl"));
+        fs.writeFileSync(path.join(state, "replicas"), String(machines));
+        fs.writeFileSync(
+            path.join(state, "machines"),
+            Array.from({ length: machines }, (_, i) => `edge-md-0-1-30-m${i}\tRunning\tip-10-0-0-${i}\n`).join(""),
+        );
+        if (opts.blocked) fs.writeFileSync(path.join(state, "blocked"), "");
+        return {
+            state,
+            calls: () => fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n"),
+            machines: () => fs.readFileSync(path.join(state, "machines"), "utf8").trim().split("\n").filter(Boolean),
+            run: (extra: Record<string, string> = {}) =>
+                spawnSync("bash", ["-c", buildScript("capi-retire")], {
+                    encoding: "utf8",
+                    env: {
+                        PATH: `${bin}:/usr/bin:/bin`,
+                        CAPI_STATE: state,
+                        K8SU_KUBECONFIG: "apiVersion: v1\nkind: Config\n",
+                        K8SU_MACHINE_DEPLOYMENT: "edge-md-0-1-30",
+                        K8SU_NAMESPACE: "clusters",
+                        K8SU_BATCH_SIZE: "2",
+                        K8SU_SOAK_SECONDS: "0",
+                        K8SU_DRAIN_TIMEOUT_SECONDS: "5",
+                        K8SU_POLL_SECONDS: "0.1",
+                        ...extra,
+                    },
+                }),
+        };
+    }
+    const scales = (calls: string[]) => calls.filter((c) => c.startsWith("scale")).map((c) => c.split(" ").pop());
+
+    test("five machines in batches of two: scaled to 3, 1, 0, each batch gone before the next", () => {
+        const c = cluster(5);
+        const r = c.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(scales(c.calls()), ["--replicas=3", "--replicas=1", "--replicas=0"]);
+        assert.deepEqual(c.machines(), []);
+    });
+
+    test("a drain held by a budget fails the step at our deadline with the machines still there, and goes no further", () => {
+        const c = cluster(3, { blocked: true });
+        const r = c.run({ K8SU_BATCH_SIZE: "1", K8SU_DRAIN_TIMEOUT_SECONDS: "1" });
+        assert.equal(r.status, 1);
+        assert.match(
+            r.stderr,
+            /batch 1 of machinedeployments\.cluster\.x-k8s\.io\/edge-md-0-1-30 did not drain within 1s; its machines still exist/,
+        );
+        assert.match(r.stderr, /- edge-md-0-1-30-m2\tRunning\tip-10-0-0-2/);
+        assert.deepEqual(scales(c.calls()), ["--replicas=2"], "never scaled further while a batch is stuck");
+        assert.equal(c.machines().length, 3);
+        fs.rmSync(path.join(c.state, "blocked"));
+        const again = c.run({ K8SU_BATCH_SIZE: "1" });
+        assert.equal(again.status, 0, again.stderr);
+        assert.deepEqual(
+            scales(c.calls()),
+            ["--replicas=2", "--replicas=1", "--replicas=0"],
+            "resumes from where it stopped",
+        );
+    });
+
+    test("a failed listing is an error, not 'nothing left'", () => {
+        const c = cluster(2);
+        fs.writeFileSync(path.join(c.state, "fail-get-machines"), "");
+        const r = c.run();
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /cannot list the Machines of machinedeployments\.cluster\.x-k8s\.io\/edge-md-0-1-30/);
+        assert.deepEqual(scales(c.calls()), []);
     });
 });

@@ -1,9 +1,15 @@
 // EKS under the mock runtime: from a real 1.30 deployment to 1.31 in config, per strategy.
 
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { buildScript } from "../components/scripts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig, upgrade } from "./helpers";
 
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
@@ -137,7 +143,12 @@ describe("EKS in-place and recycle", async () => {
         assert.equal(ng.inputs.version, "1.31");
         assert.deepEqual(ng.inputs.updateConfig, { maxUnavailablePercentage: 25, updateStrategy: "MINIMAL" });
         assert.ok(allDeps(inPlace.second, "data-general-1-30", NODE_GROUP).has("data-kube-proxy"));
-        assert.ok(directDeps(inPlace.second, "data-validate").includes("data-general-1-30"));
+        assert.ok(directDeps(inPlace.second, "data-validate").includes("data-general-1-30-version"));
+        const check = resource(inPlace.second, "data-general-1-30-version");
+        assert.equal(scriptKindOf(check), "eks-nodegroup-version");
+        assert.deepEqual(directDeps(inPlace.second, "data-general-1-30-version").includes("data-general-1-30"), true);
+        assert.equal(env(check).K8SU_TARGET_MINOR, "1.31");
+        assert.equal(env(check).K8SU_NODEGROUP, nodeGroupName(inPlace.first));
         assert.equal(has(inPlace.second, "data-cordon-blue"), false);
     });
 
@@ -175,4 +186,186 @@ test("a second minor bump while a node group lags is refused, naming the group",
         third.error ?? "",
         /Amazon EKS refuses a control plane upgrade while node groups lag it: upgrade "general" \(data-general-1-30, at 1\.30\) to 1\.31 first/,
     );
+});
+
+test("the next minor is refused while a retained blue node group waits for removal, saying to deploy once first", async () => {
+    const retain = {
+        workers: { strategy: "blue-green", retainPreviousPool: true, drain: { deleteEmptyDirData: false } },
+    };
+    const { second } = await upgrade(
+        [eksCluster("1.30", "blue-green", retain)],
+        [eksCluster("1.31", "blue-green", retain)],
+    );
+    assert.equal(second.error, undefined, second.error);
+    const third = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.32", "blue-green", retain)]),
+        previous: second.stackOutputs,
+    });
+    assert.match(
+        third.error ?? "",
+        /allowed: 1\.31 until the retained blue node group is removed\. Amazon EKS refuses a control plane upgrade while any node group lags it, and "general" \(data-general-1-30, at 1\.30\) is kept from the last blue-green move \(retainPreviousPool\).*Deploy once with kubernetesVersion 1\.31 \(that deployment drains and removes it\), then bump the cluster/,
+    );
+    const removal = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.31", "blue-green", retain)]),
+        previous: second.stackOutputs,
+    });
+    assert.equal(removal.error, undefined, removal.error);
+    assert.equal(has(removal, "data-general-1-30"), false, "the deployment at the same version removes it");
+});
+
+describe("EKS add-on versions are recorded and move only with an upgrade", async () => {
+    const at130 = {
+        "vpc-cni@1.30": "v1.18.1-eksbuild.1",
+        "kube-proxy@1.30": "v1.30.0-eksbuild.3",
+        "coredns@1.30": "v1.11.1-eksbuild.9",
+    };
+    const at131 = {
+        "vpc-cni@1.31": "v1.19.2-eksbuild.1",
+        "kube-proxy@1.31": "v1.31.2-eksbuild.3",
+        "coredns@1.31": "v1.11.3-eksbuild.1",
+    };
+    const first = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.30", "in-place")]),
+        addonCatalog: at130,
+    });
+    const addonsOf = (c: Capture) => (c.stackOutputs as any).k8sUpgrades.clusters.data.addons;
+
+    test("the running record carries each add-on's version", () => {
+        assert.deepEqual(addonsOf(first), {
+            "vpc-cni": "v1.18.1-eksbuild.1",
+            "kube-proxy": "v1.30.0-eksbuild.3",
+            coredns: "v1.11.1-eksbuild.9",
+        });
+    });
+
+    test("a newer compatible build does not move an add-on in a deployment without an upgrade", async () => {
+        const newer = { ...at130, "vpc-cni@1.30": "v1.19.0-eksbuild.1", "coredns@1.30": "v1.11.4-eksbuild.2" };
+        const again = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.30", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: newer,
+        });
+        assert.equal(again.error, undefined, again.error);
+        assert.equal(resource(again, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.18.1-eksbuild.1");
+        assert.equal(resource(again, "data-coredns", ADDON).inputs.addonVersion, "v1.11.1-eksbuild.9");
+    });
+
+    test("an upgrade moves them to the most recent compatible with the target, one VPC CNI minor", async () => {
+        const up = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: at131,
+        });
+        assert.equal(up.error, undefined, up.error);
+        assert.equal(resource(up, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.19.2-eksbuild.1");
+        assert.equal(addonsOf(up)["kube-proxy"], "v1.31.2-eksbuild.3");
+    });
+
+    test("an upgrade whose VPC CNI would skip a minor is refused, saying how to step through", async () => {
+        const skip = { ...at131, "vpc-cni@1.31": "v1.20.1-eksbuild.1" };
+        const r = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: skip,
+        });
+        assert.match(
+            r.error ?? "",
+            /field clusters\[0\]\.eks\.addonVersions\.vpc-cni: given "v1\.20\.1-eksbuild\.1"; allowed: a v1\.19\.x build \(one minor from v1\.18\.1-eksbuild\.1, what runs\)\. EKS refuses a VPC CNI update that moves more than one minor at a time/,
+        );
+    });
+
+    test("a promoted stack takes the versions its source runs at the same minor, not a fresh lookup", async () => {
+        const dev = await runProgram({
+            stack: "dev",
+            config: stackConfig([eksCluster("1.31", "in-place")]),
+            previous: first.stackOutputs,
+            addonCatalog: at131,
+        });
+        const stagingFirst = await runProgram({
+            stack: "staging",
+            config: stackConfig([eksCluster("1.30", "in-place")]),
+            addonCatalog: at130,
+        });
+        const later = { ...at131, "vpc-cni@1.31": "v1.19.6-eksbuild.2", "coredns@1.31": "v1.11.4-eksbuild.2" };
+        const staging = await runProgram({
+            stack: "staging",
+            config: stackConfig([eksCluster("1.31", "in-place")], { "k8s-upgrades:promotesFrom": "dev" }),
+            previous: stagingFirst.stackOutputs,
+            sources: { dev: dev.stackOutputs! },
+            addonCatalog: later,
+        });
+        assert.equal(staging.error, undefined, staging.error);
+        assert.equal(resource(staging, "data-vpc-cni", ADDON).inputs.addonVersion, "v1.19.2-eksbuild.1");
+        assert.equal(resource(staging, "data-coredns", ADDON).inputs.addonVersion, "v1.11.3-eksbuild.1");
+    });
+});
+
+describe("eks-nodegroup-version: resuming an in-place update that failed", () => {
+    function nodeGroup(version: string, outcome = "Successful") {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "eks-"));
+        const bin = path.join(state, "bin");
+        fs.mkdirSync(bin);
+        fs.symlinkSync(path.join(ROOT, "test", "fixture", "node-bin", "aws"), path.join(bin, "aws"));
+        fs.writeFileSync(path.join(state, "version"), version);
+        fs.writeFileSync(path.join(state, "outcome"), outcome);
+        fs.writeFileSync(path.join(state, "calls"), "");
+        const run = () =>
+            spawnSync("bash", ["-c", buildScript("eks-nodegroup-version")], {
+                encoding: "utf8",
+                env: {
+                    PATH: `${bin}:/usr/bin:/bin`,
+                    AWS_STATE: state,
+                    K8SU_EKS_CLUSTER: "data-1a2b3c4",
+                    K8SU_NODEGROUP: "data-general-1-30-20261130",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_FORCE: "false",
+                    K8SU_TIMEOUT_SECONDS: "10",
+                    K8SU_AWS_REGION: "us-east-1",
+                    K8SU_POLL_SECONDS: "0.1",
+                },
+            });
+        const calls = () => fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n").filter(Boolean);
+        return { state, run, calls };
+    }
+
+    test("a node group that still runs the old minor gets the version update issued again, and waited for", () => {
+        const g = nodeGroup("1.30");
+        const r = g.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /runs 1\.30, not 1\.31: its last update did not finish/);
+        assert.ok(
+            g
+                .calls()
+                .includes(
+                    "eks update-nodegroup-version --cluster-name data-1a2b3c4 --nodegroup-name data-general-1-30-20261130 --kubernetes-version 1.31 --no-force --query update.id --output text",
+                ),
+        );
+        assert.equal(fs.readFileSync(path.join(g.state, "version"), "utf8"), "1.31");
+    });
+
+    test("a node group at the target is left alone", () => {
+        const g = nodeGroup("1.31");
+        const r = g.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(g.calls().filter((c) => c.includes("update-nodegroup-version")).length, 0);
+    });
+
+    test("an update that fails again stops the deployment with EKS's errors; a failed describe is an error too", () => {
+        const g = nodeGroup("1.30", "Failed");
+        const r = g.run();
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /PodEvictionFailure/);
+        assert.match(r.stderr, /update upd-1 of the node group data-general-1-30-20261130 of data-1a2b3c4 is Failed/);
+        const h = nodeGroup("1.30");
+        fs.writeFileSync(path.join(h.state, "fail-describe-nodegroup"), "");
+        const denied = h.run();
+        assert.equal(denied.status, 1);
+        assert.match(denied.stderr, /cannot describe the node group/);
+    });
 });

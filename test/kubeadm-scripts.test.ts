@@ -8,8 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { REMOTE_INTERPRETER } from "../components/kubeadm/cluster";
 import { buildRemoteScript, REMOTE_SCRIPT_PARAMS, type RemoteScriptKind } from "../components/scripts";
 import { ROOT } from "../tools/harness";
+import { KubeApiFixture } from "./fixture/kube-api";
+import { runScript } from "./fixture/run-script";
 
 interface Node {
     state: string;
@@ -49,16 +52,31 @@ function node(packageManager: "apt" | "dnf", installed = "1.30.6"): Node {
     };
 }
 
+const NODE_BIN = path.join(ROOT, "test", "fixture", "node-bin");
+/** A folder with the node's stand-in tools, leaving out those a node lacks. */
+function toolsDir(n: Node, without: string[]): string {
+    const dir = path.join(n.state, "bin");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+    const standIns = fs.readdirSync(NODE_BIN).filter((t) => fs.lstatSync(path.join(NODE_BIN, t)).isSymbolicLink());
+    for (const tool of standIns.filter((t) => !without.includes(t)))
+        fs.symlinkSync(path.join(NODE_BIN, "record"), path.join(dir, tool));
+    return dir;
+}
+
+/** Runs a node script the way the program sends it: `bash -s` (the remote command) under /bin/sh, the script on stdin. */
 function run(
     n: Node,
     kind: RemoteScriptKind,
     params: Record<string, string>,
+    without: string[] = ["etcdutl", "crictl"],
 ): { code: number; stderr: string; stdout: string } {
     const given = Object.fromEntries(REMOTE_SCRIPT_PARAMS[kind].map((k) => [k, params[k]]));
-    const r = spawnSync("bash", ["-c", buildRemoteScript(kind, given)], {
+    const r = spawnSync("sh", ["-c", REMOTE_INTERPRETER], {
+        input: buildRemoteScript(kind, given),
         encoding: "utf8",
         env: {
-            PATH: `${path.join(ROOT, "test", "fixture", "node-bin")}:/usr/bin:/bin`,
+            PATH: `${toolsDir(n, without)}:/usr/bin:/bin`,
             STANDIN_STATE: n.state,
             K8SU_ROOT: n.root,
             HOME: n.state,
@@ -178,7 +196,7 @@ test("a failure in the middle stops the step; running it again completes it", ()
     );
 });
 
-test("the etcd snapshot gets a dated name and is verified before the control plane moves", () => {
+test("etcd before 3.6 without etcdutl: the snapshot gets a dated name and is verified with etcdctl before the control plane moves", () => {
     const n = node("apt");
     const dir = path.join(n.state, "backups");
     const r = run(n, "kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: dir });
@@ -186,7 +204,7 @@ test("the etcd snapshot gets a dated name and is verified before the control pla
     const snapshot = r.stdout.trim();
     assert.match(snapshot, new RegExp(`^${dir}/etcd-before-v1\\.31\\.4-\\d{8}T\\d{6}Z\\.db$`));
     assert.ok(fs.existsSync(snapshot));
-    const calls = n.calls();
+    const calls = n.calls().filter((c) => c !== "etcdctl version");
     assert.match(
         calls[0],
         new RegExp(
@@ -198,4 +216,86 @@ test("the etcd snapshot gets a dated name and is verified before the control pla
     const unverified = run(n, "kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: dir });
     assert.equal(unverified.code, 1);
     assert.match(unverified.stderr, /does not verify/);
+});
+
+test("the remote command is bash reading stdin: a login shell such as dash cannot run the scripts themselves", () => {
+    const script = buildRemoteScript("kubeadm-kubelet", { ...minor, K8SU_ROLE: "worker" });
+    const asCommand = spawnSync("dash", ["-c", script], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+    assert.notEqual(asCommand.status, 0, "dash rejects the bash script given as the command");
+    const n = node("apt");
+    const r = run(n, "kubeadm-kubelet", { ...minor, K8SU_ROLE: "worker" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(n.version("kubelet"), "1.31.4");
+});
+
+const snapshotParams = (n: Node) => ({
+    K8SU_TARGET_VERSION: "1.31.4",
+    K8SU_SNAPSHOT_DIR: path.join(n.state, "backups"),
+});
+
+test("etcd 3.6: etcdctl takes the snapshot and etcdutl verifies it (etcdctl snapshot status is gone)", () => {
+    const n = node("apt");
+    fs.writeFileSync(path.join(n.state, "etcd-version"), "3.6.1");
+    const r = run(n, "kubeadm-etcd-snapshot", snapshotParams(n), ["crictl"]);
+    assert.equal(r.code, 0, r.stderr);
+    const snapshot = r.stdout.trim();
+    assert.deepEqual(
+        n.calls().map((c) => c.split(" ").slice(0, 3).join(" ")),
+        ["etcdctl snapshot save", "etcdutl snapshot status"],
+    );
+    assert.ok(fs.existsSync(snapshot));
+});
+
+test("etcd 3.6 without etcdutl: refused, naming the node and how to get etcdutl", () => {
+    const n = node("apt");
+    fs.writeFileSync(path.join(n.state, "etcd-version"), "3.6.1");
+    const r = run(n, "kubeadm-etcd-snapshot", snapshotParams(n), ["crictl", "etcdutl"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`on node ${os.hostname()} cannot be verified: etcdctl there is 3\\.6 or newer`));
+    assert.match(r.stderr, /github\.com\/etcd-io\/etcd\/releases/);
+});
+
+test("no etcdctl on the node: the snapshot runs inside the etcd static pod with crictl exec, then moves to the snapshot folder", () => {
+    const n = node("apt");
+    fs.writeFileSync(path.join(n.state, "etcd-container"), "4f2a9c\n");
+    const r = run(n, "kubeadm-etcd-snapshot", snapshotParams(n), ["etcdctl", "etcdutl"]);
+    assert.equal(r.code, 0, r.stderr);
+    const snapshot = r.stdout.trim();
+    assert.ok(fs.existsSync(snapshot), "moved out of the etcd data directory");
+    const calls = n.calls();
+    assert.match(calls[1], /^crictl exec 4f2a9c etcdctl snapshot save \/var\/lib\/etcd\/etcd-before-v1\.31\.4-/);
+    assert.match(calls[2], /^crictl exec 4f2a9c etcdutl snapshot status \/var\/lib\/etcd\//);
+});
+
+test("neither etcdctl nor crictl: refused, naming the node rather than the machine running pulumi", () => {
+    const n = node("apt");
+    const r = run(n, "kubeadm-etcd-snapshot", snapshotParams(n), ["etcdctl", "etcdutl", "crictl"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`etcdctl is not installed on node ${os.hostname()}, and crictl is not there`));
+    assert.doesNotMatch(r.stderr, /machine running pulumi/);
+});
+
+test("kubeadm-wait-ready waits for the exact patch, not just the minor", async () => {
+    const f = new KubeApiFixture("1.31.4");
+    await f.start();
+    try {
+        f.addNode("w-1", { labels: { "kubernetes.io/hostname": "w-1" }, kubeletVersion: "1.31.2" });
+        const env = {
+            K8SU_KUBECONFIG: f.kubeconfig(),
+            K8SU_SELECTOR: "kubernetes.io/hostname=w-1",
+            K8SU_EXPECTED_NODES: "1",
+            K8SU_TARGET_VERSION: "1.31.4",
+            K8SU_TIMEOUT_SECONDS: "1",
+        };
+        const early = await runScript("kubeadm-wait-ready", env, "1.31");
+        assert.equal(early.code, 1, "1.31.2 is the right minor but not the target");
+        assert.match(early.stderr, /node w-1 runs kubelet v1\.31\.2, waiting for v1\.31\.4/);
+        setTimeout(() => {
+            f.nodes.get("w-1")!.kubeletVersion = "1.31.4";
+        }, 500);
+        const done = await runScript("kubeadm-wait-ready", { ...env, K8SU_TIMEOUT_SECONDS: "20" }, "1.31");
+        assert.equal(done.code, 0, done.stderr);
+    } finally {
+        await f.stop();
+    }
 });

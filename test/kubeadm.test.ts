@@ -58,10 +58,10 @@ describe("kubeadm, 1.30.6 → 1.31.4", async () => {
     test("the etcd snapshot precedes kubeadm upgrade apply, which runs on the first control plane node only", () => {
         assert.ok(directDeps(second, "onprem-cp-1-etcd-snapshot").includes("onprem-preflight"));
         assert.deepEqual(directDeps(second, "onprem-cp-1-kubeadm"), ["onprem-cp-1-etcd-snapshot"]);
-        assert.match(String(resource(second, "onprem-cp-1-kubeadm").inputs.create), /^K8SU_FIRST='true'$/m);
+        assert.match(String(resource(second, "onprem-cp-1-kubeadm").inputs.stdin), /^K8SU_FIRST='true'$/m);
         for (const cp of ["cp-2", "cp-3"])
-            assert.match(String(resource(second, `onprem-${cp}-kubeadm`).inputs.create), /^K8SU_FIRST='false'$/m);
-        assert.match(String(resource(second, "onprem-cp-1-kubeadm").inputs.create), /^K8SU_SWITCH_REPOSITORY='true'$/m);
+            assert.match(String(resource(second, `onprem-${cp}-kubeadm`).inputs.stdin), /^K8SU_FIRST='false'$/m);
+        assert.match(String(resource(second, "onprem-cp-1-kubeadm").inputs.stdin), /^K8SU_SWITCH_REPOSITORY='true'$/m);
     });
 
     test("control plane nodes are strictly serial: kubeadm on each, then each node's kubelet, one at a time", () => {
@@ -107,13 +107,32 @@ describe("kubeadm, 1.30.6 → 1.31.4", async () => {
                     );
             }
         });
-        assert.deepEqual(directDeps(second, "onprem-validate"), ["onprem-w-5-uncordon"]);
+        assert.deepEqual(directDeps(second, "onprem-versions"), ["onprem-w-5-uncordon"]);
+        assert.deepEqual(directDeps(second, "onprem-validate"), ["onprem-versions"]);
+    });
+
+    test("remote scripts run as `bash -s` with the script on stdin, whatever the SSH user's login shell is", () => {
+        for (const step of ["onprem-cp-1-etcd-snapshot", "onprem-cp-2-kubeadm", "onprem-w-1-kubelet"]) {
+            const r = resource(second, step);
+            assert.equal(r.inputs.create, "bash -s", step);
+            assert.match(String(r.inputs.stdin), /^#!\/usr\/bin\/env bash\n# k8s-upgrades: kubeadm-/, step);
+        }
+    });
+
+    test("each node waits for its kubelet at the exact target version, and every upgraded node is checked before validation", () => {
+        const ready = resource(second, "onprem-cp-2-ready");
+        assert.equal(scriptKindOf(ready), "kubeadm-wait-ready");
+        assert.equal(env(ready).K8SU_TARGET_VERSION, "1.31.4");
+        const versions = env(resource(second, "onprem-versions"));
+        assert.equal(versions.K8SU_SELECTOR, `kubernetes.io/hostname in (${[...CPS, ...WORKERS].join(",")})`);
+        assert.equal(versions.K8SU_EXPECTED_NODES, "8");
+        assert.equal(versions.K8SU_TARGET_VERSION, "1.31.4");
     });
 
     test("the SSH key and kubeconfig stay secrets; the remote scripts hold only versions and settings", () => {
         const remote = resource(second, "onprem-cp-1-kubeadm");
         assert.ok(remote.secretPaths.includes("connection"));
-        assert.doesNotMatch(String(remote.inputs.create), /PRIVATE KEY/);
+        assert.doesNotMatch(String(remote.inputs.stdin), /PRIVATE KEY/);
         assert.ok(resource(second, "onprem-cp-1-drain").secretPaths.includes("environment.K8SU_KUBECONFIG_B64"));
     });
 
@@ -161,11 +180,10 @@ describe("kubeadm variants", () => {
         const first = await deploy([kubeadmCluster("1.31.2")]);
         const second = await deploy([kubeadmCluster("1.31.4")], first.stackOutputs);
         assert.equal(second.error, undefined, second.error);
-        assert.match(
-            String(resource(second, "onprem-cp-1-kubeadm").inputs.create),
-            /^K8SU_SWITCH_REPOSITORY='false'$/m,
-        );
+        assert.match(String(resource(second, "onprem-cp-1-kubeadm").inputs.stdin), /^K8SU_SWITCH_REPOSITORY='false'$/m);
         assert.ok(has(second, "onprem-w-5-kubelet"));
+        assert.equal(env(resource(second, "onprem-w-5-ready")).K8SU_TARGET_VERSION, "1.31.4", "a patch is waited for");
+        assert.equal(env(resource(second, "onprem-versions")).K8SU_TARGET_VERSION, "1.31.4");
     });
 
     test("external etcd skips the snapshot", async () => {

@@ -176,16 +176,36 @@ describe("in-place", async () => {
 
 describe("recycle", async () => {
     const recycle = { strategy: "recycle", drain: { deleteEmptyDirData: true } };
-    const { second } = await upgrade([at("1.30", recycle)], [at("1.31", recycle)]);
+    const { first, second } = await upgrade([at("1.30", recycle)], [at("1.31", recycle)]);
 
-    test("the provider's own path: the cluster resource carries the version, after pre-flight", () => {
+    test("the provider never acts on the version: control plane through the API, then each pool recycled through the recycle API, after pre-flight", () => {
         const cluster = resource(second, "apps", LKE_CLUSTER);
-        assert.equal(cluster.inputs.k8sVersion, "1.31");
-        assert.deepEqual(cluster.ignoreChanges, []);
-        assert.deepEqual(directDeps(second, "apps", LKE_CLUSTER), ["apps-preflight"]);
-        assert.equal(has(second, "apps-control-plane"), false);
-        assert.ok(directDeps(second, "apps-web-1-30-ready").includes("apps"));
+        assert.deepEqual(cluster.ignoreChanges, ["k8sVersion"]);
+        assert.equal(scriptKindOf(resource(second, "apps-control-plane")), "lke-control-plane");
+        assert.ok(directDeps(second, "apps-control-plane").includes("apps-preflight"));
+        const recycle = resource(second, "apps-web-1-30-recycle");
+        assert.equal(scriptKindOf(recycle), "lke-recycle-pool");
+        assert.equal(
+            env(recycle).K8SU_LKE_POOL_ID,
+            (first.stackOutputs as any).k8sUpgrades.clusters.apps.pools[0].poolId,
+            "the pool recorded by the previous deployment",
+        );
+        assert.ok(directDeps(second, "apps-web-1-30-recycle").includes("apps-control-plane"));
+        assert.ok(allDeps(second, "apps-web-1-30-ready").has("apps-web-1-30-recycle"));
+        assert.ok(directDeps(second, "apps-anchor-recycle").includes("apps-control-plane"));
         assert.ok(allDeps(second, "apps-validate").has("apps-web-1-30-ready"));
+    });
+
+    test("switching an existing cluster to recycle changes nothing by itself: no version diff reaches the provider", async () => {
+        const inPlace = { strategy: "in-place" };
+        const { second: switched } = await upgrade([at("1.30", inPlace)], [at("1.30", recycle)]);
+        assert.equal(switched.error, undefined, switched.error);
+        assert.deepEqual(resource(switched, "apps", LKE_CLUSTER).ignoreChanges, ["k8sVersion"]);
+        assert.deepEqual(
+            switched.resources.filter((r) => r.type === COMMAND).map((r) => scriptKindOf(r)),
+            ["drain-guard-create"],
+            "no recycle, no control plane step, nothing to pre-flight",
+        );
     });
 
     test("the plan warns that capacity drops one node at a time", () => {

@@ -15,6 +15,8 @@ export interface CaptureRequest {
     liveVersions?: Record<string, string>;
     /** Kubernetes version → the AMI an image lookup finds (aws.ec2.getAmi by kubernetes_version tag). */
     amiCatalog?: Record<string, string>;
+    /** "<add-on>@<minor>" → the version aws.eks.getAddonVersion reports as most recent. */
+    addonCatalog?: Record<string, string>;
 }
 
 export interface CapturedResource {

@@ -118,7 +118,9 @@ async function run(request: CaptureRequest): Promise<Capture> {
                     return {
                         addonName: args.inputs.addonName,
                         kubernetesVersion: args.inputs.kubernetesVersion,
-                        version: `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
+                        version:
+                            request.addonCatalog?.[`${args.inputs.addonName}@${args.inputs.kubernetesVersion}`] ??
+                            `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
                     };
                 }
                 if (args.token === "aws:ec2/getAmi:getAmi") {

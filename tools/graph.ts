@@ -48,7 +48,8 @@ export function orderSteps(resources: CapturedResource[]): Step[] {
 
 /** The script kind of a command step, read from the generated script's header. */
 export function scriptKind(r: CapturedResource, field: "create" | "delete" = "create"): string | undefined {
-    return scriptKindOf(r.inputs[field]);
+    // A remote step runs `bash -s` and sends the generated script on stdin.
+    return scriptKindOf(field === "create" && scriptKindOf(r.inputs.stdin) ? r.inputs.stdin : r.inputs[field]);
 }
 
 function env(r: CapturedResource): Record<string, string> {
@@ -93,7 +94,7 @@ export function describe(r: CapturedResource): string {
             return `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`;
         case "command:remote:Command": {
             const host = (i.connection as { host?: string } | undefined)?.host;
-            const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.create))?.[1];
+            const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.stdin ?? i.create))?.[1];
             switch (scriptKind(r)) {
                 case "kubeadm-etcd-snapshot":
                     return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
@@ -114,6 +115,8 @@ export function describe(r: CapturedResource): string {
                     return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
                 case "wait-ready":
                     return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
+                case "kubeadm-wait-ready":
+                    return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at exactly v${e.K8SU_TARGET_VERSION} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
                 case "cordon":
                     return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
                 case "wait-resource":

@@ -26,6 +26,7 @@ export interface RunOptions {
     sources?: Record<string, Record<string, unknown>>;
     liveVersions?: Record<string, string>;
     amiCatalog?: Record<string, string>;
+    addonCatalog?: Record<string, string>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -93,6 +94,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         stackOutputs,
         liveVersions: opts.liveVersions,
         amiCatalog: opts.amiCatalog,
+        addonCatalog: opts.addonCatalog,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {

@@ -1,7 +1,8 @@
 // A Cluster API (AWS) workload cluster carried through one deployment, through the management cluster:
 // pre-flight → KubeadmControlPlane at the target (waited) → per pool an immutable AWSMachineTemplate
-// (named from a hash of its spec) and a MachineDeployment (waited) → validation. Cluster API itself
-// cordons and drains machines it removes (nodeDrainTimeout, PodDisruptionBudgets respected).
+// (named from a hash of its whole spec) and a MachineDeployment (waited) → blue machines retired in batches by
+// our own step → validation. Cluster API drains every machine it removes, PodDisruptionBudgets respected; no
+// nodeDrainTimeout is set, because once it expires the machine controller deletes the machine undrained.
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -46,6 +47,7 @@ export async function resolveAmis(
     index: number,
     cluster: ClusterConfig,
     versions: string[],
+    recorded: AmiByVersion = {},
 ): Promise<{ amis: AmiByVersion; issues: ConfigIssue[] }> {
     const capi = cluster.capiAws!;
     const amis: AmiByVersion = {};
@@ -53,6 +55,12 @@ export async function resolveAmis(
     for (const version of versions) {
         if (capi.amis[version]) {
             amis[version] = capi.amis[version];
+            continue;
+        }
+        // Pinned: the image a version's machines run is what the last deployment recorded. A lookup (mostRecent)
+        // would move every template whenever the image is rebuilt, rolling the whole cluster with no pre-flight.
+        if (recorded[version]) {
+            amis[version] = recorded[version];
             continue;
         }
         if (capi.amiLookup) {
@@ -84,13 +92,49 @@ export async function resolveAmis(
     return { amis, issues };
 }
 
-/** An immutable template's name: any change of version, AMI or instance type gives a new name. */
-export function templateName(base: string, spec: { version: string; ami: string; instanceType: string }): string {
-    const hash = createHash("sha256")
-        .update(JSON.stringify([spec.version, spec.ami, spec.instanceType]))
-        .digest("hex")
-        .slice(0, 8);
+/** The same JSON for the same data, whatever the order of keys. */
+function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    if (value && typeof value === "object")
+        return `{${Object.keys(value)
+            .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+            .join(",")}}`;
+    return JSON.stringify(value);
+}
+
+/**
+ * An immutable template's name: a hash of the version and the whole spec, so any change (AMI, instance type,
+ * instance profile, SSH key, ...) gives a new template; CAPA's webhook rejects any update of an existing one.
+ */
+export function templateName(base: string, version: string, spec: Record<string, unknown>): string {
+    const hash = createHash("sha256").update(canonicalJson({ version, spec })).digest("hex").slice(0, 8);
     return `${base}-${hash}`;
+}
+
+/** Versions whose recorded AMI this deployment replaces (the user set another in capi-aws.amis). */
+export function imageMoves(
+    plan: ClusterPlan,
+    amis: AmiByVersion,
+): Array<{ version: string; from: string; to: string }> {
+    const recorded = plan.running?.images ?? {};
+    return Object.entries(amis)
+        .filter(([version, ami]) => recorded[version] !== undefined && recorded[version] !== ami)
+        .map(([version, to]) => ({ version, from: recorded[version], to }));
+}
+
+/**
+ * What a MachineDeployment reports once a rollout to `replicas` is over. In v1beta1 readyReplicas counts old
+ * and new machines alike, so updated and ready can both equal N while an old machine still exists: the total
+ * must be N too.
+ */
+export function machineDeploymentConditions(replicas: number): string[] {
+    return [
+        `jsonpath={.status.replicas}=${replicas}`,
+        `jsonpath={.status.updatedReplicas}=${replicas}`,
+        `jsonpath={.status.readyReplicas}=${replicas}`,
+    ];
 }
 
 /** What the control plane reports once every replica runs the target. */
@@ -145,25 +189,24 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
             instanceType: string,
             profile: string,
         ) => {
-            const ami = amis[version];
-            const metadataName = templateName(base, { version, ami, instanceType });
-            // Immutable: the name carries the spec's hash, and a replacement is created before the old one goes.
+            const spec = {
+                template: {
+                    spec: {
+                        instanceType,
+                        ami: { id: amis[version] },
+                        iamInstanceProfile: profile,
+                        ...(capi.sshKeyName ? { sshKeyName: capi.sshKeyName } : {}),
+                    },
+                },
+            };
+            // Immutable: the name carries the whole spec's hash, and a replacement is created before the old one goes.
             return new k8s.apiextensions.CustomResource(
                 resourceName,
                 {
                     apiVersion: API.machineTemplate,
                     kind: "AWSMachineTemplate",
-                    metadata: meta(metadataName),
-                    spec: {
-                        template: {
-                            spec: {
-                                instanceType,
-                                ami: { id: ami },
-                                iamInstanceProfile: profile,
-                                ...(capi.sshKeyName ? { sshKeyName: capi.sshKeyName } : {}),
-                            },
-                        },
-                    },
+                    metadata: meta(templateName(base, version, spec)),
+                    spec,
                 },
                 child({ deleteBeforeReplace: false }),
             );
@@ -176,18 +219,22 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                 provider,
             }).data.apply((d) => d?.value ?? ""),
         );
-        const preflight = plan.preflight
-            ? scriptStep(
-                  `${name}-preflight`,
-                  {
-                      create: "preflight",
-                      environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
-                      secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
-                      triggers: [target, ...plan.pools.map((p) => p.resourceName)],
-                  },
-                  { parent: this },
-              )
-            : undefined;
+        // A new image for a version that runs already (capi-aws.amis changed) rolls every machine: pre-flight it.
+        const moves = imageMoves(plan, amis);
+        const preflight =
+            plan.preflight || (plan.exists && moves.length > 0)
+                ? scriptStep(
+                      `${name}-preflight`,
+                      {
+                          create: "preflight",
+                          environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
+                          secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
+                          // A second image move at the same version must pre-flight again.
+                          triggers: [target, ...plan.pools.map((p) => p.resourceName), ...moves.map((m) => m.to)],
+                      },
+                      { parent: this },
+                  )
+                : undefined;
 
         // Control plane: the existing KubeadmControlPlane patched to the target, waited until every replica runs it.
         const cpTemplate = machineTemplate(
@@ -231,13 +278,13 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                     K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
                 },
                 secrets: { K8SU_KUBECONFIG_B64: base64Secret(args.managementKubeconfig) },
-                triggers: [target, capi.controlPlane.replicas],
+                // The image too: a new AMI alone rolls the control plane, and the workers wait for that rollout.
+                triggers: [target, capi.controlPlane.replicas, amis[target]],
             },
             { parent: this, dependsOn: [controlPlanePatch] },
         );
 
         // Workers: a MachineDeployment per pool generation, after the control plane reports the target.
-        const drainTimeout = `${cfg.workers.drain.timeoutSeconds}s`;
         const registered: Array<{ running: RunningPool; id: pulumi.Output<string> }> = [];
         const machineDeployment = (
             p: PoolPlan,
@@ -245,6 +292,7 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
             version: string,
             replicas: number,
             extraDeps: pulumi.Resource[],
+            retiring = false,
         ) => {
             const instanceType = p.blue && resourceName === p.blue.resourceName ? p.blue.type : p.config.type;
             const mt = machineTemplate(
@@ -275,11 +323,8 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                 },
                 child(),
             );
-            const autoscaled = p.config.autoscaler && replicas > 0;
-            const conditions =
-                replicas > 0
-                    ? [`jsonpath={.status.updatedReplicas}=${replicas}`, `jsonpath={.status.readyReplicas}=${replicas}`]
-                    : ["jsonpath={.status.replicas}=0"];
+            // A retiring (blue) MachineDeployment is scaled down by the retire step, never by its resource or an autoscaler.
+            const autoscaled = p.config.autoscaler && !retiring;
             const labels = { ...p.config.labels, "k8s-upgrades/pool": p.name, [GENERATION_LABEL]: resourceName };
             return new k8s.apiextensions.CustomResource(
                 resourceName,
@@ -287,7 +332,7 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                     apiVersion: API.machineDeployment,
                     kind: "MachineDeployment",
                     metadata: meta(resourceName, {
-                        ...waitForAnnotation(conditions),
+                        ...(retiring ? {} : waitForAnnotation(machineDeploymentConditions(replicas))),
                         ...(autoscaled
                             ? {
                                   "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": String(
@@ -324,16 +369,22 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
                                     kind: "AWSMachineTemplate",
                                     name: mt.metadata.name,
                                 },
-                                nodeDrainTimeout: drainTimeout,
+                                // No nodeDrainTimeout: past it the machine controller stops draining and deletes the
+                                // machine regardless of PodDisruptionBudgets. Our retire step holds the deadline.
                             },
                         },
                     },
                 },
-                child({ dependsOn: [controlPlane, ...extraDeps], ignoreChanges: autoscaled ? ["spec.replicas"] : [] }),
+                child({
+                    dependsOn: [controlPlane, ...extraDeps],
+                    ignoreChanges: autoscaled || retiring ? ["spec.replicas"] : [],
+                }),
             );
         };
 
         const steps: pulumi.Resource[] = [];
+        const greens: pulumi.Resource[] = [];
+        const blues: Array<{ pool: RunningPool; resource: pulumi.Resource }> = [];
         for (const p of plan.pools) {
             const md = machineDeployment(
                 p,
@@ -355,18 +406,57 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
             });
             steps.push(md);
             if (p.blue) {
-                // Blue-green: the old MachineDeployment is scaled to zero only once the new one is ready;
-                // Cluster API drains its machines. The next deployment removes it.
+                // Blue-green: the old MachineDeployment stays as it is (its replicas now owned by the retire step)
+                // until every green one is ready; then it is retired in batches. The next deployment removes it.
                 const blue = p.blue;
-                const scaledDown = machineDeployment(
+                greens.push(md);
+                const old = machineDeployment(
                     p,
                     blue.resourceName,
                     formatVersion(requireVersion(blue.version)),
-                    0,
-                    [md],
+                    blue.count,
+                    [],
+                    true,
                 );
                 registered.push({ running: { ...blue, retained: true }, id: pulumi.output(blue.resourceName) });
-                steps.push(scaledDown);
+                blues.push({ pool: blue, resource: old });
+            }
+        }
+        if (blues.length > 0) {
+            // Every blue node cordoned at once, so that evicted pods land on green nodes only; then the blue
+            // MachineDeployments retired one after another, batchSize machines at a time across the cluster.
+            const drain = cfg.workers.drain;
+            let previous: pulumi.Resource = scriptStep(
+                `${name}-cordon-blue`,
+                {
+                    create: "cordon",
+                    environment: {
+                        K8SU_SELECTORS: blues.map((b) => `${GENERATION_LABEL}=${b.pool.resourceName}`).join("\n"),
+                    },
+                    secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
+                    triggers: [target, ...blues.map((b) => b.pool.resourceName)],
+                },
+                { parent: this, dependsOn: greens },
+            );
+            steps.push(previous);
+            for (const b of blues) {
+                previous = scriptStep(
+                    `${b.pool.resourceName}-retire`,
+                    {
+                        create: "capi-retire",
+                        environment: {
+                            K8SU_MACHINE_DEPLOYMENT: b.pool.resourceName,
+                            K8SU_NAMESPACE: capi.namespace,
+                            K8SU_BATCH_SIZE: String(drain.batchSize),
+                            K8SU_SOAK_SECONDS: String(drain.soakSeconds),
+                            K8SU_DRAIN_TIMEOUT_SECONDS: String(drain.timeoutSeconds),
+                        },
+                        secrets: { K8SU_KUBECONFIG_B64: base64Secret(args.managementKubeconfig) },
+                        triggers: [target],
+                    },
+                    { parent: this, dependsOn: [previous, b.resource] },
+                );
+                steps.push(b.resource, previous);
             }
         }
 
@@ -379,7 +469,11 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
             moved,
         );
         const done = [controlPlanePatch, controlPlane, ...steps, ...(validation ? [validation] : [])];
-        this.runningState = runningStateOf(plan, capi.clusterName, done, registered);
+        // The images are part of what runs: pinned for the next deployment (see resolveAmis).
+        this.runningState = runningStateOf(plan, capi.clusterName, done, registered).apply((state) => ({
+            ...state,
+            images: Object.fromEntries(neededVersions(plan).map((v) => [v, amis[v]])),
+        }));
         this.registerOutputs({ runningState: this.runningState });
     }
 }

@@ -3,14 +3,17 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { EKS_ADDONS, Taint } from "../config";
+import type { Taint } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
 import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type WorkerAdapter } from "../workers";
+import type { AddonName, AddonVersions } from "./addons";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
+/** How long a re-issued node group version update may take. */
+export const NODEGROUP_UPDATE_SECONDS = 7200;
 const TAINT_EFFECTS: Record<Taint["effect"], string> = {
     NoSchedule: "NO_SCHEDULE",
     PreferNoSchedule: "PREFER_NO_SCHEDULE",
@@ -25,6 +28,8 @@ const NODE_POLICIES = [
 
 export interface EksClusterArgs {
     plan: ClusterPlan;
+    /** Each add-on's version for this deployment (see eks/addons.ts); undefined leaves it at what runs. */
+    addonVersions: AddonVersions;
     /** The aws:region config, used when the cluster's eks.region is not set. */
     defaultRegion?: string;
 }
@@ -172,25 +177,25 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
         );
         const kubeconfigB64 = base64Secret(this.kubeconfig);
 
-        // Add-ons after the control plane, at versions compatible with it (or pinned in config). On a first
-        // deployment CoreDNS waits for the node groups, since its pods need nodes to become active.
-        const addon = (addonName: (typeof EKS_ADDONS)[number], deps: pulumi.Resource[]) =>
-            new aws.eks.Addon(
+        // Add-ons after the control plane, at the versions decided for this deployment (eks/addons.ts): moved only
+        // with a control plane upgrade or a pin. On a first deployment CoreDNS waits for the node groups, since its
+        // pods need nodes to become active.
+        const addonResources: Array<{ addonName: AddonName; resource: aws.eks.Addon }> = [];
+        const addon = (addonName: AddonName, deps: pulumi.Resource[]) => {
+            const resource = new aws.eks.Addon(
                 `${name}-${addonName}`,
                 {
                     clusterName: cluster.name,
                     addonName,
-                    addonVersion:
-                        eks.addonVersions[addonName] ??
-                        aws.eks.getAddonVersionOutput(
-                            { addonName, kubernetesVersion: targetMinor, mostRecent: true, ...regional },
-                            { parent: this },
-                        ).version,
+                    addonVersion: args.addonVersions[addonName],
                     resolveConflictsOnUpdate: "PRESERVE",
                     ...regional,
                 },
                 child({ dependsOn: [cluster, ...deps] }),
             );
+            addonResources.push({ addonName, resource });
+            return resource;
+        };
         const networking = [addon("vpc-cni", []), addon("kube-proxy", [])];
         const coreDnsNow = plan.exists ? [addon("coredns", [])] : [];
 
@@ -241,8 +246,26 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                 };
             },
             recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
-            // The node group's own version change is the managed rolling update; the resource is the step.
-            inPlace: (_p, handle) => handle.resource,
+            // The node group's own version change is the managed rolling update. After a failed update the engine
+            // keeps the target in state and the next run sees no diff, so a step checks what EKS runs and, when the
+            // node group lags, issues the update itself.
+            inPlace: (p, handle) =>
+                scriptStep(
+                    `${p.resourceName}-version`,
+                    {
+                        create: "eks-nodegroup-version",
+                        environment: {
+                            K8SU_EKS_CLUSTER: cluster.name,
+                            K8SU_NODEGROUP: handle.id,
+                            K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
+                            K8SU_FORCE: String(eks.forceUpdateVersion),
+                            K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
+                            ...(region ? { K8SU_AWS_REGION: region } : {}),
+                        },
+                        triggers: [formatMinor(requireVersion(p.version))],
+                    },
+                    child({ dependsOn: [handle.resource] }),
+                ),
         };
         const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
         const workersArgs = {
@@ -265,7 +288,13 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
         const done = [validation, ...workers.steps, ...networking, ...coreDnsNow, ...coreDnsAfterNodes, cluster].filter(
             (r): r is pulumi.Resource => r !== undefined,
         );
-        this.runningState = runningStateOf(plan, cluster.name, done, workers.registered);
+        // The versions the add-ons run once this deployment is done, for the next one (and for promotion).
+        const addonsRunning = pulumi
+            .all(addonResources.map((a) => a.resource.addonVersion))
+            .apply((versions) => Object.fromEntries(addonResources.map((a, i) => [a.addonName, versions[i]])));
+        this.runningState = pulumi
+            .all([runningStateOf(plan, cluster.name, done, workers.registered), addonsRunning])
+            .apply(([state, running]) => ({ ...state, addons: running }));
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
 }

@@ -24,6 +24,9 @@ export interface KubeadmClusterArgs {
     kubeconfig: pulumi.Output<string>;
 }
 
+/** How every remote script runs: bash reading the script from stdin, whatever the SSH user's login shell is. */
+export const REMOTE_INTERPRETER = "bash -s";
+
 export const hostSelector = (node: string) => `kubernetes.io/hostname=${node}`;
 
 export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
@@ -61,7 +64,10 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
                         user: kubeadm.ssh.user,
                         privateKey: pulumi.secret(args.sshPrivateKey),
                     },
-                    create: buildRemoteScript(kind, params),
+                    // The SSH server runs a command through the user's login shell, which may be dash or sh; the
+                    // scripts need bash, so bash reads them from stdin (sudo, when needed, happens inside).
+                    create: REMOTE_INTERPRETER,
+                    stdin: buildRemoteScript(kind, params),
                     triggers,
                 },
                 { parent, dependsOn: after },
@@ -97,13 +103,14 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
                 after,
             );
             const packages = remote(node, "kubelet", "kubeadm-kubelet", { ...nodeParams, K8SU_ROLE: role }, [drain]);
+            // The full version: after a patch upgrade the minor matches before the restarted kubelet reports.
             const ready = local(
                 `${name}-${node.name}-ready`,
-                "wait-ready",
+                "kubeadm-wait-ready",
                 {
                     K8SU_SELECTOR: hostSelector(node.name),
                     K8SU_EXPECTED_NODES: "1",
-                    K8SU_TARGET_MINOR: targetMinor,
+                    K8SU_TARGET_VERSION: target,
                     K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
                 },
                 [packages],
@@ -161,6 +168,23 @@ export class KubeadmUpgradeCluster extends pulumi.ComponentResource {
 
         // A first deployment adopts a running cluster: it only checks that every node runs the configured version.
         if (!plan.exists) selectors.push(pulumi.output("kubernetes.io/hostname"));
+        // Validation compares minors; every upgraded node must also report the exact target (a patch included).
+        if (plan.exists && selectors.length > 0) {
+            const nodes = [...kubeadm.controlPlaneNodes.filter(() => cpMoves), ...workers];
+            last = [
+                local(
+                    `${name}-versions`,
+                    "kubeadm-wait-ready",
+                    {
+                        K8SU_SELECTOR: `kubernetes.io/hostname in (${nodes.map((n) => n.name).join(",")})`,
+                        K8SU_EXPECTED_NODES: String(nodes.length),
+                        K8SU_TARGET_VERSION: target,
+                        K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                    },
+                    last,
+                ),
+            ];
+        }
         const validation = validationStep({ parent: this, name, plan, kubeconfig: kubeconfigB64 }, last, selectors);
 
         const done = [validation, ...last].filter((r): r is pulumi.Resource => r !== undefined);

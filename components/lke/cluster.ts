@@ -40,7 +40,6 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         const lke = cfg.lke!;
         const target = requireVersion(cfg.kubernetesVersion);
         const targetMinor = formatMinor(target);
-        const strategy = cfg.workers.strategy;
         const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
             parent: this,
             ...extra,
@@ -66,8 +65,10 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                   )
                 : undefined;
 
-        // The cluster resource carries the version only for strategy recycle: the provider then upgrades
-        // and recycles every node itself. Otherwise it keeps the version it was created with.
+        // The cluster resource never acts on a version change: on a k8sVersion diff the provider upgrades and then
+        // recycles every node of every pool by itself (terraform-provider-linode linode/lke), with no pre-flight and
+        // whatever the plan said. Its state keeps the version the cluster was created with, so even a strategy
+        // switch would trigger that. Every strategy upgrades through explicit, pre-flighted API steps instead.
         const cluster = new linode.LkeCluster(
             name,
             {
@@ -86,19 +87,15 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                     },
                 ],
             },
-            child({
-                dependsOn: strategy === "recycle" && preflight ? [preflight] : [],
-                ignoreChanges: strategy === "recycle" ? [] : ["k8sVersion"],
-                additionalSecretOutputs: ["kubeconfig"],
-            }),
+            child({ ignoreChanges: ["k8sVersion"], additionalSecretOutputs: ["kubeconfig"] }),
         );
         this.kubeconfig = pulumi.secret(cluster.kubeconfig);
         const secrets = { K8SU_KUBECONFIG_B64: this.kubeconfig, LINODE_TOKEN: args.linodeToken };
 
-        // Control plane, one minor, through the API for in-place and blue-green.
+        // Control plane, one minor, through the API.
         let controlPlane: pulumi.Resource = preflight ?? cluster;
         const cpMoves = plan.controlPlane.change === "minor";
-        if (cpMoves && strategy !== "recycle") {
+        if (cpMoves) {
             controlPlane = scriptStep(
                 `${name}-control-plane`,
                 {
@@ -113,8 +110,35 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                 },
                 child({ dependsOn: [preflight ?? cluster, cluster] }),
             );
-        } else if (cpMoves) {
-            controlPlane = cluster;
+        }
+
+        // Strategy recycle: each pool recycled through the pool-recycle API (rolling, one node at a time), one pool
+        // after another, and waited Ready at the target before the next; the pools' ready steps and validation follow.
+        const recycled: pulumi.Resource[] = [];
+        for (const p of plan.pools.filter((x) => x.action === "recycle")) {
+            const poolId = p.running?.poolId;
+            if (!poolId)
+                throw new pulumi.RunError(
+                    `cluster ${cfg.name}: pool "${p.name}" (${p.resourceName}) has no recorded LKE pool id, so it cannot be recycled through the API; inspect 'pulumi stack output k8sUpgrades --json'`,
+                );
+            recycled.push(
+                scriptStep(
+                    `${p.resourceName}-recycle`,
+                    {
+                        create: "lke-recycle-pool",
+                        environment: {
+                            K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
+                            K8SU_LKE_POOL_ID: poolId,
+                            K8SU_POOL_COUNT: String(p.config.count),
+                            K8SU_TARGET_MINOR: targetMinor,
+                            K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                        },
+                        secrets,
+                        triggers: [targetMinor],
+                    },
+                    child({ dependsOn: [recycled.at(-1) ?? controlPlane] }),
+                ),
+            );
         }
 
         // Workers, by strategy: the shared phases, with LKE pools and the LKE in-place rollout.
@@ -162,11 +186,19 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                     child({ dependsOn: deps }),
                 ),
         };
-        const workersArgs = { parent: this, name, plan, kubeconfig: this.kubeconfig, controlPlane, adapter };
+        const workersArgs = {
+            parent: this,
+            name,
+            plan,
+            kubeconfig: this.kubeconfig,
+            controlPlane,
+            beforeWorkers: recycled.slice(-1),
+            adapter,
+        };
         const workers = carryOutWorkers(workersArgs);
 
         // The anchor pool follows the control plane by a rolling recycle; it carries no workloads.
-        if (cpMoves && strategy !== "recycle") {
+        if (cpMoves) {
             const anchorPoolId = cluster.pools.apply((pools) => String(pools?.[0]?.id ?? ""));
             workers.steps.push(
                 scriptStep(

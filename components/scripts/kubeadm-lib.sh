@@ -1,6 +1,8 @@
 # Remote helpers for kubeadm nodes: run as root or through sudo; every step is safe to run again.
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo -n); fi
 as_root() { "${SUDO[@]}" "$@"; }
+# A tool on this node (lib.sh's `need` speaks of the machine running pulumi).
+on_node() { command -v "$1" >/dev/null 2>&1 || as_root sh -c "command -v $1" >/dev/null 2>&1; }
 
 # "1.31.4" -> "1.31"
 target_minor() { local rest="${K8SU_TARGET_VERSION#*.}"; printf '%s.%s' "${K8SU_TARGET_VERSION%%.*}" "${rest%%.*}"; }
