@@ -225,3 +225,16 @@ test("edges: surrounding spaces, other majors, an empty path", () => {
     const skip = controlPlaneTransition(v("1.29"), v("1.32"));
     assert.deepEqual(skip, { kind: "skip", minors: 3, path: ["1.30", "1.31", "1.32"] });
 });
+
+test("HA apiservers in any order, and no path of minors across majors", () => {
+    // "kube-apiserver instances are at 1.32 and 1.31": the order they are listed in does not matter.
+    for (const api of [
+        [v("1.31"), v("1.32")],
+        [v("1.32"), v("1.31")],
+    ]) {
+        assert.equal(kubeletSkew(api, v("1.32")).ok, false);
+        assert.equal(kubeletSkew(api, v("1.29")).ok, true);
+        assert.equal(kubeletSkew(api, v("1.28")).ok, false);
+    }
+    assert.deepEqual(minorPath(v("1.1"), v("2.5")), []);
+});
