@@ -19,6 +19,7 @@ export const SCRIPT_KINDS = [
     "lke-control-plane",
     "lke-in-place",
     "lke-recycle-pool",
+    "lke-shrink-pool",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 
