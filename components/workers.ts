@@ -297,7 +297,7 @@ export function validationStep(
             create: "validate",
             environment: {
                 K8SU_TARGET_MINOR: targetMinor,
-                K8SU_SELECTORS: pulumi.all(selectors).apply((s) => s.join("\n")),
+                K8SU_SELECTORS: pulumi.all(selectors).apply((s) => [...new Set(s)].join("\n")),
             },
             secrets: { K8SU_KUBECONFIG_B64: args.kubeconfig },
             triggers: [targetMinor, ...plan.pools.map((p) => p.resourceName)],

@@ -239,7 +239,8 @@ async function world(s: Scenario, from: { fx: KubeApiFixture; reh: Rehearsal }, 
         scriptEnv: SCRIPT_ENV,
         afterStep: (label) => invariants?.check(label),
     });
-    invariants = new Invariants(fx, reh, s, fx.pdbs.filter((p) => p.name === BUDGET.name));
+    // The budget as promised to the workload (a fault may tighten the live one).
+    invariants = new Invariants(fx, reh, s, [structuredClone(BUDGET)]);
     return { fx, reh, invariants };
 }
 

@@ -13,6 +13,8 @@ export interface CaptureRequest {
     liveVersions?: Record<string, string>;
     /** Kubernetes version → the AMI an image lookup finds (aws.ec2.getAmi by kubernetes_version tag). */
     amiCatalog?: Record<string, string>;
+    /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
+    failResources?: string[];
 }
 
 export interface CapturedResource {

@@ -24,6 +24,8 @@ export interface RunOptions {
     sources?: Record<string, Record<string, unknown>>;
     liveVersions?: Record<string, string>;
     amiCatalog?: Record<string, string>;
+    /** Resources whose registration fails (see CaptureRequest). */
+    failResources?: string[];
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -83,6 +85,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         stackOutputs,
         liveVersions: opts.liveVersions,
         amiCatalog: opts.amiCatalog,
+        failResources: opts.failResources,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {

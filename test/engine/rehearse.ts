@@ -195,17 +195,15 @@ export class Rehearsal {
         }
     }
 
-    /** A budget that allows no eviction of any workload pod; removed when the fault clears. */
+    /** Every budget tightened to allow no eviction at all; loosened again when the fault clears. */
     private blockingPdb(): () => void {
-        const pdbs = [...this.fixture.replicaSets.values()].map((rs) => ({
-            namespace: rs.namespace,
-            name: `${rs.name}-fault`,
-            selector: { ...rs.labels },
-            maxUnavailable: 0,
-        }));
-        for (const p of pdbs) this.fixture.addPdb(p);
+        const saved = this.fixture.pdbs.map((p) => ({ p, minAvailable: p.minAvailable, maxUnavailable: p.maxUnavailable }));
+        for (const { p } of saved) {
+            p.minAvailable = undefined;
+            p.maxUnavailable = 0;
+        }
         return () => {
-            this.fixture.pdbs = this.fixture.pdbs.filter((p) => !pdbs.includes(p as (typeof pdbs)[number]));
+            for (const { p, minAvailable, maxUnavailable } of saved) Object.assign(p, { minAvailable, maxUnavailable });
         };
     }
 
