@@ -12,8 +12,8 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RunningCluster } from "../components/running";
 import type { Capture } from "../tools/capture-types";
-import { type FixturePdb, KubeApiFixture, minor } from "./fixture/kube-api";
 import { DRAINING_SCRIPTS, type Fault, type FaultKind, Rehearsal, refusedPort, type Step } from "./engine/rehearse";
+import { type FixturePdb, KubeApiFixture, minor } from "./fixture/kube-api";
 import { runProgram, stackConfig } from "./helpers";
 
 const KUBECTL = "1.31";
@@ -161,7 +161,10 @@ class Invariants {
                 this.everRecorded.add(sel);
                 for (const n of this.nodesOf(sel))
                     if (cmpMinor(p.version, minor(n.kubeletVersion)) > 0)
-                        this.violate(where, `record claims ${p.resourceName} at ${p.version}; ${n.name} runs ${n.kubeletVersion}`);
+                        this.violate(
+                            where,
+                            `record claims ${p.resourceName} at ${p.version}; ${n.name} runs ${n.kubeletVersion}`,
+                        );
             }
             for (const sel of this.everRecorded) {
                 if (listed.has(sel)) continue;
@@ -173,7 +176,10 @@ class Invariants {
             }
             if (!cluster.upgradeInProgress)
                 for (const n of this.fx.nodes.values())
-                    if (this.evictable(n.name).length > 0 && cmpMinor(cluster.controlPlaneVersion, minor(n.kubeletVersion)) > 0)
+                    if (
+                        this.evictable(n.name).length > 0 &&
+                        cmpMinor(cluster.controlPlaneVersion, minor(n.kubeletVersion)) > 0
+                    )
                         this.violate(
                             where,
                             `record claims the upgrade to ${cluster.controlPlaneVersion} complete; ${n.name} (${n.kubeletVersion}) still runs workloads`,
@@ -324,7 +330,9 @@ for (const s of chosen) {
             );
         });
 
-        const cells: Fault[] = clean.executed.flatMap((step) => faultsFor(step).map((kind) => ({ at: step.label, kind })));
+        const cells: Fault[] = clean.executed.flatMap((step) =>
+            faultsFor(step).map((kind) => ({ at: step.label, kind })),
+        );
         const results = new Map<string, string[]>();
         await pool(cells, 3, async (fault) => {
             const problems: string[] = [];
@@ -344,7 +352,9 @@ for (const s of chosen) {
                         problems.push("the re-run did not record the new state");
                     const state = [...w.reh.state.keys()].sort();
                     if (JSON.stringify(state) !== JSON.stringify(endState))
-                        problems.push(`state differs from the fault-free end: ${state.filter((u) => !endState.includes(u)).join(", ")}`);
+                        problems.push(
+                            `state differs from the fault-free end: ${state.filter((u) => !endState.includes(u)).join(", ")}`,
+                        );
                     const nodes = [...w.fx.nodes.values()]
                         .filter((n) => !n.noScheduleTaints?.length)
                         .map((n) => `${minor(n.kubeletVersion)}${n.unschedulable ? " cordoned" : ""}`)

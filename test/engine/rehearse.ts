@@ -23,12 +23,12 @@
 // node group is a set of fixture nodes labelled with its name, deleted with whatever still runs on them.
 
 import * as net from "node:net";
+import type { ScriptKind } from "../../components/scripts";
+import { scriptKindOf } from "../../components/scripts";
 import { fakeNumericId } from "../../tools/capture";
 import type { Capture, CapturedResource } from "../../tools/capture-types";
 import type { KubeApiFixture } from "../fixture/kube-api";
 import { runScript } from "../fixture/run-script";
-import { scriptKindOf } from "../../components/scripts";
-import type { ScriptKind } from "../../components/scripts";
 
 export type FaultKind = "api-refused" | "pdb-blocks" | "provider-error";
 export interface Fault {
@@ -178,9 +178,14 @@ export class Rehearsal {
                 const kind = scriptKindOf(text) as ScriptKind | undefined;
                 if (!kind) return `${step.label}: not a generated script`;
                 step.script = kind;
-                const run = await runScript(kind, this.scriptEnv(from, faulted === "api-refused"), this.opts.kubectlMinor);
+                const run = await runScript(
+                    kind,
+                    this.scriptEnv(from, faulted === "api-refused"),
+                    this.opts.kubectlMinor,
+                );
                 this.log.push(`${step.label} (${kind}, ${run.ms} ms) → ${run.code}\n${run.stderr}`);
-                if (run.code !== 0) return `${kind} exited ${run.code}: ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`;
+                if (run.code !== 0)
+                    return `${kind} exited ${run.code}: ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`;
                 return undefined;
             }
             if (faulted === "provider-error" || faulted === "api-refused")
@@ -197,7 +202,11 @@ export class Rehearsal {
 
     /** Every budget tightened to allow no eviction at all; loosened again when the fault clears. */
     private blockingPdb(): () => void {
-        const saved = this.fixture.pdbs.map((p) => ({ p, minAvailable: p.minAvailable, maxUnavailable: p.maxUnavailable }));
+        const saved = this.fixture.pdbs.map((p) => ({
+            p,
+            minAvailable: p.minAvailable,
+            maxUnavailable: p.maxUnavailable,
+        }));
         for (const { p } of saved) {
             p.minAvailable = undefined;
             p.maxUnavailable = 0;
@@ -242,7 +251,8 @@ export class Rehearsal {
                 }
                 if (step.op === "delete") throw new Error("the rehearsal never deletes a cluster");
                 const ignored = r.ignoreChanges.includes("k8sVersion");
-                if (!ignored && old && old.inputs.k8sVersion !== inputs.k8sVersion) await this.lkeRecycleAll(String(inputs.k8sVersion));
+                if (!ignored && old && old.inputs.k8sVersion !== inputs.k8sVersion)
+                    await this.lkeRecycleAll(String(inputs.k8sVersion));
                 return;
             }
             case LKE_POOL: {
@@ -323,7 +333,10 @@ export class Rehearsal {
                 while (fx.podsOn(node.name).some((p) => p.owner?.kind !== "DaemonSet")) await sleep(20);
                 const instance = node.providerID!.slice("linode://".length);
                 await this.linode("POST", `/nodes/${fx.clusterId}-${instance}/recycle`);
-                while (fx.lkeNodes(pool).some((n) => !n.ready) || fx.lkeNodes(pool).length < fx.lkePools.get(pool)!.count)
+                while (
+                    fx.lkeNodes(pool).some((n) => !n.ready) ||
+                    fx.lkeNodes(pool).length < fx.lkePools.get(pool)!.count
+                )
                     await sleep(20);
             }
         }
@@ -387,4 +400,3 @@ function diff(old: CapturedResource | undefined, r: CapturedResource): Op | unde
         return "replace";
     return inputs(old) === inputs(r) ? undefined : "update";
 }
-
