@@ -112,8 +112,9 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
         deps: pulumi.Resource[],
     ): PoolHandle => {
         const handle = adapter.registerPool(resourceName, spec, pool, deps);
-        // The drain guard: its delete runs before the pool's (it depends on it), drains the pool, and a
-        // failed drain stops the update with the pool still there. Never give it deletedWith.
+        // The drain guard, the last safety net: its delete runs before the pool's (it depends on it), drains
+        // whatever is still there (normally nothing: a retiring pool is drained by a step of the deployment), and
+        // a failed drain stops the update with the pool still there. Never give it deletedWith.
         scriptStep(
             `${resourceName}-drain-guard`,
             {
