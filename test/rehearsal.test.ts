@@ -275,10 +275,20 @@ function goalFor(c: Captures, record: unknown): Capture {
     throw new Error(`the record is neither the previous nor the next one: ${JSON.stringify(record)}`);
 }
 
+/** Provider resources the rehearsal models; a fault elsewhere (roles, add-ons) stops nothing it could observe. */
+const MODELLED = new Set([
+    "linode:index/lkeCluster:LkeCluster",
+    "linode:index/lkeNodePool:LkeNodePool",
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+]);
+
+/** The faults a step gets: none where it runs nothing a fault could reach (a command deleted without a script). */
 function faultsFor(step: Step): FaultKind[] {
     const isCommand = step.resource.type === "command:local:Command";
-    const drains = step.script !== undefined && DRAINING_SCRIPTS.includes(step.script);
-    if (!isCommand) return ["provider-error"];
+    if (!isCommand) return MODELLED.has(step.resource.type) ? ["provider-error"] : [];
+    if (step.script === undefined) return [];
+    const drains = DRAINING_SCRIPTS.includes(step.script);
     if (FULL) return drains ? ["api-refused", "pdb-blocks"] : ["api-refused"];
     return [drains ? "pdb-blocks" : "api-refused"];
 }
