@@ -31,6 +31,8 @@ export interface PoolPlan {
     blue?: RunningPool;
     /** Blue-green with retainPreviousPool: the blue pool stays registered, drained and cordoned. */
     retainBlue: boolean;
+    /** A lower count in config: the nodes to go are drained and deleted by a step before the pool's count is set. */
+    shrink?: { from: number; to: number };
     note: string;
 }
 
@@ -56,7 +58,8 @@ export interface ClusterPlan {
     /** Pre-flight checks run before anything changes. */
     preflight: boolean;
     pools: PoolPlan[];
-    /** Pools that leave the program: each is drained by its drain guard, then deleted. */
+    /** Pools that leave the program: each is drained by a step of this deployment (after the pre-flight when removed
+     * from config), then deleted by the engine once empty; its drain guard checks again on delete. */
     retired: RetiredPool[];
     /** Validation runs after the workers. */
     validation: boolean;
@@ -281,6 +284,7 @@ function planCluster(
             return;
         }
         const typeChanged = current.type !== "" && current.type !== pool.type;
+        const countDrops = current.count > pool.count;
         // Where the provider does not apply patches itself, a patch bump moves the kubelets too.
         const moves =
             compareMinor(poolTarget, from) > 0 || (!traits.patchesManaged && compareVersions(poolTarget, from) > 0);
@@ -307,7 +311,22 @@ function planCluster(
             );
             return;
         }
-        if (moves || (typeChanged && traits.typeChangeReplacesPool)) {
+        const newGenerationForCount = countDrops && traits.countDecrease === "new-generation";
+        if (newGenerationForCount && moves && cluster.workers.strategy !== "blue-green") {
+            refuse(
+                `${pat}.count`,
+                pool.count,
+                `${current.count} while the pool moves ${cluster.workers.strategy} to ${pool.kubernetesVersion}`,
+                `${traits.title} would pick the instances to remove itself; lower the count in a deployment of its own, which moves the pool to a new node group of ${pool.count} and drains the old one.`,
+            );
+            return;
+        }
+        const shrink =
+            countDrops && traits.countDecrease === "drain-nodes" ? { from: current.count, to: pool.count } : undefined;
+        const shrinkNote = shrink
+            ? `; count ${shrink.from} → ${shrink.to}: the ${shrink.from - shrink.to} node(s) to go cordoned, drained and deleted through the node API before the count is set`
+            : "";
+        if (moves || (typeChanged && traits.typeChangeReplacesPool) || newGenerationForCount) {
             const strategy =
                 cluster.workers.strategy === "recycle" && traits.recycleAs
                     ? traits.recycleAs
@@ -322,6 +341,18 @@ function planCluster(
                         pool.kubernetesVersion,
                         shortHash(pool.type),
                     );
+                if (resourceName === current.resourceName)
+                    resourceName = poolResourceName(
+                        cluster.name,
+                        pool.name,
+                        pool.kubernetesVersion,
+                        shortHash(`${pool.type}/${pool.count}`),
+                    );
+                const why = moves
+                    ? `${current.version} → ${pool.kubernetesVersion}`
+                    : typeChanged
+                      ? `type ${current.type} → ${pool.type}`
+                      : `count ${current.count} → ${pool.count}`;
                 pools.push({
                     name: pool.name,
                     config: pool,
@@ -331,7 +362,7 @@ function planCluster(
                     running: current,
                     blue: current,
                     retainBlue: cluster.workers.retainPreviousPool || !!traits.blueStaysOneDeployment,
-                    note: `${moves ? `${current.version} → ${pool.kubernetesVersion}` : `type ${current.type} → ${pool.type}`}: new pool ${resourceName}, then ${current.resourceName} cordoned, drained${cluster.workers.retainPreviousPool ? " and kept until the next deployment" : " and removed"}`,
+                    note: `${why}: new pool ${resourceName}, then ${current.resourceName} cordoned, drained${cluster.workers.retainPreviousPool ? " and kept until the next deployment" : " and removed"}`,
                 });
             } else {
                 pools.push({
@@ -342,10 +373,12 @@ function planCluster(
                     version: pool.kubernetesVersion,
                     running: current,
                     retainBlue: false,
+                    shrink,
                     note:
-                        action === "in-place"
+                        (action === "in-place"
                             ? `${current.version} → ${pool.kubernetesVersion} in place: ${traits.inPlaceSummary}`
-                            : `${current.version} → ${pool.kubernetesVersion} by rolling recycle: one node down at a time`,
+                            : `${current.version} → ${pool.kubernetesVersion} by rolling recycle: one node down at a time`) +
+                        shrinkNote,
                 });
             }
             return;
@@ -362,7 +395,12 @@ function planCluster(
             version: current.version,
             running: current,
             retainBlue: false,
-            note: current.count !== pool.count ? `count ${current.count} → ${pool.count}` : "unchanged",
+            shrink,
+            note: shrink
+                ? shrinkNote.slice(2)
+                : current.count !== pool.count
+                  ? `count ${current.count} → ${pool.count}`
+                  : "unchanged",
         });
     });
 
@@ -396,7 +434,10 @@ function planCluster(
     const workersMove = pools.some(
         (p) => p.action === "blue-green" || p.action === "in-place" || p.action === "recycle",
     );
-    const preflight = exists && (cpMoves || workersMove);
+    const removedFromConfig = retired.filter((r) => r.reason === "no longer in config");
+    const shrinks = pools.some((p) => p.shrink);
+    // Removing a pool or lowering a count drains nodes: the same pre-flight as an upgrade goes first.
+    const preflight = exists && (cpMoves || workersMove || removedFromConfig.length > 0 || shrinks);
     if (change === "patch" && traits.patchesManaged)
         holds.push(
             `${running!.controlPlaneVersion} → ${cluster.kubernetesVersion} is a patch: ${traits.title} applies patches itself, so nothing is migrated`,
@@ -412,16 +453,17 @@ function planCluster(
     }
     if (traits.inPlaceWarning && pools.some((p) => p.action === "in-place") && !cluster.eks?.forceUpdateVersion)
         warnings.push(traits.inPlaceWarning);
-    if (retired.some((r) => r.reason === "no longer in config")) {
+    if (removedFromConfig.length > 0) {
         warnings.push(
-            `pools removed from config are drained, then deleted: ${retired
-                .filter((r) => r.reason === "no longer in config")
+            `pools removed from config are drained, then deleted: ${removedFromConfig
                 .map((r) => r.pool.resourceName)
                 .join(", ")}`,
         );
     }
-    // Validation follows every deployment that changes what runs: an upgrade, a new pool, a new cluster.
-    const validation = cpMoves || workersMove || pools.some((p) => p.action === "create");
+    // Validation follows every deployment that changes what runs or drains nodes: an upgrade, a new pool, a new
+    // cluster, a pool removed, a count lowered.
+    const validation =
+        cpMoves || workersMove || pools.some((p) => p.action === "create") || removedFromConfig.length > 0 || shrinks;
     const plan: ClusterPlan = {
         stack,
         cluster,
@@ -497,14 +539,21 @@ export function describePhases(plan: ClusterPlan): Phase[] {
     }
     const moving = plan.pools.filter((p) => p.action !== "keep" && p.action !== "create");
     const created = plan.pools.filter((p) => p.action === "create");
-    if (moving.length + created.length > 0) {
+    const shrunk = plan.pools.filter((p) => p.action === "keep" && p.shrink);
+    const removed = plan.retired.filter((r) => r.reason === "no longer in config");
+    if (moving.length + created.length + shrunk.length + removed.length > 0) {
         const steps = [
             ...created.map((p) => `${p.resourceName}: new pool at ${p.version}`),
             ...moving.map((p) => `${p.resourceName}: ${p.note}`),
+            ...shrunk.map((p) => `${p.resourceName}: ${p.note}`),
+            ...removed.map(
+                (r) => `${r.pool.resourceName}: removed from config: capacity checked, cordoned and drained`,
+            ),
         ];
-        if (moving.some((p) => p.action === "blue-green"))
+        const blue = moving.some((p) => p.action === "blue-green");
+        if (blue || removed.length > 0)
             steps.push(
-                `drain: all blue nodes cordoned first, then drained ${d.batchSize} at a time, ${d.soakSeconds}s soak between batches, grace ${d.gracePeriodSeconds === undefined ? "each pod's own" : `${d.gracePeriodSeconds}s`}, timeout ${d.timeoutSeconds}s, PodDisruptionBudgets respected`,
+                `drain: ${blue ? "all blue nodes cordoned first, then " : ""}one pool after another, ${d.batchSize} node(s) at a time in this cluster, ${d.soakSeconds}s soak between batches, grace ${d.gracePeriodSeconds === undefined ? "each pod's own" : `${d.gracePeriodSeconds}s`}, timeout ${d.timeoutSeconds}s, PodDisruptionBudgets respected; the running record moves only after every drain and the validation after it`,
             );
         phases.push({ id: "workers", title: `Workers (${cluster.workers.strategy})`, steps });
     }
@@ -512,16 +561,19 @@ export function describePhases(plan: ClusterPlan): Phase[] {
         phases.push({
             id: "validation",
             title: "Validation",
-            steps: ["every node of the upgraded pools Ready at the target version", "kube-system healthy"],
+            steps: [
+                "after every drain: every node of the upgraded pools Ready at the target version",
+                "kube-system healthy",
+            ],
         });
     const retiring = [
         ...plan.pools
             .filter((p) => p.blue && !p.retainBlue)
-            .map((p) => `${p.blue!.resourceName}: drained (delete-time), then removed`),
+            .map((p) => `${p.blue!.resourceName}: drained above, then deleted by the engine once empty`),
         ...plan.pools
             .filter((p) => p.blue && p.retainBlue)
             .map((p) => `${p.blue!.resourceName}: kept cordoned and empty until the next deployment`),
-        ...plan.retired.map((r) => `${r.pool.resourceName}: ${r.reason}; drained, then removed`),
+        ...plan.retired.map((r) => `${r.pool.resourceName}: ${r.reason}; drained above, then deleted once empty`),
     ];
     if (retiring.length > 0) phases.push({ id: "retire", title: "Retire old capacity", steps: retiring });
     return phases;

@@ -25,6 +25,12 @@ export interface ProviderTraits {
     strategyHint?: string;
     /** Blue-green keeps the old pool one more deployment (scaled to zero) before removing it. */
     blueStaysOneDeployment?: boolean;
+    /**
+     * How a lower node count in config is carried out without losing undrained nodes: the adapter drains and
+     * deletes chosen nodes ("drain-nodes"), or the pool moves to a new generation of the new size, blue-green
+     * ("new-generation"). Unset: the provider's own scale-down (which drains) is left to act.
+     */
+    countDecrease?: "drain-nodes" | "new-generation";
 }
 
 export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
@@ -36,6 +42,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         typeChangeReplacesPool: true,
         controlPlaneNeedsCurrentPools: false,
         inPlaceSummary: "one surge node, then each old node cordoned, drained and recycled",
+        // LKE removes nodes of its own choosing when a pool's count drops.
+        countDecrease: "drain-nodes",
     },
     eks: {
         title: "Amazon EKS",
@@ -48,6 +56,8 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         inPlaceSummary: "the managed rolling update (new instances before old ones are drained and terminated)",
         inPlaceWarning:
             "in-place on Amazon EKS forces nothing: when PodDisruptionBudgets keep pods on a node for 15 minutes, the node group update fails with PodEvictionFailure and stops part-way (no rollback). Fix the budget and deploy again, or set eks.forceUpdateVersion to evict regardless",
+        // The Auto Scaling group picks the instances to terminate and EKS forces termination after 5 minutes of drain.
+        countDecrease: "new-generation",
     },
     kubeadm: {
         title: "self-managed kubeadm",

@@ -24,6 +24,7 @@ export const SCRIPT_KINDS = [
     "kubeadm-wait-ready",
     "capi-retire",
     "eks-nodegroup-version",
+    "lke-shrink-pool",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 

@@ -1,6 +1,7 @@
 // Provider-neutral worker phases: pool generations with their drain guards, wait-ready, cordon of every
-// blue pool at once, the retained-blue drain, validation, and the running state to export. An adapter
-// says only how a pool is registered, how its nodes are selected, and how an in-place move is done.
+// blue pool at once, the drains of every pool that leaves (one after another within the cluster), validation
+// after them, and the running state to export, which waits for all of it. An adapter says only how a pool is
+// registered, how its nodes are selected, how an in-place move is done, and how a lower count is carried out.
 import * as pulumi from "@pulumi/pulumi";
 import type { NodePoolConfig } from "./config";
 import type { ClusterPlan, PoolPlan } from "./plan";
@@ -32,6 +33,12 @@ export interface WorkerAdapter {
     recordedSelector(pool: RunningPool): string;
     /** Moves a pool in place; returns the step to wait for, or undefined when the pool resource itself does it. */
     inPlace(p: PoolPlan, handle: PoolHandle, deps: pulumi.Resource[]): pulumi.Resource | undefined;
+    /**
+     * A lower count (p.shrink): drains and deletes exactly the nodes that go, before the pool resource sets the
+     * count, so the provider never picks nodes to remove. Needed where the planner plans shrinks (countDecrease
+     * "drain-nodes").
+     */
+    shrink?(p: PoolPlan, deps: pulumi.Resource[]): pulumi.Resource;
 }
 
 export interface WorkersArgs {
@@ -47,6 +54,7 @@ export interface WorkersArgs {
 }
 
 export interface WorkersResult {
+    /** Every step the running record and validation wait for, drains included. */
     steps: pulumi.Resource[];
     validateSelectors: pulumi.Output<string>[];
     registered: Array<{ running: RunningPool; id: pulumi.Output<string> }>;
@@ -68,6 +76,34 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
     const validateSelectors: pulumi.Output<string>[] = [];
     const registered: WorkersResult["registered"] = [];
     const gate = plan.exists ? [args.controlPlane, ...(args.beforeWorkers ?? [])] : [];
+    // Every step of this cluster that drains nodes waits for the one before it, so that drain.batchSize is the
+    // number of nodes drained at once in the cluster (the engine would otherwise run independent steps in parallel).
+    let lastDrain: pulumi.Resource | undefined;
+    const afterLastDrain = (deps: pulumi.Resource[]): pulumi.Resource[] => (lastDrain ? [...deps, lastDrain] : deps);
+    const drainStep = (
+        stepName: string,
+        selector: pulumi.Input<string>,
+        minReadyElsewhere: number,
+        triggers: pulumi.Input<unknown>[],
+        deps: pulumi.Resource[],
+    ): pulumi.Resource => {
+        lastDrain = scriptStep(
+            stepName,
+            {
+                create: "drain",
+                environment: {
+                    K8SU_CLUSTER: name,
+                    K8SU_SELECTOR: selector,
+                    K8SU_MIN_READY_ELSEWHERE: String(minReadyElsewhere),
+                    ...drainEnv,
+                },
+                secrets,
+                triggers,
+            },
+            child({ dependsOn: afterLastDrain(deps) }),
+        );
+        return lastDrain;
+    };
 
     const register = (
         resourceName: string,
@@ -76,8 +112,9 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
         deps: pulumi.Resource[],
     ): PoolHandle => {
         const handle = adapter.registerPool(resourceName, spec, pool, deps);
-        // The drain guard: its delete runs before the pool's (it depends on it), drains the pool, and a
-        // failed drain stops the update with the pool still there. Never give it deletedWith.
+        // The drain guard, the last safety net: its delete runs before the pool's (it depends on it), drains
+        // whatever is still there (normally nothing: a retiring pool is drained by a step of the deployment), and
+        // a failed drain stops the update with the pool still there. Never give it deletedWith.
         scriptStep(
             `${resourceName}-drain-guard`,
             {
@@ -106,7 +143,16 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             autoscaler: p.config.autoscaler,
             version: formatMinor(requireVersion(p.version)),
         };
-        const handle = register(p.resourceName, spec, p.config, gate);
+        let poolDeps = gate;
+        if (p.shrink && p.running) {
+            if (!adapter.shrink) throw new Error(`${cfg.provider} cannot lower the count of pool ${p.name}`);
+            lastDrain = adapter.shrink(p, afterLastDrain(gate));
+            steps.push(lastDrain);
+            poolDeps = [...gate, lastDrain];
+            if (p.action === "keep" && formatMinor(requireVersion(p.version)) === targetMinor)
+                validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
+        }
+        const handle = register(p.resourceName, spec, p.config, poolDeps);
         registered.push({
             running: {
                 name: p.name,
@@ -121,8 +167,11 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
         if (p.action === "keep") continue;
         if (formatMinor(requireVersion(p.version)) === targetMinor) validateSelectors.push(handle.selector);
         if (p.action === "in-place") {
-            const step = adapter.inPlace(p, handle, [handle.resource, ...gate]);
-            if (step) steps.push(step);
+            const step = adapter.inPlace(p, handle, afterLastDrain([handle.resource, ...gate]));
+            if (step) {
+                steps.push(step);
+                if (step !== handle.resource) lastDrain = step;
+            }
             continue;
         }
         const ready = scriptStep(
@@ -144,12 +193,14 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
         if (p.action === "blue-green") greenReady.push(ready);
     }
 
-    // Blue pools: all cordoned at once after every green pool is Ready, then drained. By default the drain
-    // is the delete-time step of each blue pool's drain guard (the blue pool leaves the program); with
-    // retainPreviousPool it runs now and the blue pool stays, drained, until the next deployment.
+    // Blue pools: all cordoned at once after every green pool is Ready, then drained one after another by steps of
+    // this deployment, which the validation and the running record wait for. The engine deletes a blue pool only
+    // after the program has finished (and the record is written), so the pool must be empty by then: its drain
+    // guard checks again on delete. With retainPreviousPool the blue pool stays, drained, until the next deployment.
     const blues = plan.pools.filter((p) => p.blue);
+    let cordon: pulumi.Resource | undefined;
     if (blues.length > 0) {
-        const cordon = scriptStep(
+        cordon = scriptStep(
             `${name}-cordon-blue`,
             {
                 create: "cordon",
@@ -160,8 +211,20 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             child({ dependsOn: greenReady }),
         );
         steps.push(cordon);
-        for (const p of blues.filter((b) => b.retainBlue)) {
+        for (const p of blues) {
             const blue = p.blue!;
+            if (!p.retainBlue) {
+                steps.push(
+                    drainStep(
+                        `${blue.resourceName}-drain`,
+                        adapter.recordedSelector(blue),
+                        blue.count,
+                        [targetMinor],
+                        [cordon],
+                    ),
+                );
+                continue;
+            }
             const handle = register(
                 blue.resourceName,
                 {
@@ -175,25 +238,49 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             );
             registered.push({ running: { ...blue, retained: true }, id: handle.id });
             steps.push(
-                scriptStep(
+                drainStep(
                     `${blue.resourceName}-drain`,
-                    {
-                        create: "drain",
-                        environment: {
-                            K8SU_CLUSTER: name,
-                            K8SU_SELECTOR: handle.selector,
-                            K8SU_MIN_READY_ELSEWHERE: String(blue.count),
-                            ...drainEnv,
-                        },
-                        secrets,
-                        triggers: [targetMinor],
-                    },
-                    child({ dependsOn: [cordon, handle.resource] }),
+                    handle.selector,
+                    blue.count,
+                    [targetMinor],
+                    [cordon, handle.resource],
                 ),
             );
         }
     }
+
+    // Pools that leave the program (removed from config, or retained by the previous deployment): drained now, after
+    // the pre-flight and any new capacity, so that the engine's delete finds them empty. A new trigger from the
+    // retained pool's drain of the previous deployment makes the step run again.
+    const newCapacity = [...steps];
+    for (const r of plan.retired) {
+        steps.push(
+            drainStep(
+                `${r.pool.resourceName}-drain`,
+                adapter.recordedSelector(r.pool),
+                r.pool.count,
+                ["leaves", r.reason],
+                [...gate, ...newCapacity],
+            ),
+        );
+    }
+    if (plan.retired.some((r) => r.reason === "no longer in config")) {
+        // Validation after the drain checks the pools that take the pods.
+        for (const p of plan.pools) {
+            if (p.action === "keep" && formatMinor(requireVersion(p.version)) === targetMinor && p.running)
+                validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
+        }
+    }
     return { steps, validateSelectors, registered };
+}
+
+/** What re-runs the pre-flight: any change of version, of pool generations, of pools leaving, or of a lower count. */
+export function preflightTriggers(plan: ClusterPlan): string[] {
+    return [
+        plan.cluster.kubernetesVersion,
+        ...plan.pools.map((p) => (p.shrink ? `${p.resourceName}:${p.shrink.from}>${p.shrink.to}` : p.resourceName)),
+        ...plan.retired.map((r) => `-${r.pool.resourceName}`),
+    ];
 }
 
 /** The validation step after the workers, when the plan has one. */
@@ -211,7 +298,7 @@ export function validationStep(
             create: "validate",
             environment: {
                 K8SU_TARGET_MINOR: targetMinor,
-                K8SU_SELECTORS: pulumi.all(selectors).apply((s) => s.join("\n")),
+                K8SU_SELECTORS: pulumi.all(selectors).apply((s) => [...new Set(s)].join("\n")),
             },
             secrets: { K8SU_KUBECONFIG_B64: args.kubeconfig },
             triggers: [targetMinor, ...plan.pools.map((p) => p.resourceName)],

@@ -369,3 +369,39 @@ describe("eks-nodegroup-version: resuming an in-place update that failed", () =>
         assert.match(denied.stderr, /cannot describe the node group/);
     });
 });
+
+describe("EKS: a lower count moves the pool to a new node group", async () => {
+    // The Auto Scaling group would pick the instances to terminate and EKS terminates after five minutes of drain.
+    const fixed = { autoscaler: undefined };
+    const { first, second } = await upgrade(
+        [eksCluster("1.31", "in-place", {}, {}, { ...fixed, count: 3 })],
+        [eksCluster("1.31", "in-place", {}, {}, { ...fixed, count: 2 })],
+    );
+    const moving = await runProgram({
+        stack: "dev",
+        config: stackConfig([eksCluster("1.32", "in-place", {}, {}, { ...fixed, count: 2 })]),
+        previous: first.stackOutputs,
+    });
+
+    test("a new node group of the new size, the old one cordoned and drained by a step, then deleted empty", () => {
+        assert.equal(second.error, undefined, second.error);
+        const green = second.resources.filter((r) => r.type === NODE_GROUP).map((r) => r.name);
+        assert.equal(green.length, 1);
+        assert.match(green[0], /^data-general-1-31-[0-9a-f]{6}$/);
+        assert.deepEqual((resource(second, green[0], NODE_GROUP).inputs as any).scalingConfig, {
+            desiredSize: 2,
+            minSize: 2,
+            maxSize: 2,
+        });
+        assert.ok(directDeps(second, "data-general-1-31-drain").includes("data-cordon-blue"));
+        assert.equal(
+            env(resource(second, "data-general-1-31-drain")).K8SU_SELECTOR,
+            `eks.amazonaws.com/nodegroup=${nodeGroupName(first)}`,
+        );
+        assert.ok(has(second, "data-preflight"));
+    });
+
+    test("with an in-place version move in the same deployment, it is refused with what to do", () => {
+        assert.match(moving.error ?? "", /nodePools\[0\]\.count: given 2.*lower the count in a deployment of its own/);
+    });
+});

@@ -257,3 +257,83 @@ describe("pool changes beside the upgrade", async () => {
         assert.match(second.log ?? "", /pools removed from config are drained, then deleted: apps-batch-1-31/);
     });
 });
+
+describe("the record never claims more than what is proven", async () => {
+    const two = [
+        { name: "web", count: 3, type: "g6-standard-4" },
+        { name: "api", count: 2, type: "g6-standard-2" },
+    ];
+    const before = [at("1.30", blueGreen, { nodePools: two })];
+    const after = [at("1.31", blueGreen, { nodePools: two })];
+    const { first, second } = await upgrade(before, after);
+    const failing = (name: string) =>
+        runProgram({ stack: "dev", config: stackConfig(after), previous: first.stackOutputs, failResources: [name] });
+    const [drainFails, guardFails] = await Promise.all([
+        failing("apps-api-1-30-drain"),
+        failing("apps-api-1-31-drain-guard"),
+    ]);
+
+    test("blue pools drain as steps of the deployment, one after another, after the cordon and before validation", () => {
+        const web = resource(second, "apps-web-1-30-drain");
+        const api = resource(second, "apps-api-1-30-drain");
+        assert.equal(scriptKindOf(web), "drain");
+        assert.ok(directDeps(second, "apps-web-1-30-drain").includes("apps-cordon-blue"));
+        assert.ok(
+            directDeps(second, "apps-api-1-30-drain").includes("apps-web-1-30-drain"),
+            "the second blue pool's drain waits for the first, so batchSize is the cluster's nodes drained at once",
+        );
+        assert.equal(
+            env(api).K8SU_SELECTOR,
+            `lke.linode.com/pool-id=${(first.stackOutputs as any).k8sUpgrades.clusters.apps.pools[1].poolId}`,
+        );
+        assert.equal(env(web).K8SU_BATCH_SIZE, "2");
+        for (const d of ["apps-web-1-30-drain", "apps-api-1-30-drain"])
+            assert.ok(allDeps(second, "apps-validate").has(d));
+    });
+
+    test("when a blue drain fails, the program never supplies the record, so the previous one stays", () => {
+        assert.ok(second.stackOutputs?.k8sUpgrades, "without a failure the record is supplied");
+        assert.equal(drainFails.stackOutputs?.k8sUpgrades, undefined);
+    });
+
+    test("a step the record does not wait for (a drain guard's no-op create) leaves the record supplied", () => {
+        assert.ok(guardFails.stackOutputs?.k8sUpgrades, "the probe tells the two cases apart");
+    });
+
+    test("the blue pools' drain guards remain the last check on delete", () => {
+        assert.equal(has(second, "apps-web-1-30-drain-guard"), false);
+        assert.equal(scriptKindOf(resource(first, "apps-web-1-30-drain-guard"), "delete"), "drain");
+    });
+});
+
+describe("a pool removed from config, and a lower count", async () => {
+    const two = [
+        { name: "web", count: 3, type: "g6-standard-4" },
+        { name: "batch", count: 2, type: "g6-dedicated-4" },
+    ];
+    const { first, second } = await upgrade(
+        [at("1.31", blueGreen, { nodePools: two })],
+        [at("1.31", blueGreen, { nodePools: [{ ...two[0], count: 2 }] })],
+    );
+    const ids = (first.stackOutputs as any).k8sUpgrades.clusters.apps.pools.map((p: any) => p.poolId);
+
+    test("run the pre-flight first, then the shrink, then the removed pool's drain, then validation", () => {
+        assert.equal(scriptKindOf(resource(second, "apps-preflight")), "preflight");
+        assert.ok(directDeps(second, "apps-web-1-31-shrink").includes("apps-preflight"));
+        assert.ok(directDeps(second, "apps-batch-1-31-drain").includes("apps-preflight"));
+        assert.ok(directDeps(second, "apps-batch-1-31-drain").includes("apps-web-1-31-shrink"), "one drain at a time");
+        assert.equal(env(resource(second, "apps-batch-1-31-drain")).K8SU_SELECTOR, `lke.linode.com/pool-id=${ids[1]}`);
+        assert.ok(allDeps(second, "apps-validate").has("apps-batch-1-31-drain"));
+        assert.equal(env(resource(second, "apps-validate")).K8SU_SELECTORS, `lke.linode.com/pool-id=${ids[0]}`);
+    });
+
+    test("a lower count drains and deletes the chosen nodes before the provider sets the count", () => {
+        const shrink = resource(second, "apps-web-1-31-shrink");
+        assert.equal(scriptKindOf(shrink), "lke-shrink-pool");
+        assert.deepEqual([env(shrink).K8SU_LKE_POOL_ID, env(shrink).K8SU_POOL_COUNT], [ids[0], "2"]);
+        assert.ok(directDeps(second, "apps-web-1-31", LKE_POOL).includes("apps-web-1-31-shrink"));
+        assert.equal(resource(second, "apps-web-1-31", LKE_POOL).inputs.nodeCount, 2);
+        assert.match(second.log ?? "", /pools removed from config are drained, then deleted: apps-batch-1-31/);
+        assert.equal((second.stackOutputs as any).k8sUpgrades.clusters.apps.pools[0].count, 2);
+    });
+});

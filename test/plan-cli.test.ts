@@ -63,7 +63,7 @@ test("staging shows the LKE blue-green steps in order, and the Markdown form dra
     );
     assert.match(
         text.out,
-        /- pool apps-web-1-30 .*its drain guard cordons and drains it first \(delete-time\); a failed drain keeps it/,
+        /- pool apps-web-1-30 .*drained by a step of this deployment, then deleted empty; a failed drain keeps it and the previous record/,
     );
     const md = await plan("staging", "--markdown");
     assert.equal(md.code, 0);

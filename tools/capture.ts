@@ -44,6 +44,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
+                if (request.failResources?.includes(args.name)) throw new Error(`${args.name} failed (injected)`);
                 const inputs = args.inputs as Record<string, unknown>;
                 switch (args.type) {
                     case "pulumi:pulumi:StackReference": {

@@ -128,11 +128,13 @@ export function describe(r: CapturedResource): string {
                 case "drain":
                     return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
                 case "drain-guard-create":
-                    return `drain guard for ${e.K8SU_SELECTOR}: when the pool leaves the program, cordon all its nodes and drain ${e.K8SU_BATCH_SIZE} at a time before the pool is deleted`;
+                    return `drain guard for ${e.K8SU_SELECTOR}: when the pool is deleted, checks again first and drains what is left, ${e.K8SU_BATCH_SIZE} at a time`;
                 case "validate":
                     return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;
                 case "lke-in-place":
                     return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
+                case "lke-shrink-pool":
+                    return `lower pool ${e.K8SU_LKE_POOL_ID} to ${e.K8SU_POOL_COUNT} node(s): the nodes that go cordoned, drained ${e.K8SU_BATCH_SIZE} at a time and deleted through the node API, then the count set`;
                 case "lke-recycle-pool":
                     return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
                 default:
@@ -173,6 +175,11 @@ export function changes(previous: RunningState | undefined, next: RunningState |
                 });
             else if (before.version !== pool.version)
                 out.push({ sign: "~", text: `pool ${pool.resourceName}: ${before.version} → ${pool.version}` });
+            else if (before.count > pool.count)
+                out.push({
+                    sign: "~",
+                    text: `pool ${pool.resourceName}: count ${before.count} → ${pool.count}, the nodes that go drained and deleted first`,
+                });
             else if (pool.retained && !before.retained)
                 out.push({
                     sign: "~",
@@ -183,7 +190,7 @@ export function changes(previous: RunningState | undefined, next: RunningState |
             if (!c.pools.some((x) => x.resourceName === pool.resourceName)) {
                 out.push({
                     sign: "-",
-                    text: `pool ${pool.resourceName} (${pool.count} × ${pool.type} at ${pool.version}): its drain guard cordons and drains it first (delete-time); a failed drain keeps it`,
+                    text: `pool ${pool.resourceName} (${pool.count} × ${pool.type} at ${pool.version}): drained by a step of this deployment, then deleted empty; a failed drain keeps it and the previous record`,
                 });
             }
         }

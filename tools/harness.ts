@@ -27,6 +27,8 @@ export interface RunOptions {
     liveVersions?: Record<string, string>;
     amiCatalog?: Record<string, string>;
     addonCatalog?: Record<string, string>;
+    /** Resources whose registration fails (see CaptureRequest). */
+    failResources?: string[];
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -95,6 +97,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         liveVersions: opts.liveVersions,
         amiCatalog: opts.amiCatalog,
         addonCatalog: opts.addonCatalog,
+        failResources: opts.failResources,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {

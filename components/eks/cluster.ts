@@ -8,7 +8,14 @@ import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
-import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type WorkerAdapter } from "../workers";
+import {
+    carryOutWorkers,
+    componentInputs,
+    preflightTriggers,
+    runningStateOf,
+    validationStep,
+    type WorkerAdapter,
+} from "../workers";
 import type { AddonName, AddonVersions } from "./addons";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
@@ -144,7 +151,7 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                             ),
                         ),
                     },
-                    triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
+                    triggers: preflightTriggers(plan),
                 },
                 child(),
             );

@@ -8,7 +8,14 @@ import type { RunningCluster } from "../running";
 import { drainEnvironment } from "../scripts";
 import { scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
-import { carryOutWorkers, componentInputs, runningStateOf, validationStep, type WorkerAdapter } from "../workers";
+import {
+    carryOutWorkers,
+    componentInputs,
+    preflightTriggers,
+    runningStateOf,
+    validationStep,
+    type WorkerAdapter,
+} from "../workers";
 
 export const LKE_COMPONENT_TYPE = "k8s-upgrades:lke:Cluster";
 /** Tag on every pool this program owns, listed in the cluster's externalPoolTags so the cluster leaves them alone. */
@@ -59,7 +66,7 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                           create: "preflight",
                           environment: { K8SU_TARGET_MINOR: targetMinor },
                           secrets: { K8SU_KUBECONFIG_B64: existingKubeconfig },
-                          triggers: [cfg.kubernetesVersion, ...plan.pools.map((p) => p.resourceName)],
+                          triggers: preflightTriggers(plan),
                       },
                       child(),
                   )
@@ -185,6 +192,37 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                     },
                     child({ dependsOn: deps }),
                 ),
+            // LKE removes nodes of its own choosing when a pool's count drops: drain and delete the chosen ones first.
+            shrink: (p, deps) => {
+                const poolId = p.running?.poolId;
+                if (!p.shrink || !poolId)
+                    throw new Error(
+                        `cluster ${name}: pool ${p.name} has no LKE pool id in the running record, so the nodes to remove cannot be chosen; run 'pulumi refresh' and deploy again`,
+                    );
+                return scriptStep(
+                    `${p.resourceName}-shrink`,
+                    {
+                        create: "lke-shrink-pool",
+                        environment: {
+                            K8SU_CLUSTER: name,
+                            K8SU_LKE_CLUSTER_ID: pulumi.interpolate`${cluster.id}`,
+                            K8SU_LKE_POOL_ID: poolId,
+                            K8SU_POOL_COUNT: String(p.shrink.to),
+                            ...(p.config.autoscaler
+                                ? {
+                                      K8SU_AUTOSCALER_MIN: String(p.config.autoscaler.min),
+                                      K8SU_AUTOSCALER_MAX: String(p.config.autoscaler.max),
+                                  }
+                                : {}),
+                            K8SU_READY_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                            ...drainEnvironment(cfg.workers.drain),
+                        },
+                        secrets,
+                        triggers: [`${p.shrink.from}>${p.shrink.to}`],
+                    },
+                    child({ dependsOn: deps }),
+                );
+            },
         };
         const workersArgs = {
             parent: this,
