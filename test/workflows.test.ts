@@ -31,14 +31,15 @@ test("the linter does refuse a broken workflow", () => {
     assert.notEqual(r.status, 0);
 });
 
-// The golden file's sidecar records the hashes of the plan's inputs and of the golden text itself. A golden file
+// The golden file's sidecar records the hashes of the plan's inputs (the test-owned stacks under test/fixtures/stacks) and of the golden text itself. A golden file
 // that changes by hand, or inputs that change without regenerating it, fail here; UPDATE_GOLDEN=1 rewrites both, so
 // a pull request shows whether new Markdown came with new inputs or from a change in the planner itself.
 const GOLDEN_INPUTS = ["Pulumi.staging.yaml", "running/staging.json", "running/dev.json"];
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 
 function inputHashes(): Record<string, string> {
-    return Object.fromEntries(GOLDEN_INPUTS.map((f) => [f, sha256(fs.readFileSync(path.join(ROOT, f)))]));
+    const stacks = path.join(ROOT, "test", "fixtures", "stacks");
+    return Object.fromEntries(GOLDEN_INPUTS.map((f) => [f, sha256(fs.readFileSync(path.join(stacks, f)))]));
 }
 
 test("the staging plan's Markdown matches test/fixtures/plan-staging.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
