@@ -276,7 +276,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 },
                 async (f) => {
                     const env = {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_TARGET_MINOR: "1.31",
@@ -322,7 +322,7 @@ for (const kubectl of KUBECTL_MINORS) {
                         minSchedulable = Math.min(minSchedulable, ok);
                     });
                     const env = {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_LKE_POOL_ID: "21",
@@ -369,7 +369,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 },
                 async (f) => {
                     const r = await run(f, "lke-recycle-pool", {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_LKE_POOL_ID: "1",
