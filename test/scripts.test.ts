@@ -206,7 +206,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 assert.equal(r.code, 1);
                 assert.match(
                     r.stderr,
-                    /only 3 Ready, schedulable node\(s\) outside pool=blue; draining its 3 node\(s\) needs 4\. The pool stays/,
+                    /only 3 Ready, schedulable node\(s\) outside blue-1 blue-2 blue-3; taking out 3 node\(s\) needs 4\. Nothing was cordoned or drained/,
                 );
                 assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
                 const skipped = await runScript(
@@ -294,7 +294,7 @@ for (const kubectl of KUBECTL_MINORS) {
                     assert.equal(wrongToken.code, 1);
                     assert.match(
                         wrongToken.stderr,
-                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*Check LINODE_TOKEN/,
+                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*check LINODE_TOKEN/,
                     );
                     assert.doesNotMatch(
                         wrongToken.stderr + wrongToken.stdout,
