@@ -34,7 +34,8 @@ export interface NodePoolConfig {
 }
 
 export interface DrainSettings {
-    gracePeriodSeconds: number;
+    /** Overrides every pod's terminationGracePeriodSeconds during drains; unset keeps each pod's own. */
+    gracePeriodSeconds?: number;
     timeoutSeconds: number;
     batchSize: number;
     soakSeconds: number;
@@ -175,7 +176,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_DRAIN: Omit<DrainSettings, "deleteEmptyDirDataExplicit"> = {
-    gracePeriodSeconds: 60,
+    gracePeriodSeconds: undefined,
     timeoutSeconds: 900,
     batchSize: 1,
     soakSeconds: 30,
@@ -568,13 +569,10 @@ function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): 
         c.add(cluster, `${at}.drain`, drainRaw, "a map of drain settings");
     } else {
         c.unknownKeys(cluster, `${at}.drain.`, drainRaw, DRAIN_KEYS);
-        const grace = c.wholeNumber(
-            cluster,
-            `${at}.drain.gracePeriodSeconds`,
-            drainRaw.gracePeriodSeconds,
-            0,
-            DEFAULT_DRAIN.gracePeriodSeconds,
-        );
+        const graceGiven = drainRaw.gracePeriodSeconds !== undefined;
+        const grace = graceGiven
+            ? c.wholeNumber(cluster, `${at}.drain.gracePeriodSeconds`, drainRaw.gracePeriodSeconds, 0)
+            : DEFAULT_DRAIN.gracePeriodSeconds;
         const timeout = c.wholeNumber(
             cluster,
             `${at}.drain.timeoutSeconds`,
@@ -605,9 +603,9 @@ function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): 
                 "A pod's grace period must fit inside the drain timeout.",
             );
         }
-        if (grace !== undefined && timeout !== undefined && batch !== undefined && soak !== undefined) {
+        if ((grace !== undefined || !graceGiven) && timeout !== undefined && batch !== undefined && soak !== undefined) {
             drain = {
-                gracePeriodSeconds: grace,
+                ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
                 timeoutSeconds: timeout,
                 batchSize: batch,
                 soakSeconds: soak,

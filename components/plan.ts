@@ -491,7 +491,7 @@ export function describePhases(plan: ClusterPlan): Phase[] {
         ];
         if (moving.some((p) => p.action === "blue-green"))
             steps.push(
-                `drain: all blue nodes cordoned first, then drained ${d.batchSize} at a time, ${d.soakSeconds}s soak between batches, grace ${d.gracePeriodSeconds}s, timeout ${d.timeoutSeconds}s, PodDisruptionBudgets respected`,
+                `drain: all blue nodes cordoned first, then drained ${d.batchSize} at a time, ${d.soakSeconds}s soak between batches, ${d.gracePeriodSeconds === undefined ? "each pod's own grace period" : `grace ${d.gracePeriodSeconds}s`}, timeout ${d.timeoutSeconds}s, PodDisruptionBudgets respected`,
             );
         phases.push({ id: "workers", title: `Workers (${cluster.workers.strategy})`, steps });
     }

@@ -248,7 +248,6 @@ describe("config refusals through the real program", () => {
         };
         assert.equal(cluster.kubernetesVersion, "1.30.4");
         assert.deepEqual(cluster.workers.drain, {
-            gracePeriodSeconds: 60,
             timeoutSeconds: 900,
             batchSize: 2,
             soakSeconds: 5,
