@@ -21,7 +21,7 @@ const REQUEST_TIMEOUT_SECONDS = 2;
 /** Cells at once: most of a cell's time is spent waiting on the fixture or a timeout, not on the CPU. */
 const CONCURRENCY = Math.max(4, Math.min(10, os.cpus().length * 4));
 /** A cell still running after this long failed open in its own way: it hung. */
-const CELL_KILL_MS = OLD_SCRIPTS ? 25_000 : 45_000;
+const CELL_KILL_MS = OLD_SCRIPTS ? 20_000 : 45_000;
 
 type Mode = FaultMode | "exec-plugin";
 const MODES: Mode[] = ["refused", "401", "403", "429", "500", "hang", "slow", "exec-plugin"];
@@ -361,6 +361,44 @@ test("SIGTERM in the middle of a drain stops the kubectl drains, exits non-zero 
                 [],
                 `${n} is empty after the re-run`,
             );
+    } finally {
+        await f.stop();
+    }
+});
+
+test("SIGKILL of the script (how pulumi-command cancels a command) still stops its kubectl drains; nodes stay cordoned", async () => {
+    const f = new KubeApiFixture("1.31.4");
+    await f.start();
+    try {
+        blueGreen(f);
+        f.addReplicaSet("default", "slow", 2, ["blue-1", "blue-2"], {
+            terminationGracePeriodSeconds: 30,
+            shutdownSeconds: 30,
+        });
+        f.timing = { ...f.timing, secondMs: 100 };
+        const { child, done } = startScript(
+            "drain",
+            {
+                K8SU_KUBECONFIG: f.kubeconfig(),
+                ...drainEnv,
+                K8SU_DRAIN_TIMEOUT_SECONDS: "60",
+                K8SU_SELECTOR: "pool=blue",
+                K8SU_MIN_READY_ELSEWHERE: "3",
+            },
+            KUBECTL,
+            { script: OLD_SCRIPTS ? scriptFrom(OLD_SCRIPTS, "drain") : undefined },
+        );
+        const deadline = Date.now() + 20_000;
+        while (!f.events.some((e) => e.kind === "evicted") && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50));
+        child.kill("SIGKILL");
+        // The drains notice within a second that the script is gone; give them two.
+        await new Promise((r) => setTimeout(r, 2000));
+        const evictions = f.events.filter((e) => e.kind === "evicted").length;
+        await new Promise((r) => setTimeout(r, 6000));
+        assert.equal(f.events.filter((e) => e.kind === "evicted").length, evictions, "a drain went on evicting");
+        assert.ok(["blue-1", "blue-2", "blue-3"].every((n) => f.nodes.get(n)!.unschedulable));
+        await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
     } finally {
         await f.stop();
     }
