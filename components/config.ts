@@ -603,7 +603,12 @@ function parseWorkers(c: Checker, cluster: string, at: string, entry: unknown): 
                 "A pod's grace period must fit inside the drain timeout.",
             );
         }
-        if ((grace !== undefined || !graceGiven) && timeout !== undefined && batch !== undefined && soak !== undefined) {
+        if (
+            (grace !== undefined || !graceGiven) &&
+            timeout !== undefined &&
+            batch !== undefined &&
+            soak !== undefined
+        ) {
             drain = {
                 ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
                 timeoutSeconds: timeout,

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import { test } from "node:test";
 import type { ScriptKind } from "../components/scripts";
 import { type FaultMode, KubeApiFixture } from "./fixture/kube-api";
-import { type ScriptRun, runScript, scriptFrom, startScript } from "./fixture/run-script";
+import { runScript, type ScriptRun, scriptFrom, startScript } from "./fixture/run-script";
 
 const KUBECTL = "1.31";
 const OLD_SCRIPTS = process.env.FAULTS_SCRIPTS_DIR;
@@ -224,7 +224,8 @@ async function runCell(
         if (mode && reached) {
             if (run.signal) problems.push(`still running after ${CELL_KILL_MS / 1000}s (killed)`);
             else if (run.code === 0) problems.push("exited 0");
-            else if (!NAMES[mode].test(run.stderr)) problems.push(`message does not name the fault: ${tail(run.stderr)}`);
+            else if (!NAMES[mode].test(run.stderr))
+                problems.push(`message does not name the fault: ${tail(run.stderr)}`);
         }
         for (const e of f.events) {
             if (e.kind === "uncordoned" && !s.uncordons) problems.push(`uncordoned ${e.object}`);
@@ -292,9 +293,15 @@ test("fault matrix: every script fails closed under every fault, at the first, a
                     for (let p = at; p >= 1; p--) {
                         const r = await runCell(s, mode, p);
                         const cell = `${s.kind} × ${mode} @ call ${p}/${total}`;
-                        if (r.reached || p === 1) return { cell, problems: r.problems, reached: r.reached, ms: r.run.ms };
+                        if (r.reached || p === 1)
+                            return { cell, problems: r.problems, reached: r.reached, ms: r.run.ms };
                         if (r.run.code !== 0)
-                            return { cell, problems: [`failed without the fault: ${tail(r.run.stderr)}`], reached: false, ms: r.run.ms };
+                            return {
+                                cell,
+                                problems: [`failed without the fault: ${tail(r.run.stderr)}`],
+                                reached: false,
+                                ms: r.run.ms,
+                            };
                     }
                     throw new Error("unreachable");
                 });
@@ -339,7 +346,10 @@ test("SIGTERM in the middle of a drain stops the kubectl drains, exits non-zero 
         const deadline = Date.now() + 20_000;
         while (!f.events.some((e) => e.kind === "evicted") && Date.now() < deadline)
             await new Promise((r) => setTimeout(r, 50));
-        assert.ok(f.events.some((e) => e.kind === "evicted"), "the drain started evicting");
+        assert.ok(
+            f.events.some((e) => e.kind === "evicted"),
+            "the drain started evicting",
+        );
         child.kill("SIGTERM");
         const r = await done;
         assert.notEqual(r.code, 0, "a killed drain does not report success");

@@ -41,7 +41,12 @@ async function withFixture(build: (f: KubeApiFixture) => void, body: (f: KubeApi
 }
 
 function run(f: KubeApiFixture, kind: ScriptKind, env: Record<string, string>, extra: RunOptions = {}) {
-    return runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_REQUEST_TIMEOUT_SECONDS: "5", ...env }, KUBECTL, opts(kind, extra));
+    return runScript(
+        kind,
+        { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_REQUEST_TIMEOUT_SECONDS: "5", ...env },
+        KUBECTL,
+        opts(kind, extra),
+    );
 }
 
 /** Two blue nodes with four web pods, two green nodes, each node 1 CPU and 2 GiB allocatable. */
@@ -231,7 +236,9 @@ describe("scripts", { concurrency: true }, () => {
                 ),
             async (f) => {
                 setTimeout(() => {
-                    const kcp = f.customObjects.get("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/capi/prod-control-plane")!;
+                    const kcp = f.customObjects.get(
+                        "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/capi/prod-control-plane",
+                    )!;
                     kcp.status = { version: "v1.31.4", updatedReplicas: 3 };
                 }, 800);
                 const r = await run(f, "wait-resource", {
@@ -241,7 +248,13 @@ describe("scripts", { concurrency: true }, () => {
                     K8SU_TIMEOUT_SECONDS: "20",
                 });
                 assert.equal(r.code, 0, r.stderr);
-                assert.ok(f.requests.some((q) => q.includes("/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/capi/kubeadmcontrolplanes/prod-control-plane")));
+                assert.ok(
+                    f.requests.some((q) =>
+                        q.includes(
+                            "/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/capi/kubeadmcontrolplanes/prod-control-plane",
+                        ),
+                    ),
+                );
                 const missing = await run(f, "wait-resource", {
                     K8SU_RESOURCE: "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/other",
                     K8SU_NAMESPACE: "capi",
@@ -283,8 +296,14 @@ describe("scripts", { concurrency: true }, () => {
             async (f) => {
                 const r = await run(f, "drain", drainEnv);
                 assert.equal(r.code, 1);
-                assert.match(r.stderr, /only 1 Ready, schedulable node\(s\) outside blue-1 blue-2; taking out 2 node\(s\) needs 2/);
-                assert.match(r.stderr, /4 pod\(s\) fit on no node that tolerates their taints and matches their nodeSelector/);
+                assert.match(
+                    r.stderr,
+                    /only 1 Ready, schedulable node\(s\) outside blue-1 blue-2; taking out 2 node\(s\) needs 2/,
+                );
+                assert.match(
+                    r.stderr,
+                    /4 pod\(s\) fit on no node that tolerates their taints and matches their nodeSelector/,
+                );
             },
         ));
 
@@ -310,7 +329,10 @@ describe("scripts", { concurrency: true }, () => {
             (f) => {
                 pools(f);
                 f.timing = { ...f.timing, secondMs: 5 };
-                f.addReplicaSet("data", "db", 1, ["blue-1"], { terminationGracePeriodSeconds: 300, shutdownSeconds: 120 });
+                f.addReplicaSet("data", "db", 1, ["blue-1"], {
+                    terminationGracePeriodSeconds: 300,
+                    shutdownSeconds: 120,
+                });
             },
             async (f) => {
                 const r = await run(f, "drain", drainEnv);
@@ -326,7 +348,10 @@ describe("scripts", { concurrency: true }, () => {
                 const cut = await run(f, "drain", { ...drainEnv, K8SU_GRACE_SECONDS: "60" });
                 assert.equal(cut.code, 0, cut.stderr);
                 assert.equal(f.graceGiven.get(key), 60);
-                assert.ok(f.events.some((e) => e.kind === "killed" && e.object === key), "60 s cut the 120 s shutdown");
+                assert.ok(
+                    f.events.some((e) => e.kind === "killed" && e.object === key),
+                    "60 s cut the 120 s shutdown",
+                );
             },
         ));
 
@@ -418,6 +443,9 @@ describe("LKE in place against the LKE API's real pool", { concurrency: true }, 
             assert.equal(second.code, 0, second.stderr);
             assert.match(second.stderr, /already has its surge \(6 node\(s\), 5 before\)/);
             assert.equal(f.lkePools.get(21)!.count, 5);
-            assert.deepEqual(f.events.filter((e) => e.kind === "node-deleted" && e.detail), []);
+            assert.deepEqual(
+                f.events.filter((e) => e.kind === "node-deleted" && e.detail),
+                [],
+            );
         }));
 });
