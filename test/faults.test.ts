@@ -19,7 +19,7 @@ const KUBECTL = "1.31";
 const OLD_SCRIPTS = process.env.FAULTS_SCRIPTS_DIR;
 const REQUEST_TIMEOUT_SECONDS = 2;
 /** Cells at once: most of a cell's time is spent waiting on the fixture or a timeout, not on the CPU. */
-const CONCURRENCY = Math.max(4, Math.min(10, os.cpus().length * 4));
+const CONCURRENCY = Math.max(6, Math.min(12, os.cpus().length * 6));
 /** A cell still running after this long failed open in its own way: it hung. */
 const CELL_KILL_MS = OLD_SCRIPTS ? 20_000 : 45_000;
 
@@ -27,8 +27,8 @@ type Mode = FaultMode | "exec-plugin";
 const MODES: Mode[] = ["refused", "401", "403", "429", "500", "hang", "slow", "exec-plugin"];
 /** What a message must contain to name the fault. */
 const NAMES: Record<Mode, RegExp> = {
-    refused: /refused|reset|EOF|connect/i,
-    "401": /401|Unauthorized|logged in/i,
+    refused: /refused|reset|EOF|connect|Empty reply|cannot be reached/i,
+    "401": /401|Unauthorized|logged in|provide credentials/i,
     "403": /403|Forbidden/i,
     "429": /429|TooManyRequests|too many requests/i,
     "500": /500|InternalError|Internal Server Error|etcdserver/i,
@@ -53,7 +53,7 @@ const drainEnv = {
     K8SU_SOAK_SECONDS: "0",
     // The older scripts require a grace period; the current ones take each pod's own when it is empty.
     K8SU_GRACE_SECONDS: OLD_SCRIPTS ? "5" : "",
-    K8SU_DRAIN_TIMEOUT_SECONDS: "5",
+    K8SU_DRAIN_TIMEOUT_SECONDS: "8",
     K8SU_DELETE_EMPTYDIR_DATA: "false",
 };
 
@@ -63,7 +63,7 @@ function blueGreen(f: KubeApiFixture): void {
     for (const n of ["green-1", "green-2", "green-3"]) f.addNode(n, { labels: { pool: "green" } });
     f.addDaemonSet("kube-system", "kube-proxy");
     f.addReplicaSet("default", "web", 4, ["blue-1", "blue-2", "blue-3"], { requests: { cpu: 250, memory: 256e6 } });
-    f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 2 });
+    f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 3 });
 }
 
 function lkeInPlace(f: KubeApiFixture): void {

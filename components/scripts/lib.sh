@@ -84,11 +84,11 @@ setup_kubeconfig() {
 api_hint() {
   case "$1" in
     *"getting credentials"*|*"exec plugin"*|*"executable "*) printf 'the kubeconfig'"'"'s credential plugin failed: log in again (an expired session or token) and check that the plugin runs' ;;
-    *Unauthorized*|*"logged in"*|*" 401"*) printf 'the credentials were refused: refresh the token or credentials in the kubeconfig (or LINODE_TOKEN)' ;;
+    *Unauthorized*|*"logged in"*|*"provide credentials"*|*" 401"*) printf 'the credentials were refused: refresh the token or credentials in the kubeconfig (or LINODE_TOKEN)' ;;
     *Forbidden*|*forbidden*|*" 403"*) printf 'the credentials lack a permission: check the RBAC rules of the kubeconfig'"'"'s user' ;;
     *TooManyRequests*|*"too many requests"*|*" 429"*) printf 'the API is throttling requests: run again later' ;;
     *Timeout*|*timeout*|*"timed out"*|*"deadline exceeded"*|*"request canceled"*) printf 'no answer within %ss (K8SU_REQUEST_TIMEOUT_SECONDS): check the network path to the API and its health' "$K8SU_REQUEST_TIMEOUT_SECONDS" ;;
-    *refused*|*"no such host"*|*EOF*|*reset*|*"Failed to connect"*|*"connect:"*) printf 'the API cannot be reached: check the network path and that the API server is up' ;;
+    *refused*|*"no such host"*|*EOF*|*reset*|*"Failed to connect"*|*"connect:"*|*"Empty reply"*) printf 'the API cannot be reached: check the network path and that the API server is up' ;;
     *InternalError*|*"Internal Server Error"*|*" 500"*|*" 502"*|*" 503"*) printf 'the API server failed: check its health (and etcd'"'"'s)' ;;
     *) printf 'check the credentials, the network path to the API and its health' ;;
   esac
@@ -119,7 +119,8 @@ kube_into() {
     return 0
   fi
   local text
-  text="$(head -c 600 "$__err")"
+  text="$(tail -n 3 "$__err")"
+  text="${text:0:600}"
   die "kubectl $(describe_call "$@") failed against ${K8SU_API_SERVER:-the API server}${K8SU_CLUSTER:+ (cluster $K8SU_CLUSTER)}: ${text:-no error text}. $(api_hint "$text")"
 }
 
@@ -147,11 +148,23 @@ node_names_into() {
   printf -v "$1" '%s' "$__names"
 }
 
+# Cordons through a patch whose answer is checked: `kubectl cordon` exits 0 even when the API refuses the
+# patch (kubernetes/kubernetes#89008), so its exit status proves nothing.
 cordon_nodes() {
   local node out
   for node in "$@"; do
-    kube_into out cordon "$node"
+    kube_into out patch node "$node" --type=merge -p '{"spec":{"unschedulable":true}}' -o 'jsonpath={.spec.unschedulable}'
+    [ "$out" = "true" ] || die "node $node is not cordoned after the patch (spec.unschedulable is '${out:-unset}')"
     log "cordoned $node"
+  done
+}
+
+uncordon_nodes() {
+  local node out
+  for node in "$@"; do
+    kube_into out patch node "$node" --type=merge -p '{"spec":{"unschedulable":false}}' -o 'jsonpath={.spec.unschedulable}'
+    [ "$out" != "true" ] || die "node $node is still cordoned after the patch"
+    log "uncordoned $node"
   done
 }
 

@@ -7,8 +7,5 @@ while IFS= read -r selector; do
   node_names_into names "$selector"
   [ -n "$names" ] || die "no nodes match $selector; nothing was uncordoned for it. Check the selector"
   mapfile -t nodes <<< "$names"
-  for node in "${nodes[@]}"; do
-    kube_into out uncordon "$node"
-    log "uncordoned $node"
-  done
+  uncordon_nodes "${nodes[@]}"
 done <<< "$K8SU_SELECTORS"
