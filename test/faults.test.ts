@@ -17,7 +17,7 @@ import { runScript, type ScriptRun, scriptFrom, startScript } from "./fixture/ru
 
 const KUBECTL = "1.31";
 const OLD_SCRIPTS = process.env.FAULTS_SCRIPTS_DIR;
-const REQUEST_TIMEOUT_SECONDS = 2;
+const REQUEST_TIMEOUT_SECONDS = 3;
 /** Cells at once: most of a cell's time is spent waiting on the fixture or a timeout, not on the CPU. */
 const CONCURRENCY = Math.max(6, Math.min(12, os.cpus().length * 6));
 /** A cell still running after this long failed open in its own way: it hung. */

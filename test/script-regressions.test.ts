@@ -43,7 +43,7 @@ async function withFixture(build: (f: KubeApiFixture) => void, body: (f: KubeApi
 function run(f: KubeApiFixture, kind: ScriptKind, env: Record<string, string>, extra: RunOptions = {}) {
     return runScript(
         kind,
-        { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_REQUEST_TIMEOUT_SECONDS: "5", ...env },
+        { K8SU_KUBECONFIG: f.kubeconfig(), ...env },
         KUBECTL,
         opts(kind, extra),
     );
