@@ -41,12 +41,7 @@ async function withFixture(build: (f: KubeApiFixture) => void, body: (f: KubeApi
 }
 
 function run(f: KubeApiFixture, kind: ScriptKind, env: Record<string, string>, extra: RunOptions = {}) {
-    return runScript(
-        kind,
-        { K8SU_KUBECONFIG: f.kubeconfig(), ...env },
-        KUBECTL,
-        opts(kind, extra),
-    );
+    return runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, KUBECTL, opts(kind, extra));
 }
 
 /** Two blue nodes with four web pods, two green nodes, each node 1 CPU and 2 GiB allocatable. */
