@@ -16,7 +16,7 @@ const SCRIPTS_DIR = process.env.SCRIPTS_DIR;
 const opts = (kind: ScriptKind, extra: RunOptions = {}): RunOptions => ({
     ...extra,
     script: SCRIPTS_DIR ? scriptFrom(SCRIPTS_DIR, kind) : undefined,
-    killAfterMs: 90_000,
+    killAfterMs: 300_000,
 });
 const drainEnv = {
     K8SU_CLUSTER: "apps",

@@ -20,7 +20,7 @@ pool_path="/lke/clusters/$K8SU_LKE_CLUSTER_ID/pools/$K8SU_LKE_POOL_ID"
 selector="lke.linode.com/pool-id=$K8SU_LKE_POOL_ID"
 size_annotation="k8s-upgrades/in-place-size-before-surge"
 K8SU_AUTOSCALER_MAX="${K8SU_AUTOSCALER_MAX:-}"
-pool_json="" pool_info="" pool_nodes="" pool_count=0 pool_node_ids="" old_list="" id=""
+pool_json="" names="" pool_info="" pool_nodes="" pool_count=0 pool_node_ids="" old_list="" id=""
 
 # The pool as LKE has it: pool_count, and the LKE node id of each Linode instance (pool_node_ids).
 read_pool() {
@@ -144,6 +144,14 @@ if [ -n "${K8SU_AUTOSCALER_MIN:-}" ]; then
 fi
 lke_api_into ignored DELETE "/lke/clusters/$K8SU_LKE_CLUSTER_ID/nodes/$id"
 handled+=("$node")
+# LKE deletes the node later: wait until it has left the cluster.
+deadline=$((SECONDS + K8SU_READY_TIMEOUT_SECONDS))
+while :; do
+  node_names_into names "$selector"
+  if ! grep -Fqx -- "$node" <<< "$names"; then break; fi
+  [ "$SECONDS" -lt "$deadline" ] || die "node $node is still in the cluster ${K8SU_READY_TIMEOUT_SECONDS}s after its deletion through the LKE API"
+  pause "${K8SU_POLL_SECONDS:-10}"
+done
 read_pool
 if [ -n "${K8SU_AUTOSCALER_MIN:-}" ]; then
   update_pool "" "$K8SU_AUTOSCALER_MIN" "$((K8SU_AUTOSCALER_MAX > pool_count ? K8SU_AUTOSCALER_MAX : pool_count))"
