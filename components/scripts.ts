@@ -127,13 +127,15 @@ export function buildRemoteScript(kind: RemoteScriptKind, params: Record<string,
     return `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${assignments.join("\n")}\n${body}`;
 }
 
-/** The drain settings as the scripts read them. */
+/**
+ * The drain settings as the scripts read them. An unset grace period is an empty K8SU_GRACE_SECONDS: the drain
+ * then passes no --grace-period, and each pod keeps its own terminationGracePeriodSeconds.
+ */
 export function drainEnvironment(d: DrainSettings): Record<string, string> {
     return {
         K8SU_BATCH_SIZE: String(d.batchSize),
         K8SU_SOAK_SECONDS: String(d.soakSeconds),
-        // Unset: -1, kubectl's "each pod's own terminationGracePeriodSeconds".
-        K8SU_GRACE_SECONDS: String(d.gracePeriodSeconds ?? -1),
+        K8SU_GRACE_SECONDS: d.gracePeriodSeconds === undefined ? "" : String(d.gracePeriodSeconds),
         K8SU_DRAIN_TIMEOUT_SECONDS: String(d.timeoutSeconds),
         K8SU_DELETE_EMPTYDIR_DATA: d.deleteEmptyDirData ? "true" : "false",
     };

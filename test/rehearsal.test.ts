@@ -135,7 +135,7 @@ class Invariants {
                 this.violate(where, `budget ${b.name}: ${s.currentHealthy} healthy, ${s.desiredHealthy} promised`);
         }
         const schedulable = [...fx.nodes.values()].filter(
-            (n) => n.ready && !n.unschedulable && !n.noScheduleTaints?.length,
+            (n) => n.ready && !n.unschedulable && !n.taints.some((t) => t.effect !== "PreferNoSchedule"),
         ).length;
         if (schedulable < this.scenario.floor)
             this.violate(where, `${schedulable} schedulable node(s), below ${this.scenario.floor}`);
@@ -212,7 +212,9 @@ async function template(first: Capture, port: number): Promise<{ fx: KubeApiFixt
     const reh = new Rehearsal(fx, { kubectlMinor: KUBECTL, refusedPort: port, scriptEnv: SCRIPT_ENV });
     const r = await reh.deploy(first);
     assert.ok(r.ok, `the previous deployment failed at ${r.failedAt}: ${r.error}\n${reh.log.join("\n")}`);
-    const workers = [...fx.nodes.values()].filter((n) => !n.noScheduleTaints?.length).map((n) => n.name);
+    const workers = [...fx.nodes.values()]
+        .filter((n) => !n.taints.some((t) => t.effect !== "PreferNoSchedule"))
+        .map((n) => n.name);
     fx.addReplicaSet("shop", "web", workers.length, workers);
     fx.addPdb(BUDGET);
     return { fx, reh };
@@ -335,7 +337,7 @@ async function cell(
 /** The worker nodes' minors and cordons, sorted: what a converged cluster must match. */
 function workerNodes(fx: KubeApiFixture): string[] {
     return [...fx.nodes.values()]
-        .filter((n) => !n.noScheduleTaints?.length)
+        .filter((n) => !n.taints.some((t) => t.effect !== "PreferNoSchedule"))
         .map((n) => `${minor(n.kubeletVersion)}${n.unschedulable ? " cordoned" : ""}`)
         .sort();
 }

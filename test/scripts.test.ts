@@ -210,7 +210,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 assert.equal(r.code, 1);
                 assert.match(
                     r.stderr,
-                    /only 3 Ready, schedulable node\(s\) outside pool=blue; draining its 3 node\(s\) needs 4\. The pool stays/,
+                    /only 3 Ready, schedulable node\(s\) outside blue-1 blue-2 blue-3; taking out 3 node\(s\) needs 4\. Nothing was cordoned or drained/,
                 );
                 assert.equal(f.events.filter((e) => e.kind === "cordoned").length, 0);
                 const skipped = await runScript(
@@ -280,7 +280,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 },
                 async (f) => {
                     const env = {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_TARGET_MINOR: "1.31",
@@ -298,7 +298,7 @@ for (const kubectl of KUBECTL_MINORS) {
                     assert.equal(wrongToken.code, 1);
                     assert.match(
                         wrongToken.stderr,
-                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*Check LINODE_TOKEN/,
+                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*check LINODE_TOKEN/,
                     );
                     assert.doesNotMatch(
                         wrongToken.stderr + wrongToken.stdout,
@@ -328,7 +328,7 @@ for (const kubectl of KUBECTL_MINORS) {
                         minSchedulable = Math.min(minSchedulable, schedulable());
                     });
                     const env = {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_LKE_POOL_ID: "21",
@@ -376,7 +376,7 @@ for (const kubectl of KUBECTL_MINORS) {
                 },
                 async (f) => {
                     const r = await run(f, "lke-recycle-pool", {
-                        LINODE_API_URL: `${f.url()}/v4`,
+                        LINODE_API_URL: f.linodeUrl(),
                         LINODE_TOKEN: f.linodeToken,
                         K8SU_LKE_CLUSTER_ID: String(f.clusterId),
                         K8SU_LKE_POOL_ID: "1",

@@ -1,12 +1,11 @@
 # Makes nodes schedulable again after their upgrade.
-# Env: K8SU_SELECTORS (one label selector per line).
+# Env: K8SU_SELECTORS (one label selector per line); each must match at least one node.
 require_env K8SU_SELECTORS
 setup_kubeconfig
-while read -r selector; do
+while IFS= read -r selector; do
   [ -n "$selector" ] || continue
-  mapfile -t nodes < <(node_names "$selector")
-  for node in "${nodes[@]}"; do
-    kubectl uncordon "$node" >/dev/null
-    log "uncordoned $node"
-  done
+  node_names_into names "$selector"
+  [ -n "$names" ] || die "no nodes match $selector; nothing was uncordoned for it. Check the selector"
+  mapfile -t nodes <<< "$names"
+  uncordon_nodes "${nodes[@]}"
 done <<< "$K8SU_SELECTORS"

@@ -1,25 +1,30 @@
-# Validation after the workers: the upgraded pools' nodes are Ready at the target, and kube-system is healthy.
+# Validation after the workers: the upgraded pools' nodes are Ready at the target and uncordoned, and
+# kube-system is healthy. Any failed call fails the validation.
 # Env: K8SU_TARGET_MINOR, K8SU_SELECTORS (one label selector per line).
 require_env K8SU_TARGET_MINOR K8SU_SELECTORS
 setup_kubeconfig
 problems=()
-kubectl get --raw=/readyz >/dev/null 2>&1 || problems+=("the API server is not ready")
-while read -r selector; do
+table="" failing=""
+kube_into ignored get --raw=/readyz
+while IFS= read -r selector; do
   [ -n "$selector" ] || continue
   count=0
+  node_table_into table "$selector"
   while IFS=$'\t' read -r name version status unschedulable; do
     [ -n "$name" ] || continue
     count=$((count + 1))
     if [ "$status" != "True" ]; then problems+=("node $name ($selector) is not Ready"); fi
     if [ "$(minor_of "$version")" != "$K8SU_TARGET_MINOR" ]; then problems+=("node $name ($selector) runs kubelet $version, not $K8SU_TARGET_MINOR"); fi
     if [ "$unschedulable" = "true" ]; then problems+=("node $name ($selector) is still cordoned"); fi
-  done < <(node_table "$selector")
+  done <<< "$table"
   if [ "$count" -eq 0 ]; then problems+=("no nodes match $selector"); fi
 done <<< "$K8SU_SELECTORS"
-while read -r pod; do
+kube_into failing get pods --namespace kube-system --field-selector=status.phase!=Running,status.phase!=Succeeded \
+  -o 'jsonpath={range .items[*]}{.metadata.name}{" ("}{.status.phase}{")"}{"\n"}{end}'
+while IFS= read -r pod; do
   [ -n "$pod" ] || continue
   problems+=("kube-system pod $pod is not Running")
-done < <(kubectl get pods --namespace kube-system --field-selector=status.phase!=Running,status.phase!=Succeeded -o 'jsonpath={range .items[*]}{.metadata.name}{" ("}{.status.phase}{")"}{"\n"}{end}')
+done <<< "$failing"
 if [ "${#problems[@]}" -gt 0 ]; then
   log "validation found ${#problems[@]} problem(s):"
   printf '  - %s\n' "${problems[@]}" >&2

@@ -246,7 +246,7 @@ export class Rehearsal {
                     const anchor = (inputs.pools as Array<{ count: number }>)[0];
                     const anchorId = Number(fakeNumericId(`${r.name}/0`));
                     for (const n of fx.addLkePool(anchorId, anchor.count, fx.controlPlaneVersion))
-                        fx.nodes.get(n)!.noScheduleTaints = ["k8s-upgrades/anchor"];
+                        fx.nodes.get(n)!.taints = [{ key: "k8s-upgrades/anchor", effect: "NoSchedule" }];
                     return;
                 }
                 if (step.op === "delete") throw new Error("the rehearsal never deletes a cluster");
