@@ -10,11 +10,19 @@ type Pool = { name: string; count: number; type: string };
 const web: Pool = { name: "web", count: 3, type: "g6-standard-4" };
 const batch: Pool = { name: "batch", count: 2, type: "g6-dedicated-4" };
 
-function plan(provider: "lke" | "eks", version: string, strategy: string, pools: Pool[], runs: Pool[]) {
+function plan(provider: "lke" | "eks", version: string, strategy: string, linodePools: Pool[], linodeRuns: Pool[]) {
+    // The same pools on EC2 machine types for EKS, which refuses Linode plans.
+    const onProvider = (p: Pool) => (provider === "eks" ? { ...p, type: "m6i.xlarge" } : p);
+    const pools = linodePools.map(onProvider);
+    const runs = linodeRuns.map(onProvider);
     const cluster =
         provider === "lke"
             ? { name: "apps", provider, lke: { region: "us-ord" } }
-            : { name: "apps", provider, eks: { region: "us-east-1", subnetIds: ["subnet-a", "subnet-b"] } };
+            : {
+                  name: "apps",
+                  provider,
+                  eks: { region: "us-east-1", subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"] },
+              };
     const cfg = parseStackConfig("dev", {
         clusters: [
             {

@@ -12,6 +12,7 @@ import {
     drainBeforeDelete,
     greenCoversBlue,
     kubeletWindow,
+    plannedPoolsWindow,
     productionHighAvailability,
     promotionBound,
     saneDrain,
@@ -111,11 +112,35 @@ function res(name: string, type: string, inputs: Record<string, unknown>, deps: 
 }
 
 test("resource policies ignore what is not a cluster component, and a component without its plan", async () => {
-    for (const policy of [controlPlaneOneMinor, kubeletWindow, promotionBound, greenCoversBlue, saneDrain]) {
-        const skipped = component({ target: "1.33", running: { controlPlaneVersion: "1.30" } }, { timeoutSeconds: 0 });
-        assert.deepEqual(await check(policy, skipped, "linode:index/lkeNodePool:LkeNodePool"), [], policy.name);
+    // A component every one of these policies refuses: a skipped minor, a pool out of the kubelet window, a green
+    // smaller than its blue, an unproven promotion and a drain without a timeout.
+    const refused = component(
+        {
+            target: "1.33",
+            running: { controlPlaneVersion: "1.30" },
+            nodePools: [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: "1.33" }],
+            pools: [
+                {
+                    name: "web",
+                    action: "blue-green",
+                    resourceName: "apps-web-1-28",
+                    version: "1.28",
+                    blue: { resourceName: "apps-web-old", type: "g6-dedicated-8", count: 5, version: "1.28" },
+                },
+            ],
+            promotion: { stack: "staging", recorded: false, sourceVersion: null },
+        },
+        { timeoutSeconds: 0 },
+    );
+    const { controlPlane: _plan, ...unplanned } = refused;
+    for (const policy of [controlPlaneOneMinor, plannedPoolsWindow, promotionBound, greenCoversBlue, saneDrain]) {
+        assert.notDeepEqual(await check(policy, refused), [], `${policy.name} refuses the component itself`);
+        assert.deepEqual(await check(policy, refused, "linode:index/lkeNodePool:LkeNodePool"), [], policy.name);
         assert.deepEqual(await check(policy, { stack: "dev" }), [], `${policy.name}: no cluster, no controlPlane`);
+        assert.deepEqual(await check(policy, unplanned), [], `${policy.name}: a cluster without its plan`);
     }
+    // The raw kubelet window reads provider resources only: the component's own pools are the planned policy's.
+    assert.deepEqual(await checkStack(kubeletWindow, [res("apps", COMPONENT, refused)]), []);
 });
 
 test("control plane: unreadable versions and a major change are refused, a first deployment is not judged", async () => {
@@ -138,15 +163,36 @@ test("kubelet window: the pool names come from the plan and from config; unreada
         pools: [{ name: "web", action: "keep", resourceName: "apps-web-1-28", version: "1.28", blue: null }],
         nodePools: [{ name: "batch", count: 1, type: "t", kubernetesVersion: "1.33" }],
     });
-    assert.deepEqual(await check(kubeletWindow, old), [
+    assert.deepEqual(await check(plannedPoolsWindow, old), [
         "cluster apps, pool apps-web-1-28: kubelet 1.28 is 4 minors older than the apiserver 1.32; at most 3 are supported",
         "cluster apps, pool nodePools batch: kubelet 1.33 is newer than the apiserver 1.32; kubelets must never be newer than the apiserver",
     ]);
-    assert.deepEqual(await check(kubeletWindow, component({ target: "soon" })), []);
+    // An unreadable control plane version is not judged here (the supported window and the transition judge it),
+    // even with pools that would be out of any window.
+    assert.deepEqual(
+        await check(plannedPoolsWindow, { ...old, cluster: { ...old.cluster, kubernetesVersion: "soon" } }),
+        [],
+    );
+    // An unreadable pool version is skipped, and the pools after it are still judged.
     const unreadable = component({
-        pools: [{ name: "web", action: "keep", resourceName: "apps-web", version: "n/a", blue: null }],
+        pools: [
+            { name: "web", action: "keep", resourceName: "apps-web", version: "n/a", blue: null },
+            { name: "batch", action: "keep", resourceName: "apps-batch-1-27", version: "1.27", blue: null },
+        ],
     });
-    assert.deepEqual(await check(kubeletWindow, unreadable), []);
+    assert.deepEqual(await check(plannedPoolsWindow, unreadable), [
+        "cluster apps, pool apps-batch-1-27: kubelet 1.27 is 4 minors older than the apiserver 1.31; at most 3 are supported",
+    ]);
+
+    // The raw window: an unreadable control plane version is reported once per pool it judges, and not judged further.
+    const eks = (version: string) => res("prod", "aws:eks/cluster:Cluster", { name: "prod-1a2b", version });
+    const group = res("ng", "aws:eks/nodeGroup:NodeGroup", { clusterName: "prod-1a2b", version: "1.25" });
+    assert.deepEqual(await checkStack(kubeletWindow, [eks("latest"), group]), [
+        'EKS control plane prod: cannot read its version "latest"',
+    ]);
+    assert.deepEqual(await checkStack(kubeletWindow, [eks("1.31"), group]), [
+        "node pool ng (1.25) against EKS control plane prod (1.31): kubelet 1.25 is 6 minors older than the apiserver 1.31; at most 3 are supported",
+    ]);
 });
 
 test("promotion: a recorded source that lacks the cluster does not bound it; no move needs no proof", async () => {
@@ -307,15 +353,39 @@ test("no undrained deletion: a MachineDeployment that opts out of draining, and 
         ]),
         [],
     );
-    const pool = res("apps-web", "linode:index/lkeNodePool:LkeNodePool", {});
-    const other = res("apps-batch", "linode:index/lkeNodePool:LkeNodePool", {});
+    // Pools a k8s-upgrades component owns: a guard on another pool does not cover this one.
+    const owned = (name: string) => {
+        const r = res(name, "linode:index/lkeNodePool:LkeNodePool", {});
+        r.urn = `urn:pulumi:dev::k8s-upgrades::${COMPONENT}$linode:index/lkeNodePool:LkeNodePool::${name}`;
+        return r;
+    };
+    const pool = owned("apps-web");
+    const other = owned("apps-batch");
     const guard = res(
         "apps-batch-guard",
         "command:local:Command",
         { create: buildScript("drain-guard-create"), delete: buildScript("drain") },
-        ["apps-batch"],
+        [],
     );
+    guard.dependencies = [other.urn];
     assert.deepEqual(await checkStack(drainBeforeDelete, [pool, other, guard]), [
         "node pool apps-web has no drain guard: deleting it would remove capacity that was never drained",
+    ]);
+    // The same pools outside a component, and an EKS node group inside one, need no guard.
+    const raw = res("apps-web", "linode:index/lkeNodePool:LkeNodePool", {});
+    assert.deepEqual(await checkStack(drainBeforeDelete, [raw]), []);
+    const group = res("apps-ng", "aws:eks/nodeGroup:NodeGroup", {});
+    group.urn = "urn:pulumi:dev::k8s-upgrades::k8s-upgrades:eks:Cluster$aws:eks/nodeGroup:NodeGroup::apps-ng";
+    assert.deepEqual(await checkStack(drainBeforeDelete, [group]), []);
+    // A guard that would be skipped on deletion is refused on any pool, a raw one included.
+    const skipped = res(
+        "apps-web-guard",
+        "command:local:Command",
+        { create: buildScript("drain-guard-create"), delete: buildScript("drain") },
+        ["apps-web"],
+    );
+    skipped.deletedWith = "urn:apps";
+    assert.deepEqual(await checkStack(drainBeforeDelete, [raw, skipped]), [
+        "drain guard apps-web-guard has deletedWith urn:apps: the engine would skip its drain",
     ]);
 });

@@ -44,7 +44,7 @@ describe("the policy pack under the Pulumi CLI's policy host", async () => {
                     name: "data",
                     provider: "eks",
                     kubernetesVersion: "1.31",
-                    eks: { region: "us-east-1", subnetIds: ["subnet-a", "subnet-b"] },
+                    eks: { region: "us-east-1", subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"] },
                     nodePools: [{ name: "general", count: 3, type: "m6i.large", kubernetesVersion: "1.28" }],
                     workers: { strategy: "blue-green", drain: { deleteEmptyDirData: false } },
                 },

@@ -44,7 +44,7 @@ const eks = (version: string) => ({
     name: "data",
     provider: "eks",
     kubernetesVersion: version,
-    eks: { region: "us-east-1", subnetIds: ["subnet-a", "subnet-b"] },
+    eks: { region: "us-east-1", subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"] },
     nodePools: [{ name: "general", count: 2, type: "m6i.large" }],
     workers: { strategy: "blue-green", drain: DRAIN, readyTimeoutSeconds: 20 },
 });

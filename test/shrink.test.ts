@@ -10,7 +10,7 @@ const POOL = 77;
 const env = (f: KubeApiFixture, count: number): Record<string, string> => ({
     K8SU_KUBECONFIG: f.kubeconfig(),
     LINODE_TOKEN: f.linodeToken,
-    LINODE_API_URL: `${f.url()}/v4`,
+    LINODE_API_URL: f.linodeUrl(),
     K8SU_CLUSTER: "apps",
     K8SU_LKE_CLUSTER_ID: String(f.clusterId),
     K8SU_LKE_POOL_ID: String(POOL),

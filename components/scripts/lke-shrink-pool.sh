@@ -12,8 +12,9 @@ setup_kubeconfig
 pool_path="/lke/clusters/$K8SU_LKE_CLUSTER_ID/pools/$K8SU_LKE_POOL_ID"
 selector="lke.linode.com/pool-id=$K8SU_LKE_POOL_ID"
 target="$K8SU_POOL_COUNT"
+pool_json="" table="" left="" _deleted="" _resized=""
 
-pool_json="$(lke_api GET "$pool_path")"
+lke_api_into pool_json GET "$pool_path"
 # instance id <TAB> LKE node id, one line per node of the pool, as the Linode API lists them.
 lke_nodes="$(printf '%s' "$pool_json" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s);if(!Array.isArray(p.nodes))process.exit(3);for(const n of p.nodes)console.log(n.instance_id+"\t"+n.id)})')" \
   || die "the Linode API answered GET $pool_path without a node list; cannot tell which nodes pool $K8SU_LKE_POOL_ID has"
@@ -21,9 +22,7 @@ real=0
 if [ -n "$lke_nodes" ]; then real="$(printf '%s\n' "$lke_nodes" | wc -l)"; fi
 
 # name <TAB> providerID <TAB> Ready <TAB> unschedulable, for the pool's nodes.
-if ! table="$(kubectl get nodes -l "$selector" -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}{"\n"}{end}' 2>"$K8SU_WORK_DIR/nodes.err")"; then
-  die "listing the nodes of pool $K8SU_LKE_POOL_ID ($selector) in cluster $K8SU_CLUSTER failed: $(head -c 300 "$K8SU_WORK_DIR/nodes.err"). Check the kubeconfig and the API server"
-fi
+kube_into table get nodes -l "$selector" -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.providerID}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}{"\n"}{end}'
 known=0
 if [ -n "$table" ]; then known="$(printf '%s\n' "$table" | grep -c .)"; fi
 if [ "$known" -ne "$real" ]; then
@@ -39,14 +38,9 @@ victims_text="$(printf '%s\n' "$table" | awk -F'\t' '{rank = ($4 == "true") ? 0 
 read -r -d '' -a victims <<< "$victims_text" || true
 [ "${#victims[@]}" -eq "$((real - target))" ] || die "could not choose $((real - target)) node(s) to remove from pool $K8SU_LKE_POOL_ID"
 
-# Capacity: Ready, schedulable nodes outside the ones that go.
-if ! all="$(node_table "" 2>"$K8SU_WORK_DIR/all.err")"; then
-  die "listing the nodes of cluster $K8SU_CLUSTER failed: $(head -c 300 "$K8SU_WORK_DIR/all.err")"
-fi
-elsewhere="$(printf '%s\n' "$all" | awk -F'\t' -v out="$victims_text" 'BEGIN {n = split(out, v, "\n"); for (i = 1; i <= n; i++) gone[v[i]] = 1} $1 != "" && !($1 in gone) && $3 == "True" && $4 != "true" {c++} END {print c + 0}')"
-if [ "$elsewhere" -lt "$target" ] && [ "${K8S_UPGRADES_ALLOW_SHRINK:-}" != "$K8SU_CLUSTER" ]; then
-  die "only $elsewhere Ready, schedulable node(s) would remain for the pods of ${victims[*]}; needs $target. Nothing was removed. To shrink the cluster on purpose, set K8S_UPGRADES_ALLOW_SHRINK=$K8SU_CLUSTER"
-fi
+# Capacity: the pods of the nodes that go must fit on the nodes that stay (by their requests), and at least
+# the target count of nodes must stay able to take pods.
+check_capacity "$target" "${victims[@]}"
 
 log "pool $K8SU_LKE_POOL_ID: $real → $target node(s); removing ${victims[*]}"
 cordon_nodes "${victims[@]}"
@@ -56,7 +50,7 @@ for node in "${victims[@]}"; do
   [ -n "$instance" ] || die "node $node has no linode:// providerID; it stays, drained and cordoned"
   id="$(printf '%s\n' "$lke_nodes" | awk -F'\t' -v i="$instance" '$1 == i {print $2}')"
   [ -n "$id" ] || die "node $node (Linode $instance) is not in LKE pool $K8SU_LKE_POOL_ID; it stays, drained and cordoned"
-  lke_api DELETE "/lke/clusters/$K8SU_LKE_CLUSTER_ID/nodes/$id" >/dev/null
+  lke_api_into _deleted DELETE "/lke/clusters/$K8SU_LKE_CLUSTER_ID/nodes/$id"
   log "deleted drained node $node (LKE node $id)"
 done
 if [ -n "${K8SU_AUTOSCALER_MIN:-}" ]; then
@@ -65,16 +59,14 @@ if [ -n "${K8SU_AUTOSCALER_MIN:-}" ]; then
 else
   body="{\"count\":$target}"
 fi
-lke_api PUT "$pool_path" "$body" >/dev/null
+lke_api_into _resized PUT "$pool_path" "$body"
 deadline=$((SECONDS + K8SU_READY_TIMEOUT_SECONDS))
 while :; do
-  if ! left="$(node_names "$selector" 2>"$K8SU_WORK_DIR/left.err")"; then
-    die "listing the nodes of pool $K8SU_LKE_POOL_ID failed after the deletes: $(head -c 300 "$K8SU_WORK_DIR/left.err")"
-  fi
+  node_names_into left "$selector"
   count=0
   if [ -n "$left" ]; then count="$(printf '%s\n' "$left" | grep -c .)"; fi
   if [ "$count" -eq "$target" ]; then break; fi
   [ "$SECONDS" -lt "$deadline" ] || die "pool $K8SU_LKE_POOL_ID still has $count node(s) registered, not $target, after ${K8SU_READY_TIMEOUT_SECONDS}s"
-  sleep "${K8SU_POLL_SECONDS:-10}"
+  pause "${K8SU_POLL_SECONDS:-10}"
 done
 log "pool $K8SU_LKE_POOL_ID runs $target node(s)"

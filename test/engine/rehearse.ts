@@ -22,12 +22,13 @@
 // every node of every pool as the provider does (each node drained through the eviction API, then replaced); an EKS
 // node group is a set of fixture nodes labelled with its name, deleted with whatever still runs on them.
 
+import * as https from "node:https";
 import * as net from "node:net";
 import type { ScriptKind } from "../../components/scripts";
 import { scriptKindOf } from "../../components/scripts";
 import { fakeNumericId } from "../../tools/capture";
 import type { Capture, CapturedResource } from "../../tools/capture-types";
-import type { KubeApiFixture } from "../fixture/kube-api";
+import { fixtureCertificate, KUBE_TOKEN, type KubeApiFixture } from "../fixture/kube-api";
 import { runScript } from "../fixture/run-script";
 
 export type FaultKind = "api-refused" | "pdb-blocks" | "provider-error";
@@ -227,7 +228,7 @@ export class Rehearsal {
                 this.fixture.kubeconfig().replace(this.fixture.url(), server),
             ).toString("base64");
         env.LINODE_TOKEN = this.fixture.linodeToken;
-        env.LINODE_API_URL = `${server}/v4`;
+        env.LINODE_API_URL = refused ? `${server}/v4` : this.fixture.linodeUrl();
         return env;
     }
 
@@ -301,7 +302,7 @@ export class Rehearsal {
     }
 
     private async linode(method: string, path: string, body?: unknown): Promise<unknown> {
-        const res = await fetch(`${this.fixture.url()}/v4/lke/clusters/${this.fixture.clusterId}${path}`, {
+        const res = await fetch(`${this.fixture.linodeUrl()}/lke/clusters/${this.fixture.clusterId}${path}`, {
             method,
             headers: { Authorization: `Bearer ${this.fixture.linodeToken}`, "Content-Type": "application/json" },
             body: body === undefined ? undefined : JSON.stringify(body),
@@ -342,14 +343,29 @@ export class Rehearsal {
         }
     }
 
+    /** A request to the fixture's API server as a client would make it: over TLS, with the bearer token. */
     private async kube(method: string, path: string, body: unknown, tolerate = false): Promise<void> {
-        const res = await fetch(`${this.fixture.url()}${path}`, {
-            method,
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify(body),
+        const status = await new Promise<number>((resolve, reject) => {
+            const req = https.request(
+                `${this.fixture.url()}${path}`,
+                {
+                    method,
+                    ca: fixtureCertificate().cert,
+                    headers: {
+                        Authorization: `Bearer ${KUBE_TOKEN}`,
+                        "Content-Type":
+                            method === "PATCH" ? "application/strategic-merge-patch+json" : "application/json",
+                    },
+                },
+                (res) => {
+                    res.resume();
+                    res.on("end", () => resolve(res.statusCode ?? 0));
+                },
+            );
+            req.on("error", reject);
+            req.end(JSON.stringify(body));
         });
-        await res.text();
-        if (!res.ok && !tolerate) throw new Error(`${method} ${path}: ${res.status}`);
+        if ((status < 200 || status >= 300) && !tolerate) throw new Error(`${method} ${path}: ${status}`);
     }
 }
 
