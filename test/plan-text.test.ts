@@ -73,11 +73,16 @@ const ADDONS = {
 const VALIDATION = {
     id: "validation",
     title: "Validation",
-    steps: ["every node of the upgraded pools Ready at the target version", "kube-system healthy"],
+    steps: ["after every drain: every node of the upgraded pools Ready at the target version", "kube-system healthy"],
 };
 const DRAIN =
-    "drain: all blue nodes cordoned first, then drained 1 at a time, 30s soak between batches, grace 60s, timeout 900s, PodDisruptionBudgets respected";
-const REMOVED = "apps-old-1-30: no longer in config; drained, then removed";
+    "drain: all blue nodes cordoned first, then one pool after another, 1 node(s) at a time in this cluster, 30s soak between batches, grace each pod's own, timeout 900s, PodDisruptionBudgets respected; the running record moves only after every drain and the validation after it";
+/** The same drain line when only a removed pool drains (no blue pool). */
+const DRAIN_REMOVED_ONLY =
+    "drain: one pool after another, 1 node(s) at a time in this cluster, 30s soak between batches, grace each pod's own, timeout 900s, PodDisruptionBudgets respected; the running record moves only after every drain and the validation after it";
+/** The workers' step for the pool removed from config: drained by a step of the deployment. */
+const REMOVED_STEP = "apps-old-1-30: removed from config: capacity checked, cordoned and drained";
+const REMOVED = "apps-old-1-30: no longer in config; drained above, then deleted once empty";
 const REMOVED_WARNING = "pools removed from config are drained, then deleted: apps-old-1-30";
 
 test("blue-green, word for word", () => {
@@ -93,6 +98,7 @@ test("blue-green, word for word", () => {
             title: "Workers (blue-green)",
             steps: [
                 "apps-web-1-31: 1.30 → 1.31: new pool apps-web-1-31, then apps-web-1-30 cordoned, drained and removed",
+                REMOVED_STEP,
                 DRAIN,
             ],
         },
@@ -100,7 +106,7 @@ test("blue-green, word for word", () => {
         {
             id: "retire",
             title: "Retire old capacity",
-            steps: ["apps-web-1-30: drained (delete-time), then removed", REMOVED],
+            steps: ["apps-web-1-30: drained above, then deleted by the engine once empty", REMOVED],
         },
     ]);
     assert.deepEqual(
@@ -121,6 +127,7 @@ test("blue-green keeping the blue pool until the next deployment, word for word"
     const [plan] = plans;
     assert.deepEqual(plan.phases.find((p) => p.id === "workers")?.steps, [
         "apps-web-1-31: 1.30 → 1.31: new pool apps-web-1-31, then apps-web-1-30 cordoned, drained and kept until the next deployment",
+        REMOVED_STEP,
         DRAIN,
     ]);
     assert.deepEqual(plan.phases.find((p) => p.id === "retire")?.steps, [
@@ -142,6 +149,8 @@ test("in-place and recycle, word for word", () => {
             title: "Workers (in-place)",
             steps: [
                 "apps-web-1-30: 1.30 → 1.31 in place: one surge node, then each old node cordoned, drained and recycled",
+                REMOVED_STEP,
+                DRAIN_REMOVED_ONLY,
             ],
         },
         VALIDATION,
@@ -159,7 +168,11 @@ test("in-place and recycle, word for word", () => {
         {
             id: "workers",
             title: "Workers (recycle)",
-            steps: ["apps-web-1-30: 1.30 → 1.31 by rolling recycle: one node down at a time"],
+            steps: [
+                "apps-web-1-30: 1.30 → 1.31 by rolling recycle: one node down at a time",
+                REMOVED_STEP,
+                DRAIN_REMOVED_ONLY,
+            ],
         },
     );
     assert.deepEqual(recycle.warnings, [
