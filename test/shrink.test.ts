@@ -87,3 +87,32 @@ test("a budget that blocks the drain stops before any node is deleted; a pool at
         await f.stop();
     }
 });
+
+test("an API that refuses, denies or fails while the shrink runs stops it with the fault named; no node is deleted", async () => {
+    const cases = [
+        { fault: { mode: "401", resource: "nodes" }, says: /401|Unauthorized/ },
+        { fault: { mode: "403", verb: "list", resource: "pods" }, says: /403|Forbidden/ },
+        { fault: { mode: "500", resource: "linode" }, says: /500|Linode API/ },
+        { fault: { mode: "refused", at: 4 }, says: /refused|connect/i },
+    ] as const;
+    for (const c of cases) {
+        const { f, nodes } = await pool(5);
+        try {
+            f.injectFault({ ...c.fault });
+            const r = await runScript("lke-shrink-pool", env(f, 3), "1.31");
+            assert.notEqual(r.code, 0, `${c.fault.mode}: the shrink must fail`);
+            assert.match(r.stderr, c.says, `${c.fault.mode}: ${r.stderr}`);
+            assert.equal(
+                f.requests.filter((q) => q.startsWith("DELETE /v4/lke/clusters/4242/nodes/")).length,
+                0,
+                `${c.fault.mode}: no node deleted`,
+            );
+            assert.deepEqual(
+                f.lkeNodes(POOL).map((n) => n.name),
+                nodes,
+            );
+        } finally {
+            await f.stop();
+        }
+    }
+});
