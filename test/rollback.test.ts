@@ -224,3 +224,48 @@ describe("LKE: a rollback refused, with the reason", async () => {
         assert.equal(plans[0].preflight, true);
     });
 });
+
+describe("EKS: the same rollback of a node group", async () => {
+    const workers = { strategy: "blue-green", retainPreviousPool: true, drain: { deleteEmptyDirData: false } };
+    const eks = (cp: string, poolVersion?: string) => ({
+        name: "data",
+        provider: "eks",
+        kubernetesVersion: cp,
+        eks: { region: "us-east-1", subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"] },
+        nodePools: [
+            {
+                name: "general",
+                count: 3,
+                type: "m6i.large",
+                ...(poolVersion ? { kubernetesVersion: poolVersion } : {}),
+            },
+        ],
+        workers,
+    });
+    const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+    const { second } = await upgrade([eks("1.30")], [eks("1.31")]);
+    const rollback = await next([eks("1.31", "1.30")], second);
+    const groups = (c: Capture) => (c.stackOutputs as any).k8sUpgrades.clusters.data.pools;
+
+    test("the retained node group stays as registered, is uncordoned and waited Ready; the newer one is drained and removed", () => {
+        assert.equal(rollback.error, undefined, rollback.error);
+        assert.deepEqual(
+            rollback.resources.filter((r) => r.type === NODE_GROUP).map((r) => r.name),
+            ["data-general-1-30"],
+        );
+        assert.deepEqual(
+            resource(rollback, "data-general-1-30", NODE_GROUP).inputs,
+            resource(second, "data-general-1-30", NODE_GROUP).inputs,
+        );
+        assert.equal(resource(rollback, "data", "aws:eks/cluster:Cluster").inputs.version, "1.31");
+        const [green, blue] = groups(second).map((p: { poolId: string }) => `eks.amazonaws.com/nodegroup=${p.poolId}`);
+        assert.equal(env(resource(rollback, "data-general-1-30-uncordon", COMMAND)).K8SU_SELECTORS, blue);
+        assert.equal(env(resource(rollback, "data-general-1-30-ready", COMMAND)).K8SU_TARGET_MINOR, "1.30");
+        assert.equal(env(resource(rollback, "data-general-1-31-drain", COMMAND)).K8SU_SELECTOR, green);
+        assert.ok(directDeps(rollback, "data-cordon-blue").includes("data-general-1-30-ready"));
+        assert.deepEqual(
+            groups(rollback).map((p: { resourceName: string; retained?: boolean }) => [p.resourceName, !!p.retained]),
+            [["data-general-1-30", false]],
+        );
+    });
+});
