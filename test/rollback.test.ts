@@ -118,7 +118,10 @@ describe("LKE: blue-green 1.30 → 1.31 with retainPreviousPool, then the worker
 
     test("the plan text and the Markdown review show the rollback", () => {
         const previous = { outputs: second.stackOutputs, label: "test" };
-        const text = renderPlan("dev", rollback, previous, undefined, undefined).text;
+        const plan = renderPlan("dev", rollback, previous, undefined, undefined);
+        assert.equal(plan.exitCode, 0, plan.text);
+        assert.match(plan.text, /mandatory \(blocks the update\): none\n\s*advisory: none/, "no policy objects");
+        const text = plan.text;
         assert.match(text, /apps-web-1-30-uncordon\s+uncordon lke\.linode\.com\/pool-id=/);
         assert.match(
             text,
