@@ -16,7 +16,7 @@ import {
     requireVersion,
 } from "./versions";
 
-export type PoolAction = "create" | "keep" | "blue-green" | "in-place" | "recycle";
+export type PoolAction = "create" | "keep" | "blue-green" | "in-place" | "recycle" | "rollback";
 export type ControlPlaneChange = "create" | "none" | "patch" | "minor";
 
 export interface PoolPlan {
@@ -28,7 +28,7 @@ export interface PoolPlan {
     /** The kubelet version this generation runs once the deployment is done. */
     version: string;
     running?: RunningPool;
-    /** Blue-green: the generation being replaced. */
+    /** Blue-green: the generation being replaced. Rollback: the generation that leaves (the one that replaced it). */
     blue?: RunningPool;
     /** Blue-green with retainPreviousPool: the blue pool stays registered, drained and cordoned. */
     retainBlue: boolean;
@@ -162,7 +162,7 @@ function planCluster(
     }));
     if (issues.length > 0) return { issues };
 
-    const retired = retirePools(input);
+    const retired = retirePools(input, pools.pools);
     const checks = decideChecks(input, controlPlane.change, pools.pools, retired);
     const plan: ClusterPlan = {
         stack,
@@ -317,6 +317,8 @@ type PoolDecision = { pool: PoolPlan; hold?: string } | { refusal: Refusal };
 export function decidePool(input: ClusterInput, pool: NodePoolConfig): PoolDecision {
     const { cluster, running } = input;
     const current = running?.pools.find((p) => p.name === pool.name && !p.retained);
+    const rollback = decideRollback(input, pool, current);
+    if (rollback) return rollback;
     const pinned = checkPoolAtClusterVersion(input, pool, current);
     if (pinned) return { refusal: pinned };
     if (!current) {
@@ -337,6 +339,88 @@ export function decidePool(input: ClusterInput, pool: NodePoolConfig): PoolDecis
     if (refusal) return { refusal };
     if (change.moves || change.replaces) return { pool: movePool(input, pool, current, change) };
     return keepPool(input, pool, current, change);
+}
+
+/** The pool the last blue-green move kept (retainPreviousPool), when one of this name is recorded. */
+function retainedPool({ running }: ClusterInput, pool: NodePoolConfig): RunningPool | undefined {
+    return running?.pools.find((p) => p.name === pool.name && p.retained);
+}
+
+/**
+ * Phase 2, a worker rollback: the pool's kubernetesVersion set back to the version of the pool that the last
+ * blue-green move retained, while the control plane stays. The retained pool comes back (uncordoned, waited Ready)
+ * and the pool that replaced it is cordoned, drained and removed: no new pool, no node downgraded. Undefined when
+ * the pool does not go down to a retained pool's version (the downgrade refusal then applies).
+ */
+export function decideRollback(
+    input: ClusterInput,
+    pool: NodePoolConfig,
+    current: RunningPool | undefined,
+): PoolDecision | undefined {
+    const { cluster, traits, running, target } = input;
+    const retained = retainedPool(input, pool);
+    const poolTarget = requireVersion(pool.kubernetesVersion);
+    if (!running || !current || !retained || compareMinor(poolTarget, requireVersion(current.version)) >= 0)
+        return undefined;
+    if (compareMinor(requireVersion(retained.version), poolTarget) !== 0) return undefined;
+    const runs = requireVersion(running.controlPlaneVersion);
+    const refuse = (field: string, given: unknown, allowed: string, hint: string): PoolDecision => ({
+        refusal: { field, given, allowed, hint },
+    });
+    const back = `rolling pool "${pool.name}" back to ${retained.resourceName} (${retained.version})`;
+    if (traits.blueStaysOneDeployment)
+        return refuse(
+            "kubernetesVersion",
+            pool.kubernetesVersion,
+            `${current.version} or newer`,
+            `${traits.title} scales a retired pool to zero, so ${retained.resourceName} has no nodes to return to; move the pool forward instead.`,
+        );
+    if (compareMinor(target, runs) !== 0)
+        return refuse(
+            "kubernetesVersion",
+            pool.kubernetesVersion,
+            `${current.version} while the control plane moves to ${cluster.kubernetesVersion}`,
+            `A worker rollback runs while the control plane stays: set the cluster's kubernetesVersion back to ${running.controlPlaneVersion} (what runs) for ${back}, and move the control plane in a deployment of its own.`,
+        );
+    const skew = kubeletSkew(runs, requireVersion(retained.version));
+    if (!skew.ok)
+        return refuse(
+            "kubernetesVersion",
+            pool.kubernetesVersion,
+            `${current.version}: ${retained.version} is outside the kubelet window of the control plane ${running.controlPlaneVersion}`,
+            `${skew.reason}. ${retained.resourceName} cannot serve under this control plane; keep ${current.resourceName}.`,
+        );
+    if ((retained.type !== "" && retained.type !== pool.type) || retained.count !== pool.count)
+        return refuse(
+            retained.count !== pool.count ? "count" : "type",
+            retained.count !== pool.count ? pool.count : pool.type,
+            `type "${retained.type}" and count ${retained.count}, what ${retained.resourceName} runs`,
+            `A rollback brings ${retained.resourceName} back as it is: set the pool's type and count to what it runs for ${back}; change them in a later deployment.`,
+        );
+    return {
+        pool: {
+            name: pool.name,
+            config: pool,
+            action: "rollback",
+            resourceName: retained.resourceName,
+            version: retained.version,
+            running: retained,
+            blue: current,
+            retainBlue: false,
+            note: `rollback ${current.version} → ${retained.version}: the retained pool ${retained.resourceName} uncordoned and waited Ready, then ${current.resourceName} cordoned, drained and removed; no new pool, no node downgraded`,
+        },
+        hold: `pool "${pool.name}" rolled back to ${retained.version} (${retained.resourceName}); the control plane stays at ${running.controlPlaneVersion}`,
+    };
+}
+
+/** Said wherever a pool's version goes down and no rollback applies: what a rollback needs. */
+function rollbackHint(input: ClusterInput, pool: NodePoolConfig): string {
+    const retained = retainedPool(input, pool);
+    const needs =
+        "Workers roll back only to the pool that the last blue-green move kept (workers.retainPreviousPool: true), during the deployment after it";
+    return retained
+        ? ` ${needs}; the pool kept for "${pool.name}" is ${retained.resourceName}, at ${retained.version}, not ${pool.kubernetesVersion}.`
+        : ` ${needs}; none is recorded for "${pool.name}".`;
 }
 
 /** How a pool in config differs from the generation that runs. */
@@ -372,10 +456,11 @@ function poolChange({ traits }: ClusterInput, pool: NodePoolConfig, current: Run
 
 /** Where every pool is created at the cluster's version, a pool may only differ from it to be held back. */
 function checkPoolAtClusterVersion(
-    { cluster, traits, target }: ClusterInput,
+    input: ClusterInput,
     pool: NodePoolConfig,
     current: RunningPool | undefined,
 ): Refusal | undefined {
+    const { cluster, traits, target } = input;
     const poolTarget = requireVersion(pool.kubernetesVersion);
     if (!traits.poolsAtClusterVersionOnly || compareMinor(poolTarget, target) === 0) return undefined;
     const pinnedOk = current && compareMinor(poolTarget, requireVersion(current.version)) === 0;
@@ -383,11 +468,12 @@ function checkPoolAtClusterVersion(
         const runs = current
             ? ` or ${formatMinor(requireVersion(current.version))} (what it runs, to hold it back)`
             : "";
+        const down = current && compareMinor(poolTarget, requireVersion(current.version)) < 0;
         return {
             field: "kubernetesVersion",
             given: pool.kubernetesVersion,
             allowed: `${formatMinor(target)} (the cluster's)${runs}`,
-            hint: `${traits.title} creates every pool at the cluster's version.`,
+            hint: `${traits.title} creates every pool at the cluster's version.${down ? rollbackHint(input, pool) : ""}`,
         };
     }
     if (cluster.workers.strategy === "recycle") {
@@ -403,11 +489,12 @@ function checkPoolAtClusterVersion(
 
 /** A move the strategy cannot carry out without losing capacity or skipping a minor is refused. */
 function checkPoolMove(
-    { cluster, traits }: ClusterInput,
+    input: ClusterInput,
     pool: NodePoolConfig,
     current: RunningPool,
     change: PoolChange,
 ): Refusal | undefined {
+    const { cluster, traits } = input;
     const poolTarget = requireVersion(pool.kubernetesVersion);
     const from = requireVersion(current.version);
     const strategy = cluster.workers.strategy;
@@ -416,7 +503,7 @@ function checkPoolMove(
             field: "kubernetesVersion",
             given: pool.kubernetesVersion,
             allowed: `${current.version} or newer`,
-            hint: `Pool "${pool.name}" runs ${current.version}; pools are never downgraded.`,
+            hint: `Pool "${pool.name}" runs ${current.version}; pools are never downgraded.${rollbackHint(input, pool)}`,
         };
     }
     if (change.typeChanged && traits.typeChangeReplacesPool && strategy !== "blue-green") {
@@ -554,9 +641,12 @@ export function checkKubeletWindow({ cluster, target }: ClusterInput, pools: Poo
 }
 
 /** Phase 3, retirements: pools removed from config, and a blue pool retained by the previous deployment. */
-export function retirePools({ cluster, running }: ClusterInput): RetiredPool[] {
+export function retirePools({ cluster, running }: ClusterInput, pools: PoolPlan[] = []): RetiredPool[] {
     const retired: RetiredPool[] = [];
+    // A retained pool that a rollback brings back stays.
+    const back = new Set(pools.filter((p) => p.action === "rollback").map((p) => p.resourceName));
     for (const rp of running?.pools ?? []) {
+        if (rp.retained && back.has(rp.resourceName)) continue;
         if (rp.retained)
             retired.push({ pool: rp, reason: "blue pool retained by the previous deployment; removed now" });
         else if (!cluster.nodePools.some((p) => p.name === rp.name))
@@ -581,6 +671,8 @@ export function decideChecks(
     );
     const removed = retired.filter((r) => r.reason === "no longer in config");
     const shrinks = pools.some((p) => p.shrink);
+    // A rollback drains the pool that leaves; its own pool is checked by its ready step, at its older version.
+    const rollback = pools.some((p) => p.action === "rollback");
     const holds: string[] = [];
     const warnings: string[] = [];
     if (change === "patch" && traits.patchesManaged && running)
@@ -602,7 +694,7 @@ export function decideChecks(
         );
     return {
         // Removing a pool or lowering a count drains nodes: the same pre-flight as an upgrade goes first.
-        preflight: running !== undefined && (cpMoves || workersMove || removed.length > 0 || shrinks),
+        preflight: running !== undefined && (cpMoves || workersMove || rollback || removed.length > 0 || shrinks),
         // Validation follows every deployment that changes what runs or drains nodes: an upgrade, a new pool, a new
         // cluster, a pool removed, a count lowered.
         validation: cpMoves || workersMove || pools.some((p) => p.action === "create") || removed.length > 0 || shrinks,
@@ -741,7 +833,7 @@ function describeWorkers(plan: ClusterPlan): Phase | undefined {
         ...shrunk.map((p) => `${p.resourceName}: ${p.note}`),
         ...removed.map((r) => `${r.pool.resourceName}: removed from config: capacity checked, cordoned and drained`),
     ];
-    const blue = moving.some((p) => p.action === "blue-green");
+    const blue = moving.some((p) => p.blue !== undefined);
     if (blue || removed.length > 0) {
         const grace = d.gracePeriodSeconds === undefined ? "each pod's own" : `${d.gracePeriodSeconds}s`;
         steps.push(

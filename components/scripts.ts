@@ -29,13 +29,27 @@ export const SCRIPT_KINDS = [
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 
 /** Scripts that run on a node over SSH; their parameters are written into the script (see buildRemoteScript). */
-export const REMOTE_SCRIPT_KINDS = ["kubeadm-etcd-snapshot", "kubeadm-control-plane", "kubeadm-kubelet"] as const;
+export const REMOTE_SCRIPT_KINDS = [
+    "kubeadm-etcd-snapshot",
+    "kubeadm-control-plane",
+    "kubeadm-kubelet",
+    "kubeadm-etcd-restore",
+] as const;
 export type RemoteScriptKind = (typeof REMOTE_SCRIPT_KINDS)[number];
 /** The parameters each remote script takes, all required. */
 export const REMOTE_SCRIPT_PARAMS: Record<RemoteScriptKind, readonly string[]> = {
     "kubeadm-etcd-snapshot": ["K8SU_TARGET_VERSION", "K8SU_SNAPSHOT_DIR"],
     "kubeadm-control-plane": ["K8SU_TARGET_VERSION", "K8SU_PACKAGE_MANAGER", "K8SU_SWITCH_REPOSITORY", "K8SU_FIRST"],
     "kubeadm-kubelet": ["K8SU_TARGET_VERSION", "K8SU_PACKAGE_MANAGER", "K8SU_SWITCH_REPOSITORY", "K8SU_ROLE"],
+    // Never part of a deployment: only `npm run restore` sends it (tools/restore.ts).
+    "kubeadm-etcd-restore": [
+        "K8SU_SNAPSHOT",
+        "K8SU_TARGET_VERSION",
+        "K8SU_PACKAGE_MANAGER",
+        "K8SU_SWITCH_REPOSITORY",
+        "K8SU_NODE_NAME",
+        "K8SU_TIMEOUT_SECONDS",
+    ],
 };
 
 /** The interpreter every generated script runs under. */

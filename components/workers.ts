@@ -137,10 +137,12 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
     };
 
     for (const p of plan.pools) {
+        // A rollback registers the retained pool exactly as the deployment that kept it did.
+        const from = p.action === "rollback" ? p.running! : p.config;
         const spec: PoolSpec = {
-            type: p.config.type,
-            count: p.config.count,
-            autoscaler: p.config.autoscaler,
+            type: from.type,
+            count: from.count,
+            autoscaler: from.autoscaler,
             version: formatMinor(requireVersion(p.version)),
         };
         let poolDeps = gate;
@@ -165,6 +167,12 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             id: handle.id,
         });
         if (p.action === "keep") continue;
+        if (p.action === "rollback") {
+            const back = rollbackSteps(args, p, handle, gate);
+            steps.push(...back);
+            greenReady.push(back[back.length - 1]);
+            continue;
+        }
         if (formatMinor(requireVersion(p.version)) === targetMinor) validateSelectors.push(handle.selector);
         if (p.action === "in-place") {
             const step = adapter.inPlace(p, handle, afterLastDrain([handle.resource, ...gate]));
@@ -272,6 +280,37 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
         }
     }
     return { steps, validateSelectors, registered };
+}
+
+/**
+ * A worker rollback's own steps: the retained pool uncordoned, then waited Ready at its version. The pool that
+ * replaced it is cordoned and drained after them, as a blue pool is (plan.blue).
+ */
+function rollbackSteps(args: WorkersArgs, p: PoolPlan, handle: PoolHandle, gate: pulumi.Resource[]): pulumi.Resource[] {
+    const secrets = { K8SU_KUBECONFIG_B64: args.kubeconfig };
+    const minor = formatMinor(requireVersion(p.version));
+    const triggers = [`rollback-from-${p.blue!.resourceName}`];
+    const uncordon = scriptStep(
+        `${p.resourceName}-uncordon`,
+        { create: "uncordon", environment: { K8SU_SELECTORS: handle.selector }, secrets, triggers },
+        { parent: args.parent, dependsOn: [handle.resource, ...gate] },
+    );
+    const ready = scriptStep(
+        `${p.resourceName}-ready`,
+        {
+            create: "wait-ready",
+            environment: {
+                K8SU_SELECTOR: handle.selector,
+                K8SU_EXPECTED_NODES: String(p.running!.count),
+                K8SU_TARGET_MINOR: minor,
+                K8SU_TIMEOUT_SECONDS: String(args.plan.cluster.workers.readyTimeoutSeconds),
+            },
+            secrets,
+            triggers,
+        },
+        { parent: args.parent, dependsOn: [uncordon] },
+    );
+    return [uncordon, ready];
 }
 
 /** What re-runs the pre-flight: any change of version, of pool generations, of pools leaving, or of a lower count. */

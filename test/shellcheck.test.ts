@@ -21,6 +21,9 @@ const SAMPLE: Record<string, string> = {
     K8SU_SWITCH_REPOSITORY: "true",
     K8SU_FIRST: "true",
     K8SU_ROLE: "worker",
+    K8SU_SNAPSHOT: "/var/backups/etcd/etcd-before-v1.31.4-20261122T041500Z.db",
+    K8SU_NODE_NAME: "cp-1",
+    K8SU_TIMEOUT_SECONDS: "600",
 };
 function allScripts(): Array<[string, string]> {
     return [

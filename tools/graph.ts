@@ -185,6 +185,11 @@ export function changes(previous: RunningState | undefined, next: RunningState |
                     sign: "~",
                     text: `pool ${pool.resourceName}: drained and kept, cordoned, until the next deployment`,
                 });
+            else if (before.retained && !pool.retained)
+                out.push({
+                    sign: "~",
+                    text: `pool ${pool.resourceName}: rolled back to, the retained pool at ${pool.version} uncordoned and waited Ready before the pool that replaced it is drained`,
+                });
         }
         for (const pool of p?.pools ?? []) {
             if (!c.pools.some((x) => x.resourceName === pool.resourceName)) {
