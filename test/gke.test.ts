@@ -1,12 +1,17 @@
 // GKE under the mock runtime: from a 1.35 deployment to 1.36 in config, by our blue-green and by GKE's own upgrade.
 
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { promisify } from "node:util";
 import { ConfigError, parseStackConfig } from "../components/config";
 import { decideGkeVersions, newestOfMinor } from "../components/gke/versions";
 import { planStack } from "../components/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const CLUSTER = "gcp:container/cluster:Cluster";
@@ -297,5 +302,21 @@ describe("GKE config refusals, all at once and before anything is registered", (
 
     test("a regional cluster without its zones", () => {
         assert.match(refusal(gkeCluster("1.35", "blue-green", { nodeLocations: [] })), /gke\.nodeLocations/);
+    });
+});
+
+describe("the example GKE stack's plan", () => {
+    test("its Markdown matches test/fixtures/plan-gke-dev.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
+        const stacks = path.join(ROOT, "test", "fixtures", "stacks", "gke");
+        const { stdout } = await promisify(execFile)(
+            process.execPath,
+            ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "gke-dev", "--markdown", "--stack-dir", stacks],
+            { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+        );
+        const golden = path.join(ROOT, "test", "fixtures", "plan-gke-dev.md");
+        if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, stdout);
+        assert.equal(stdout, fs.readFileSync(golden, "utf8"), "review the plan, then run UPDATE_GOLDEN=1");
+        for (const step of ["shop-web-1-35-drain", "shop-cordon-blue", "search-validate"])
+            assert.match(stdout, new RegExp(step));
     });
 });
