@@ -17,6 +17,9 @@ import {
 } from "./config";
 import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "./eks/addons";
 import { EksUpgradeCluster } from "./eks/cluster";
+import { GkeUpgradeCluster } from "./gke/cluster";
+import { lookUpGkeVersions } from "./gke/engine";
+import type { GkeVersions } from "./gke/versions";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
@@ -212,6 +215,13 @@ export async function main(): Promise<Record<string, unknown>> {
         addons.set(plan.cluster.name, finished.versions);
         issues.push(...finished.issues);
     }
+    // GKE: the target checked against what the location offers, and the exact node versions decided.
+    const gkeVersions = new Map<string, GkeVersions>();
+    for (const plan of plans.filter((p) => p.cluster.provider === "gke")) {
+        const decided = await lookUpGkeVersions(plan, config.clusters.indexOf(plan.cluster));
+        gkeVersions.set(plan.cluster.name, decided.versions);
+        issues.push(...decided.issues);
+    }
     if (issues.length > 0) throw refuse(issues);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
@@ -242,6 +252,8 @@ export async function main(): Promise<Record<string, unknown>> {
                 amis: amis.get(plan.cluster.name)!,
                 managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
             }),
+        gke: (plan) =>
+            new GkeUpgradeCluster(plan.cluster.name, { plan, versions: gkeVersions.get(plan.cluster.name)! }),
     };
     for (const plan of plans) {
         for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);

@@ -80,4 +80,20 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         inPlaceSummary: "the MachineDeployment's rolling update onto a new AWSMachineTemplate",
         blueStaysOneDeployment: true,
     },
+    gke: {
+        title: "Google Kubernetes Engine",
+        poolsAtClusterVersionOnly: false,
+        // The control plane is always upgraded by GKE within its minor (minMasterVersion is a minimum).
+        patchesManaged: true,
+        strategies: ["blue-green", "in-place"],
+        typeChangeReplacesPool: true,
+        controlPlaneNeedsCurrentPools: false,
+        inPlaceSummary: "GKE's own node upgrade with gke.upgradeSettings (surge, or its blue-green with soak)",
+        inPlaceWarning:
+            "in-place on GKE is GKE's own node upgrade: it respects PodDisruptionBudgets for at most one hour per node, then evicts regardless. Use strategy blue-green for drains that never force",
+        strategyHint:
+            "GKE has no recycle of its own: strategy in-place with gke.upgradeSettings (strategy SURGE) replaces every node with a new one, one surge node at a time, which is what recycle does elsewhere.",
+        // A lower nodeCount lets the managed instance group pick the instances to remove.
+        countDecrease: "new-generation",
+    },
 };

@@ -37,6 +37,8 @@ export interface RunningCluster {
     images?: Record<string, string>;
     /** EKS: the version each managed add-on runs; moved only during a control plane upgrade or by a pin. */
     addons?: Record<string, string>;
+    /** GKE: the exact node version ("1.31.4-gke.1234") each minor's pools run; moved only when the minor moves. */
+    nodeVersions?: Record<string, string>;
 }
 
 export interface RunningState {
@@ -92,6 +94,7 @@ export function parseRunningState(raw: unknown, from: string): RunningState | un
             validatedVersion: typeof cl.validatedVersion === "string" ? cl.validatedVersion : undefined,
             images: stringMap(cl.images),
             addons: stringMap(cl.addons),
+            nodeVersions: stringMap(cl.nodeVersions),
         };
     }
     return { schemaVersion: RUNNING_STATE_SCHEMA, stack: typeof r.stack === "string" ? r.stack : "", clusters };

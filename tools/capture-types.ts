@@ -17,6 +17,8 @@ export interface CaptureRequest {
     amiCatalog?: Record<string, string>;
     /** "<add-on>@<minor>" → the version aws.eks.getAddonVersion reports as most recent. */
     addonCatalog?: Record<string, string>;
+    /** GKE location → the versions gcp.container.getEngineVersions offers there; unlisted locations offer 1.30-1.37. */
+    gkeOffers?: Record<string, { validMasterVersions: string[]; validNodeVersions: string[] }>;
     /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
     failResources?: string[];
 }

@@ -91,6 +91,18 @@ async function run(request: CaptureRequest): Promise<Capture> {
                             },
                         };
                     }
+                    case "gcp:container/cluster:Cluster":
+                        return {
+                            id: `projects/p/locations/${inputs.location}/clusters/${inputs.name}`,
+                            state: {
+                                ...inputs,
+                                endpoint: "203.0.113.10",
+                                masterAuth: { clusterCaCertificate: "Q0EK" },
+                                masterVersion: `${inputs.minMasterVersion}.6-gke.1500`,
+                            },
+                        };
+                    case "gcp:container/nodePool:NodePool":
+                        return { id: `${inputs.location}/${inputs.cluster}/${inputs.name}`, state: { ...inputs } };
                     case "aws:iam/role:Role":
                         return {
                             id: args.name,
@@ -139,6 +151,25 @@ async function run(request: CaptureRequest): Promise<Capture> {
                         imageId: id,
                         name: `capi-image-${wanted[0]}`,
                         tags: { kubernetes_version: wanted[0] },
+                    };
+                }
+                if (args.token === "gcp:container/getEngineVersions:getEngineVersions") {
+                    const everyMinor = Array.from({ length: 8 }, (_, i) => [
+                        `1.${37 - i}.6-gke.1500`,
+                        `1.${37 - i}.5-gke.1200`,
+                    ]).flat();
+                    const offer = request.gkeOffers?.[String(args.inputs.location)] ?? {
+                        validMasterVersions: everyMinor,
+                        validNodeVersions: everyMinor,
+                    };
+                    return { location: args.inputs.location, ...offer };
+                }
+                if (args.token === "gcp:container/getCluster:getCluster") {
+                    return {
+                        name: args.inputs.name,
+                        endpoint: "203.0.113.10",
+                        masterAuths: [{ clusterCaCertificate: "Q0EK" }],
+                        masterVersion: request.liveVersions?.[String(args.inputs.name)] ?? "",
                     };
                 }
                 if (args.token === "aws:eks/getCluster:getCluster") {

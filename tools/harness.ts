@@ -27,6 +27,8 @@ export interface RunOptions {
     liveVersions?: Record<string, string>;
     amiCatalog?: Record<string, string>;
     addonCatalog?: Record<string, string>;
+    /** GKE location → what getEngineVersions offers there (see CaptureRequest). */
+    gkeOffers?: CaptureRequest["gkeOffers"];
     /** Resources whose registration fails (see CaptureRequest). */
     failResources?: string[];
 }
@@ -97,6 +99,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         liveVersions: opts.liveVersions,
         amiCatalog: opts.amiCatalog,
         addonCatalog: opts.addonCatalog,
+        gkeOffers: opts.gkeOffers,
         failResources: opts.failResources,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));

@@ -34,6 +34,21 @@ export const LINODE_TYPE = /^g\d{1,2}-[a-z0-9]+(-[a-z0-9]+)*$/;
 export const EC2_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$/;
 /** Any other machine type (kubeadm pools only describe machines that exist). */
 export const MACHINE_TYPE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** Compute Engine machine types: e2-standard-4, n2d-highmem-8, c3-standard-22-lssd, custom-4-16384. */
+export const GCE_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/;
+/** Google Cloud project ids: 6 to 30 lower-case letters, digits and hyphens, starting with a letter. */
+export const GCP_PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+/** Google Cloud regions (us-central1) and zones (us-central1-a). */
+export const GCP_LOCATION = /^[a-z]+-[a-z]+\d{1,2}(-[a-z])?$/;
+/** Google Cloud zones: us-central1-a. */
+export const GCP_ZONE = /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/;
+/** Google Cloud resource labels: lower-case letters, digits, '_' and '-'; keys start with a letter. */
+export const GCP_LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+export const GCP_LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+export const GCP_LABEL_RULE = "lower-case letters, digits, '_' and '-' (keys start with a letter), at most 63";
+/** A VPC network or subnetwork: a name or a (partial) self link. */
+export const GCP_RESOURCE = /^[a-z0-9]([-a-z0-9/._:]*[a-z0-9])?$/;
+export const GCP_SERVICE_ACCOUNT = /^[a-z0-9-]{6,30}@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|^default$/;
 export const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 export const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 export const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
@@ -70,4 +85,5 @@ export const BOUNDS = {
     replicas: [1, 9],
     controlPlaneSurge: [0, 1],
     machineDeploymentPace: [0, 1000],
+    diskSizeGb: [10, 65536],
 } as const satisfies Record<string, readonly [number, number]>;

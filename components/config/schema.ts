@@ -6,7 +6,7 @@ import { compareMinor, formatMinor, formatVersion, kubeletSkew, parseVersion } f
 import { didYouMean } from "./issues";
 import * as r from "./rules";
 
-export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws"] as const;
+export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws", "gke"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -339,10 +339,95 @@ const capiAws = strict(
     "a map with at least controlPlane.instanceType, and amis or amiLookup",
 );
 
+// GKE (provider gke): where the cluster lives, and how GKE moves a pool in place (its own upgradeSettings).
+export const GKE_UPGRADE_STRATEGIES = ["SURGE", "BLUE_GREEN"] as const;
+export const GKE_RELEASE_CHANNELS = ["UNSPECIFIED", "RAPID", "REGULAR", "STABLE", "EXTENDED"] as const;
+/** GKE's durations are seconds with an "s" ("3600s"); soaks are at most 7 days. */
+export const GKE_DURATION = /^\d{1,6}s$/;
+export const GKE_MAX_SOAK_SECONDS = 604800;
+const gkeDuration = text(
+    GKE_DURATION,
+    'a duration in seconds such as "600s" (at most "604800s", 7 days)',
+    undefined,
+    8,
+);
+const gke = strict(
+    {
+        project: text(r.GCP_PROJECT, "a Google Cloud project id such as my-project-123", undefined, 30).optional(),
+        location: text(
+            r.GCP_LOCATION,
+            "a region (us-central1: a regional cluster) or a zone (us-central1-a: a zonal cluster)",
+            "gcloud compute regions list shows them.",
+            32,
+        ),
+        nodeLocations: z
+            .array(text(r.GCP_ZONE, "zones such as us-central1-a", undefined, 32), says("a list of zones"))
+            .max(10, says("at most 10 zones"))
+            .prefault([])
+            .meta({ description: "The zones node pools run in; needed for a regional location. Counts are totals." }),
+        network: text(r.GCP_RESOURCE, "a VPC network name or self link", undefined, 1024).optional(),
+        subnetwork: text(r.GCP_RESOURCE, "a subnetwork name or self link", undefined, 1024).optional(),
+        releaseChannel: oneOf(GKE_RELEASE_CHANNELS)
+            .default("UNSPECIFIED")
+            .meta({ description: "Only UNSPECIFIED: on a release channel Google upgrades the cluster on its own." }),
+        nodeAutoUpgrade: bool()
+            .default(false)
+            .meta({ description: "Only false: with node auto-upgrade Google moves pools on its own schedule." }),
+        deletionProtection: bool().default(true),
+        diskSizeGb: int("diskSizeGb").default(100),
+        serviceAccount: text(r.GCP_SERVICE_ACCOUNT, "a service account email", undefined, 254).optional(),
+        resourceLabels: z
+            .record(
+                text(r.GCP_LABEL_KEY, r.GCP_LABEL_RULE, undefined, 63),
+                text(r.GCP_LABEL_VALUE, r.GCP_LABEL_RULE, undefined, 63),
+                says("a map of Google Cloud label names to values"),
+            )
+            .prefault({}),
+        upgradeSettings: strict(
+            {
+                strategy: oneOf(GKE_UPGRADE_STRATEGIES).default("SURGE"),
+                maxSurge: z
+                    .number(says("a whole number from 0 to 20"))
+                    .int(says("a whole number from 0 to 20"))
+                    .min(0, says("a whole number from 0 to 20"))
+                    .max(20, says("a whole number from 0 to 20"))
+                    .optional(),
+                maxUnavailable: z
+                    .number(says("a whole number from 0 to 20"))
+                    .int(says("a whole number from 0 to 20"))
+                    .min(0, says("a whole number from 0 to 20"))
+                    .max(20, says("a whole number from 0 to 20"))
+                    .optional(),
+                blueGreenSettings: strict(
+                    {
+                        standardRolloutPolicy: strict(
+                            {
+                                batchNodeCount: int("count").optional(),
+                                batchPercentage: z
+                                    .number(says("a fraction of the pool above 0 and at most 1, such as 0.25"))
+                                    .gt(0, says("a fraction of the pool above 0 and at most 1, such as 0.25"))
+                                    .max(1, says("a fraction of the pool above 0 and at most 1, such as 0.25"))
+                                    .optional(),
+                                batchSoakDuration: gkeDuration.optional(),
+                            },
+                            "a map with batchNodeCount or batchPercentage, and batchSoakDuration",
+                        ),
+                        nodePoolSoakDuration: gkeDuration.optional(),
+                    },
+                    "a map with standardRolloutPolicy and nodePoolSoakDuration",
+                ).optional(),
+            },
+            "a map with strategy (SURGE or BLUE_GREEN) and its settings",
+        ).prefault({}),
+    },
+    "a map with at least location",
+    'GKE clusters need gke.location, e.g. "us-central1".',
+);
+
 export const clusterInput = strict(
     {
         name: resourceName.meta({ description: "Unique in the stack; used in resource names." }),
-        provider: oneOf(PROVIDERS).meta({ description: "Who runs the cluster: lke, eks, kubeadm or capi-aws." }),
+        provider: oneOf(PROVIDERS).meta({ description: "Who runs the cluster: lke, eks, kubeadm, capi-aws or gke." }),
         kubernetesVersion: version,
         nodePools: z
             .array(nodePool, says("a non-empty list of node pools", "Every cluster needs worker capacity to upgrade."))
@@ -353,6 +438,7 @@ export const clusterInput = strict(
         eks: eks.optional().meta({ description: "EKS settings (provider eks)." }),
         kubeadm: kubeadm.optional().meta({ description: "Self-managed kubeadm settings (provider kubeadm)." }),
         "capi-aws": capiAws.optional().meta({ description: "Cluster API on AWS settings (provider capi-aws)." }),
+        gke: gke.optional().meta({ description: "GKE settings (provider gke)." }),
     },
     "a map with name, provider, kubernetesVersion, nodePools and workers",
 );
@@ -401,6 +487,7 @@ export type WorkersConfig = Omit<ClusterInput["workers"], "drain"> & { drain: Dr
 export type LkeSettings = NonNullable<ClusterInput["lke"]>;
 export type EksSettings = NonNullable<ClusterInput["eks"]>;
 export type KubeadmSettings = NonNullable<ClusterInput["kubeadm"]>;
+export type GkeSettings = NonNullable<ClusterInput["gke"]>;
 export type KubeadmNode = KubeadmSettings["controlPlaneNodes"][number];
 type CapiInput = NonNullable<ClusterInput["capi-aws"]>;
 export type CapiAwsSettings = Omit<CapiInput, "clusterName" | "controlPlane"> & {
@@ -418,6 +505,7 @@ export interface ClusterConfig {
     eks?: EksSettings;
     kubeadm?: KubeadmSettings;
     capiAws?: CapiAwsSettings;
+    gke?: GkeSettings;
 }
 export interface StackConfig {
     stack: string;
@@ -447,6 +535,7 @@ function toClusterConfig(c: ClusterInput): ClusterConfig {
         lke: c.lke,
         eks: c.eks,
         kubeadm: c.kubeadm,
+        gke: c.gke,
         capiAws: capi && {
             ...capi,
             clusterName,
@@ -471,6 +560,7 @@ const POOL_TYPES: Partial<Record<ProviderName, [RegExp, string]>> = {
     lke: [r.LINODE_TYPE, "a Linode plan such as g6-standard-4"],
     eks: [r.EC2_TYPE, "an EC2 instance type such as m6i.large"],
     "capi-aws": [r.EC2_TYPE, "an EC2 instance type such as m6i.large"],
+    gke: [r.GCE_TYPE, "a Compute Engine machine type such as e2-standard-4"],
 };
 
 /** Zod runs this even when some fields failed (they are reported already): a value of the wrong shape is skipped. */
@@ -488,6 +578,10 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
     checkWorkers(c, ctx);
     if (c.kubeadm) checkKubeadm(c, c.kubeadm, ctx);
     checkCapiAndEks(c, ctx);
+    if (c.gke) {
+        checkGke(c.gke, ctx);
+        checkGkeZones(c, c.gke, ctx);
+    }
 }
 
 function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {
@@ -663,5 +757,118 @@ function checkKubeadm(c: ClusterInput, k: KubeadmSettings, ctx: Ctx): void {
                 `${listed}, the number of workerNodes in pool ${p.name}`,
                 "kubeadm upgrades the machines you list; the count must match them.",
             );
+    });
+}
+
+// GKE: Google moves a cluster on a release channel, and a pool with auto-upgrade, on its own schedule; and
+// upgradeSettings take either the surge numbers or the blue-green settings, as the GKE API does.
+function checkGke(g: GkeSettings, ctx: Ctx): void {
+    if (g.releaseChannel !== "UNSPECIFIED")
+        problem(
+            ctx,
+            ["gke", "releaseChannel"],
+            g.releaseChannel,
+            "UNSPECIFIED",
+            "On a release channel GKE upgrades the control plane and every pool itself, behind the program's back. Set gke.releaseChannel: UNSPECIFIED (GKE allows leaving a channel only at a version the no-channel option offers) and upgrade by changing kubernetesVersion.",
+        );
+    if (g.nodeAutoUpgrade)
+        problem(
+            ctx,
+            ["gke", "nodeAutoUpgrade"],
+            true,
+            "false",
+            "With node auto-upgrade GKE moves pools on its own schedule, undrained by this program. Remove the key (false is the default) and upgrade pools by changing kubernetesVersion.",
+        );
+    const u = g.upgradeSettings;
+    const where = ["gke", "upgradeSettings"];
+    if (u.strategy === "SURGE") {
+        if (u.blueGreenSettings !== undefined)
+            problem(
+                ctx,
+                [...where, "blueGreenSettings"],
+                u.blueGreenSettings,
+                "no blueGreenSettings with strategy SURGE",
+                "Set strategy: BLUE_GREEN to use them, or remove them.",
+            );
+        if ((u.maxSurge ?? 1) + (u.maxUnavailable ?? 0) === 0)
+            problem(
+                ctx,
+                [...where, "maxSurge"],
+                u.maxSurge,
+                "maxSurge or maxUnavailable above 0",
+                "GKE needs room to surge (maxSurge: 1) or to take a node down; maxSurge: 1 keeps capacity.",
+            );
+        return;
+    }
+    for (const key of ["maxSurge", "maxUnavailable"] as const)
+        if (u[key] !== undefined)
+            problem(
+                ctx,
+                [...where, key],
+                u[key],
+                `no ${key} with strategy BLUE_GREEN`,
+                "Blue-green batches are set in blueGreenSettings.standardRolloutPolicy.",
+            );
+    const policy = u.blueGreenSettings?.standardRolloutPolicy;
+    if (!policy || (policy.batchNodeCount === undefined) === (policy.batchPercentage === undefined))
+        problem(
+            ctx,
+            [...where, "blueGreenSettings", "standardRolloutPolicy"],
+            policy,
+            "exactly one of batchNodeCount or batchPercentage",
+            "Say how many blue nodes GKE drains at a time: batchNodeCount: 1, or batchPercentage: 0.25.",
+        );
+    const soaks = [
+        ["nodePoolSoakDuration", u.blueGreenSettings?.nodePoolSoakDuration],
+        ["standardRolloutPolicy.batchSoakDuration", policy?.batchSoakDuration],
+    ] as const;
+    for (const [key, value] of soaks)
+        if (value !== undefined && Number.parseInt(value, 10) > GKE_MAX_SOAK_SECONDS)
+            problem(
+                ctx,
+                [...where, "blueGreenSettings", ...key.split(".")],
+                value,
+                'at most "604800s" (7 days)',
+                "GKE keeps a blue pool at most 7 days.",
+            );
+}
+
+// GKE counts a pool's nodes per zone; config counts them in total, so the zones must be known and divide the count.
+function checkGkeZones(c: ClusterInput, g: GkeSettings, ctx: Ctx): void {
+    const regional = !r.GCP_ZONE.test(g.location);
+    if (regional && g.nodeLocations.length === 0) {
+        problem(
+            ctx,
+            ["gke", "nodeLocations"],
+            undefined,
+            `the zones of ${g.location} the pools run in, e.g. [${g.location}-a, ${g.location}-b]`,
+            "GKE counts nodes per zone: with the zones listed, each pool's count is the exact total.",
+        );
+        return;
+    }
+    for (const [i, zone] of g.nodeLocations.entries())
+        if (regional ? !zone.startsWith(`${g.location}-`) : !zone.startsWith(g.location.replace(/-[a-z]$/, "-")))
+            problem(
+                ctx,
+                ["gke", "nodeLocations", i],
+                zone,
+                `a zone of ${g.location}`,
+                "Pools run in the cluster's region.",
+            );
+    const zones = Math.max(g.nodeLocations.length, 1);
+    c.nodePools.forEach((p, i) => {
+        for (const [key, n] of [
+            ["count", p.count],
+            ["autoscaler", p.autoscaler?.min],
+            ["autoscaler", p.autoscaler?.max],
+        ] as const)
+            if (n !== undefined && n % zones !== 0)
+                problem(
+                    ctx,
+                    ["nodePools", i, key],
+                    key === "count" ? n : p.autoscaler,
+                    `a multiple of ${zones}, the number of gke.nodeLocations`,
+                    "GKE runs the same number of nodes in each zone of a pool.",
+                );
     });
 }

@@ -30,6 +30,8 @@ export const PROVIDER_VERSIONS: Record<ProviderName, ProviderVersions> = {
     },
     kubeadm: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
     "capi-aws": { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
+    // GKE's own list is read per location at preview (getEngineVersions); this is the fallback's upstream calendar.
+    gke: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
 };
 
 export interface VersionCheck {
