@@ -15,6 +15,9 @@ export interface RolloutInput {
     soakMinutes: number;
 }
 
+/** The stack output holding the resolved rollout (set only when the stack has one), read by the plan and review. */
+export const ROLLOUT_OUTPUT = "rollout";
+
 /** What a wave selects from: each cluster's name and labels, in config order. */
 export interface ClusterLabels {
     name: string;
@@ -193,4 +196,26 @@ export function describeRollout(rollout: Rollout): string[] {
             );
     }
     return out;
+}
+
+/** The rollout a run exported (ROLLOUT_OUTPUT), when it has the shape the program writes; else undefined. */
+export function readRollout(value: unknown): Rollout | undefined {
+    if (typeof value !== "object" || value === null) return undefined;
+    const r = value as Partial<Rollout>;
+    const wavesOk =
+        Array.isArray(r.waves) &&
+        r.waves.every(
+            (w) =>
+                typeof w?.number === "number" &&
+                typeof w.name === "string" &&
+                Array.isArray(w.clusters) &&
+                w.clusters.every((c) => typeof c === "string"),
+        );
+    if (!wavesOk || typeof r.soakMinutes !== "number") return undefined;
+    const max = r.maxConcurrentClusters;
+    return {
+        waves: r.waves!,
+        soakMinutes: r.soakMinutes,
+        ...(typeof max === "number" ? { maxConcurrentClusters: max } : {}),
+    };
 }
