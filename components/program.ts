@@ -23,8 +23,10 @@ import type { GkeVersions } from "./gke/versions";
 import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
 import { LkeUpgradeCluster } from "./lke/cluster";
 import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
+import { ROLLOUT_OUTPUT } from "./rollout";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
 import { compareMinor, formatMinor, parseVersion, requireVersion } from "./versions";
+import { type ClusterComponent, registerInWaves } from "./waves";
 
 export { CONFIG_NAMESPACE };
 
@@ -231,37 +233,50 @@ export async function main(): Promise<Record<string, unknown>> {
     /** Each provider's adapter: registers the cluster's resources and says what to export. */
     const adapters: Record<
         ProviderName,
-        (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }
+        (
+            plan: ClusterPlan,
+            opts: pulumi.ComponentResourceOptions,
+        ) => ClusterComponent & { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }
     > = {
-        lke: (plan) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }),
-        eks: (plan) =>
-            new EksUpgradeCluster(plan.cluster.name, {
-                plan,
-                defaultRegion: awsRegion,
-                addonVersions: addons.get(plan.cluster.name)!,
-            }),
-        kubeadm: (plan) =>
-            new KubeadmUpgradeCluster(plan.cluster.name, {
-                plan,
-                sshPrivateKey: secrets.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
-                kubeconfig: secrets.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
-            }),
-        "capi-aws": (plan) =>
-            new CapiAwsUpgradeCluster(plan.cluster.name, {
-                plan,
-                amis: amis.get(plan.cluster.name)!,
-                managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
-            }),
-        gke: (plan) =>
-            new GkeUpgradeCluster(plan.cluster.name, { plan, versions: gkeVersions.get(plan.cluster.name)! }),
+        lke: (plan, opts) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }, opts),
+        eks: (plan, opts) =>
+            new EksUpgradeCluster(
+                plan.cluster.name,
+                { plan, defaultRegion: awsRegion, addonVersions: addons.get(plan.cluster.name)! },
+                opts,
+            ),
+        kubeadm: (plan, opts) =>
+            new KubeadmUpgradeCluster(
+                plan.cluster.name,
+                {
+                    plan,
+                    sshPrivateKey: secrets.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
+                    kubeconfig: secrets.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
+                },
+                opts,
+            ),
+        "capi-aws": (plan, opts) =>
+            new CapiAwsUpgradeCluster(
+                plan.cluster.name,
+                {
+                    plan,
+                    amis: amis.get(plan.cluster.name)!,
+                    managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
+                },
+                opts,
+            ),
+        gke: (plan, opts) =>
+            new GkeUpgradeCluster(plan.cluster.name, { plan, versions: gkeVersions.get(plan.cluster.name)! }, opts),
     };
-    for (const plan of plans) {
+    // Clusters in rollout order: each wave waits for the previous one's validations and soak (components/waves.ts).
+    registerInWaves(plans, config.rollout, (plan, opts) => {
         for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
         for (const h of plan.holds) void pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
-        const cluster = adapters[plan.cluster.provider](plan);
+        const cluster = adapters[plan.cluster.provider](plan, opts);
         clusters[plan.cluster.name] = cluster.runningState;
         if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
-    }
+        return cluster;
+    });
 
     return {
         [RUNNING_STATE_OUTPUT]: pulumi.output(clusters).apply((c) => ({
@@ -271,5 +286,6 @@ export async function main(): Promise<Record<string, unknown>> {
             clusters: c,
         })),
         kubeconfigs: pulumi.secret(kubeconfigs),
+        ...(config.rollout ? { [ROLLOUT_OUTPUT]: config.rollout } : {}),
     };
 }

@@ -25,6 +25,7 @@ export const SCRIPT_KINDS = [
     "capi-retire",
     "eks-nodegroup-version",
     "lke-shrink-pool",
+    "rollout-soak",
 ] as const;
 export type ScriptKind = (typeof SCRIPT_KINDS)[number];
 

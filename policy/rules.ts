@@ -305,6 +305,25 @@ const isKubeadmWorker = (r: PolicyResource) =>
     commandKind(r, "create") === "kubeadm-kubelet" &&
     /^K8SU_ROLE='worker'$/m.test(String(commandText(r, "create")));
 const isVersionedCluster = (type: string) => VERSIONED_CLUSTER_TYPES.some((k) => k.matches(type));
+/**
+ * The cluster resources a control plane step acts on. A step that waits for other clusters too (a rollout wave
+ * waits for the previous wave's) is narrowed to the cluster its inputs are built from, else to its siblings.
+ */
+function ownClusters(cp: PolicyResource, resources: PolicyResource[]): string[] {
+    const clusters = resources.filter((r) => CLUSTER_TYPES.includes(r.type));
+    const reached = transitiveDependencies(cp);
+    const all = clusters.filter((c) => reached.has(c.urn));
+    if (all.length <= 1) return all.map((c) => c.urn);
+    const fromInputs = new Set(
+        Object.values(cp.propertyDependencies ?? {})
+            .flat()
+            .map((d) => d.urn),
+    );
+    const inputs = all.filter((c) => fromInputs.has(c.urn));
+    if (inputs.length > 0) return inputs.map((c) => c.urn);
+    return all.filter((c) => c.parent?.urn !== undefined && c.parent.urn === cp.parent?.urn).map((c) => c.urn);
+}
+
 export const workersAfterControlPlane: StackValidationPolicy = {
     name: "workers-after-control-plane",
     description:
@@ -323,11 +342,7 @@ export const workersAfterControlPlane: StackValidationPolicy = {
                 isKubeadmControlPlane(r.type),
         );
         for (const cp of controlPlaneSteps) {
-            const clusterUrns = isVersionedCluster(cp.type)
-                ? [cp.urn]
-                : [...transitiveDependencies(cp)].filter((u) =>
-                      args.resources.some((r) => r.urn === u && CLUSTER_TYPES.includes(r.type)),
-                  );
+            const clusterUrns = isVersionedCluster(cp.type) ? [cp.urn] : ownClusters(cp, args.resources);
             for (const r of args.resources) {
                 if (!isWorker(r) || r.urn === cp.urn) continue;
                 const deps = transitiveDependencies(r);

@@ -135,6 +135,8 @@ export function describe(r: CapturedResource): string {
                     return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
                 case "lke-shrink-pool":
                     return `lower pool ${e.K8SU_LKE_POOL_ID} to ${e.K8SU_POOL_COUNT} node(s): the nodes that go cordoned, drained ${e.K8SU_BATCH_SIZE} at a time and deleted through the node API, then the count set`;
+                case "rollout-soak":
+                    return `rollout: wave ${e.K8SU_WAVE} (${(e.K8SU_WAVE_CLUSTERS ?? "").split("\n").join(", ")}) passed validation; hold ${Number(e.K8SU_SOAK_SECONDS) / 60} min before the next wave starts`;
                 case "lke-recycle-pool":
                     return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
                 default:

@@ -3,6 +3,7 @@
 // the policy pack's verdicts; with --markdown, the same as a pull-request comment (tools/review.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/rollout";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import type { Capture } from "./capture-types";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
@@ -132,6 +133,7 @@ export function renderPlan(
         .map((l) => l.trim());
     const report = evaluatePolicies(capture);
     const exitCode = report.mandatory.length > 0 ? EXIT.refused : EXIT.ok;
+    const rollout = readRollout(capture.stackOutputs?.[ROLLOUT_OUTPUT]);
 
     if (markdown) {
         const clusters = [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])];
@@ -145,13 +147,21 @@ export function renderPlan(
                 policies: renderPolicies(report, true),
                 notes,
                 drift,
+                rollout,
             },
             { maxChars: opts.maxChars, artifact: opts.artifact },
         );
         return { text, exitCode };
     }
 
-    const lines: string[] = [...header, "", "Steps, in order (each level waits for the levels before it)"];
+    const lines: string[] = [...header];
+    if (rollout)
+        lines.push(
+            "",
+            "Rollout (each wave starts only after every cluster of the one before passed validation)",
+            ...describeRollout(rollout).map((l) => `  ${l}`),
+        );
+    lines.push("", "Steps, in order (each level waits for the levels before it)");
     for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(46)} ${s.what}`);
     if (removed.length > 0)
         lines.push(

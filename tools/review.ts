@@ -1,6 +1,7 @@
 // The plan as a pull-request comment: a summary first, one Mermaid subgraph per cluster with linear edges (one
 // node per dependency level), and each cluster's steps collapsed in a <details> block. It stays under GitHub's
 // comment limit for any fleet: what does not fit is named and left to the full plan in the run's artifact.
+import { clusterGates, describeRollout, type Rollout, soakStepName } from "../components/rollout";
 import type { Step } from "./graph";
 
 /** GitHub refuses a comment body longer than this. */
@@ -21,6 +22,8 @@ export interface ReviewInput {
     notes: string[];
     drift?: string;
     refused?: string;
+    /** The stack's waves, when it rolls out in waves: the flowchart groups the clusters by wave. */
+    rollout?: Rollout;
 }
 
 export interface ReviewOptions {
@@ -113,6 +116,60 @@ function clip(text: string, max: number, artifact: string): string {
     return `${text.slice(0, max)}\n… (cut at ${max} characters; the whole text is in ${artifact})`;
 }
 
+type Subgraph = (cluster: string) => string[];
+type Fits = (lines: string[]) => boolean;
+
+/** Every cluster's subgraph, one under the other, until the budget is spent. */
+function clusterFlow(clusters: string[], subgraphOf: Subgraph, fits: Fits): { flow: string[]; drawn: string[] } {
+    const flow: string[] = ["```mermaid", "flowchart TD"];
+    const drawn: string[] = [];
+    for (const [i, cluster] of clusters.entries()) {
+        const link = drawn.length > 0 ? [`  c${clusters.indexOf(drawn[drawn.length - 1])} ~~~ c${i}`] : [];
+        const next = [...flow, ...subgraphOf(cluster), ...link];
+        if (!fits(next)) break;
+        flow.splice(0, flow.length, ...next);
+        drawn.push(cluster);
+    }
+    return { flow, drawn };
+}
+
+/**
+ * One subgraph per wave holding its clusters' subgraphs, and between two waves the soak step: wave n → soak n →
+ * wave n+1, the dependencies the program registers. Waves are drawn whole or not at all.
+ */
+export function waveFlow(
+    rollout: Rollout,
+    clusters: string[],
+    subgraphOf: Subgraph,
+    fits: Fits,
+): { flow: string[]; drawn: string[] } {
+    const flow: string[] = ["```mermaid", "flowchart TD"];
+    const drawn: string[] = [];
+    for (const [w, wave] of rollout.waves.entries()) {
+        const members = wave.clusters.filter((c) => clusters.includes(c));
+        const block = [`  subgraph w${wave.number}["${mermaidLabel(`${wave.name}: ${wave.clusters.join(", ")}`)}"]`];
+        for (const cluster of members) block.push(...subgraphOf(cluster).map((l) => `  ${l}`));
+        block.push("  end");
+        // maxConcurrentClusters: a cluster starts once the one that many places before it passed validation.
+        for (const gate of clusterGates(rollout).filter((g) => g.wave === wave.number && g.afterCluster))
+            if (members.includes(gate.cluster) && members.includes(gate.afterCluster!))
+                block.push(`  c${clusters.indexOf(gate.afterCluster!)} --> c${clusters.indexOf(gate.cluster)}`);
+        if (w > 0) {
+            const prev = rollout.waves[w - 1].number;
+            block.push(`  w${prev} --> s${prev}`, `  s${prev} --> w${wave.number}`);
+        }
+        if (w < rollout.waves.length - 1)
+            block.push(
+                `  s${wave.number}{{"${mermaidLabel(`${soakStepName(wave.number)}: hold ${rollout.soakMinutes} min`)}"}}`,
+            );
+        const next = [...flow, ...block];
+        if (!fits(next)) break;
+        flow.splice(0, flow.length, ...next);
+        drawn.push(...members);
+    }
+    return { flow, drawn };
+}
+
 export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): string {
     const maxChars = opts.maxChars ?? 60_000;
     const artifact = opts.artifact ?? "the full plan (`npm run plan -- <stack> --markdown --max-chars 0`)";
@@ -148,28 +205,36 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
             "",
         );
 
-    // The flowchart: clusters in order until the edge or size budget is spent.
-    const flow: string[] = ["```mermaid", "flowchart TD"];
-    const drawn: string[] = [];
+    if (input.rollout)
+        lines.push(
+            `### Rollout in ${input.rollout.waves.length} waves`,
+            "",
+            ...describeRollout(input.rollout).map((l) => `- ${l}`),
+            "",
+        );
+    // The flowchart: clusters in order (by wave, when there are waves) until the edge or size budget is spent.
     const clusters = [...groups.keys()];
-    for (const [i, cluster] of clusters.entries()) {
-        const removals = input.removals.filter((r) => r.cluster === cluster).map((r) => r.text);
-        const sub = clusterSubgraph(i, cluster, groups.get(cluster)!, removals);
-        const link = drawn.length > 0 ? [`  c${clusters.indexOf(drawn[drawn.length - 1])} ~~~ c${i}`] : [];
-        const size = [...flow, ...sub, ...link].join("\n").length;
-        if (edgesOf([...flow, ...sub, ...link]) > MERMAID_MAX_EDGES || size > budget * FLOW_SHARE) break;
-        flow.push(...sub, ...link);
-        drawn.push(cluster);
-    }
+    const fits = (candidate: string[]) =>
+        edgesOf(candidate) <= MERMAID_MAX_EDGES && candidate.join("\n").length <= budget * FLOW_SHARE;
+    const subgraphOf = (cluster: string) =>
+        clusterSubgraph(
+            clusters.indexOf(cluster),
+            cluster,
+            groups.get(cluster)!,
+            input.removals.filter((r) => r.cluster === cluster).map((r) => r.text),
+        );
+    const { flow, drawn } = input.rollout
+        ? waveFlow(input.rollout, clusters, subgraphOf, fits)
+        : clusterFlow(clusters, subgraphOf, fits);
     flow.push("```");
     lines.push("### Flow (one box per dependency level; each waits for the one above)", "");
     if (drawn.length > 0) lines.push(...flow);
-    if (drawn.length < clusters.length)
+    // With waves, the soak steps (outside every cluster) are drawn as the links between waves.
+    const undrawn = clusters.filter((c) => !drawn.includes(c) && !(input.rollout && c === "(stack)"));
+    if (undrawn.length > 0)
         lines.push(
             "",
-            `Not drawn, to keep the comment readable: ${clusters.length - drawn.length} cluster(s) (${clusters
-                .slice(drawn.length)
-                .join(", ")}). See ${artifact}.`,
+            `Not drawn, to keep the comment readable: ${undrawn.length} cluster(s) (${undrawn.join(", ")}). See ${artifact}.`,
         );
 
     // Each cluster's steps, collapsed, until the size budget is spent.

@@ -2,10 +2,10 @@
 import { distance } from "fastest-levenshtein";
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue, didYouMean, stackFile, suggest } from "./issues";
-import { type Said, type StackConfig, stackInput } from "./schema";
+import { rolloutOf, type Said, type StackConfig, stackInput } from "./schema";
 
 export const CONFIG_NAMESPACE = "k8s-upgrades";
-export const STACK_KEYS = ["clusters", "promotesFrom", "firstDeployment"] as const;
+export const STACK_KEYS = ["clusters", "promotesFrom", "firstDeployment", "rollout"] as const;
 
 export interface ParseOptions {
     /** The stack's keys in other namespaces ("linode:token") with their values, to catch a misspelt namespace. */
@@ -190,6 +190,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>, op
         clusters: raw.clusters,
         promotesFrom: raw.promotesFrom === "" ? undefined : raw.promotesFrom,
         firstDeployment: raw.firstDeployment,
+        rollout: raw.rollout,
     };
     if (input.promotesFrom === stack)
         issues.push({
@@ -223,5 +224,12 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>, op
     }
     if (issues.length > 0 || !parsed.success) throw new ConfigError(issues, opts.secretValues);
     const { clusters, promotesFrom, firstDeployment } = parsed.data;
-    return { stack, clusters, promotesFrom, ...(firstDeployment ? { firstDeployment } : {}) };
+    const rollout = rolloutOf(clusters, parsed.data.rollout);
+    return {
+        stack,
+        clusters,
+        promotesFrom,
+        ...(firstDeployment ? { firstDeployment } : {}),
+        ...(rollout ? { rollout } : {}),
+    };
 }

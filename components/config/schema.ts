@@ -2,6 +2,7 @@
 // the TypeScript types the rest of the program uses, and the JSON Schema editors complete stack files with.
 // Cross-field rules that need what runs now (one minor at a time, promotion, node-group lag) live in the planner.
 import { z } from "zod";
+import { type Rollout, resolveRollout } from "../rollout";
 import { compareMinor, formatMinor, formatVersion, kubeletSkew, parseVersion } from "../versions";
 import { didYouMean } from "./issues";
 import * as r from "./rules";
@@ -90,13 +91,12 @@ const configKey = text(
     64,
 );
 
-const labels = z
-    .record(
-        z.string().max(317, says(r.QUALIFIED_NAME_RULE)).regex(r.QUALIFIED_NAME, says(r.QUALIFIED_NAME_RULE)),
-        text(r.LABEL_VALUE, r.LABEL_VALUE_RULE, "Quote values YAML would read as numbers or booleans.", 63),
-        says("a map of label names to string values"),
-    )
-    .prefault({});
+const labelMap = z.record(
+    z.string().max(317, says(r.QUALIFIED_NAME_RULE)).regex(r.QUALIFIED_NAME, says(r.QUALIFIED_NAME_RULE)),
+    text(r.LABEL_VALUE, r.LABEL_VALUE_RULE, "Quote values YAML would read as numbers or booleans.", 63),
+    says("a map of label names to string values"),
+);
+const labels = labelMap.prefault({});
 
 const taint = strict(
     {
@@ -439,12 +439,76 @@ export const clusterInput = strict(
         kubeadm: kubeadm.optional().meta({ description: "Self-managed kubeadm settings (provider kubeadm)." }),
         "capi-aws": capiAws.optional().meta({ description: "Cluster API on AWS settings (provider capi-aws)." }),
         gke: gke.optional().meta({ description: "GKE settings (provider gke)." }),
+        labels: labels.meta({ description: "Labels of the cluster itself, for rollout.waves[].matchLabels." }),
     },
     "a map with name, provider, kubernetesVersion, nodePools and workers",
 );
 
 export type ClusterInput = z.output<typeof clusterInput>;
 export const clusterSchema = clusterInput.superRefine(crossCheckCluster).transform(toClusterConfig);
+
+// ---------------------------------------------------------------------------------------------------------------
+// The rollout across the stack's clusters (k8s-upgrades:rollout): waves, a pace inside a wave, a soak between waves.
+
+export const DEFAULT_SOAK_MINUTES = 0;
+export const MAX_SOAK_MINUTES = 1440;
+
+function bounded(min: number, max: number, hint?: string) {
+    const e = says(`a whole number from ${min} to ${max}`, hint);
+    return z.number(e).int(e).min(min, e).max(max, e);
+}
+
+const wave = strict(
+    {
+        name: resourceName.optional().meta({ description: 'Shown in the plan; default "wave <n>".' }),
+        clusters: z
+            .array(resourceName, says("a list of cluster names"))
+            .max(1000, says("at most 1000 clusters"))
+            .prefault([])
+            .meta({ description: "Clusters of the wave by name." }),
+        matchLabels: labelMap
+            .optional()
+            .meta({ description: "Clusters of the wave by their labels: every label given must match." }),
+    },
+    "a map with clusters (names) and/or matchLabels (cluster labels)",
+);
+
+const rollout = strict(
+    {
+        waves: z
+            .array(wave, says("an ordered list of waves", "Each wave upgrades after the one before it passed."))
+            .min(1, says("an ordered list of at least 1 wave"))
+            .max(100, says("at most 100 waves")),
+        maxConcurrentClusters: bounded(1, 1000, "How many clusters of one wave upgrade at once.")
+            .optional()
+            .meta({ description: "Clusters of one wave upgrading at once; unset: all of them." }),
+        soakMinutes: bounded(0, MAX_SOAK_MINUTES, "The hold between two waves, in minutes (at most a day).")
+            .default(DEFAULT_SOAK_MINUTES)
+            .meta({ description: "Minutes to hold after a wave passed validation, before the next starts." }),
+    },
+    "a map with waves, and optionally maxConcurrentClusters and soakMinutes",
+    "List the waves in order: - clusters: [canary] then - matchLabels: {tier: prod}.",
+);
+
+/** The waves must name real clusters, each once, all of them: checked on the parsed clusters. */
+function checkRollout(stack: { clusters: ClusterConfig[]; rollout?: z.output<typeof rollout> }, ctx: Ctx): void {
+    if (!stack.rollout) return;
+    for (const p of resolveRollout(stack.clusters, stack.rollout).problems)
+        ctx.addIssue({
+            code: "custom",
+            path: p.path,
+            input: p.given,
+            message: JSON.stringify({ allowed: p.allowed, hint: p.hint, given: p.given }),
+        });
+}
+
+/** The resolved rollout of a stack whose config parsed (checkRollout has refused any problem). */
+export function rolloutOf(clusters: ClusterConfig[], input: z.output<typeof rollout> | undefined): Rollout | undefined {
+    if (!input) return undefined;
+    const { rollout: resolved, problems } = resolveRollout(clusters, input);
+    if (!resolved) throw new Error(`rollout: ${problems.map((p) => p.allowed).join("; ")}`);
+    return resolved;
+}
 
 export const stackInput = strict(
     {
@@ -465,9 +529,13 @@ export const stackInput = strict(
         firstDeployment: bool().optional().meta({
             description: "true only for a stack never deployed: required when no previous outputs can be read.",
         }),
+        rollout: rollout.optional().meta({
+            description:
+                "Upgrade the clusters in waves: each wave after the previous one passed validation and soaked.",
+        }),
     },
-    "the keys clusters, promotesFrom and firstDeployment",
-);
+    "the keys clusters, promotesFrom, firstDeployment and rollout",
+).superRefine((stack, ctx) => checkRollout(stack, ctx));
 
 // ---------------------------------------------------------------------------------------------------------------
 // The types, from the schema.
@@ -506,10 +574,14 @@ export interface ClusterConfig {
     kubeadm?: KubeadmSettings;
     capiAws?: CapiAwsSettings;
     gke?: GkeSettings;
+    /** The cluster's own labels (set only when given), for rollout waves. */
+    labels?: Record<string, string>;
 }
 export interface StackConfig {
     stack: string;
     clusters: ClusterConfig[];
+    /** The waves, resolved (set only when k8s-upgrades:rollout is). */
+    rollout?: Rollout;
     promotesFrom?: string;
     /** The user says this stack has never been deployed (required when no previous outputs can be read). */
     firstDeployment?: boolean;
@@ -545,6 +617,7 @@ function toClusterConfig(c: ClusterInput): ClusterConfig {
                 maxSurge: capi.controlPlane.maxSurge === 0 ? 0 : 1,
             },
         },
+        ...(Object.keys(c.labels).length > 0 ? { labels: c.labels } : {}),
     };
 }
 
