@@ -6,12 +6,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
+import Ajv2020 from "ajv/dist/2020";
+import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../components/config";
 import { decideGkeVersions, newestOfMinor } from "../components/gke/versions";
 import { planStack } from "../components/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { ROOT } from "../tools/harness";
+import { SCHEMA_FILE } from "../tools/schema";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const CLUSTER = "gcp:container/cluster:Cluster";
@@ -306,6 +309,21 @@ describe("GKE config refusals, all at once and before anything is registered", (
 });
 
 describe("the example GKE stack's plan", () => {
+    test("the stack passes the published JSON Schema, which refuses a gke block on another provider and a non-GCE machine type", () => {
+        const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(
+            JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")),
+        );
+        const file = path.join(ROOT, "test", "fixtures", "stacks", "gke", "Pulumi.gke-dev.yaml");
+        const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, any> };
+        assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+        const onEks = structuredClone(doc);
+        onEks.config["k8s-upgrades:clusters"][0].provider = "eks";
+        assert.equal(validate(onEks), false);
+        const badType = structuredClone(doc);
+        badType.config["k8s-upgrades:clusters"][0].nodePools[0].type = "m6i.large";
+        assert.equal(validate(badType), false);
+    });
+
     test("its Markdown matches test/fixtures/plan-gke-dev.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
         const stacks = path.join(ROOT, "test", "fixtures", "stacks", "gke");
         const { stdout } = await promisify(execFile)(

@@ -1,6 +1,6 @@
 // A GKE cluster carried through one deployment of its upgrade plan: pre-flight → control plane (one minor, the
 // cluster's minMasterVersion) → node pools by strategy (GKE's own upgrade in place, or our blue-green with drains)
-// → validation. See README "GKE" for why releases channels and node auto-upgrade are refused.
+// → validation. See README "GKE, step by step" for why release channels and node auto-upgrade are refused.
 
 import { createHash } from "node:crypto";
 import * as container from "@pulumi/gcp/container";
