@@ -135,7 +135,11 @@ function runTests(
         const child = spawn(
             process.execPath,
             ["--import", "tsx", "--test", "--test-reporter=tap", "--test-concurrency=1", ...files],
-            { cwd: ROOT, env: { ...process.env, K8SU_SCRIPT_DIR: scriptDir }, detached: true },
+            {
+                cwd: ROOT,
+                env: { ...process.env, NODE_ENV: "test", K8SU_SCRIPT_MUTANTS: "1", K8SU_SCRIPT_DIR: scriptDir },
+                detached: true,
+            },
         );
         let out = "";
         let settled = false;
