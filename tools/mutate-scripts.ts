@@ -86,6 +86,12 @@ export function mutantsOf(script: string, text: string): ScriptMutant[] {
     return out;
 }
 
+/** Scripts whose runs against a stand-in live in their provider's test file. */
+const OWN_TESTS: Record<string, string[]> = {
+    "capi-retire.sh": ["test/capi.test.ts"],
+    "eks-nodegroup-version.sh": ["test/eks.test.ts"],
+};
+
 /**
  * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
  * test): kubeadm node scripts have their own; lib.sh is everyone's; the LKE shrink has its own as well.
@@ -97,6 +103,7 @@ export function testFilesFor(script: string): string[] {
     const kubeadm = script === "lib.sh" ? ["test/kubeadm-scripts.test.ts"] : [];
     return [
         "test/mutant-kills.test.ts",
+        ...(OWN_TESTS[script] ?? []),
         "test/eviction-rules.test.ts",
         "test/script-regressions.test.ts",
         "test/scripts.test.ts",
