@@ -48,4 +48,45 @@ describe("mutants killed", { concurrency: true }, () => {
                 assert.deepEqual(f.requests, [], "the drain talked to the cluster before checking its inputs");
                 assert.equal(f.nodes.get("blue-1")!.unschedulable, false);
             }));
+
+    // lke-in-place.sh waits for LKE to delete the old node, polling every K8SU_POLL_SECONDS. Without the pause,
+    // the wait is a busy loop of node lists against the API server for as long as the delete takes.
+    test("mutant lke-in-place.sh `pause` dropped from the wait for a deleted node: the wait polls every K8SU_POLL_SECONDS, it does not spin", async () => {
+        const f = new KubeApiFixture("1.31.1");
+        await f.start();
+        try {
+            f.servedVersion = "1.31.1";
+            f.timing = { ...f.timing, nodeReadyMs: 150, linodeDeleteMs: 8000 };
+            const nodes = f.addLkePool(21, 1, "1.30.9");
+            f.addReplicaSet("default", "web", 1, nodes);
+            const r = await runScript(
+                "lke-in-place",
+                {
+                    K8SU_KUBECONFIG: f.kubeconfig(),
+                    LINODE_API_URL: f.linodeUrl(),
+                    LINODE_TOKEN: f.linodeToken,
+                    K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                    K8SU_LKE_POOL_ID: "21",
+                    K8SU_POOL_COUNT: "1",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_READY_TIMEOUT_SECONDS: "60",
+                    K8SU_GRACE_SECONDS: "",
+                    K8SU_DRAIN_TIMEOUT_SECONDS: "60",
+                    K8SU_DELETE_EMPTYDIR_DATA: "false",
+                    K8SU_CURL_RETRIES: "0",
+                    K8SU_POLL_SECONDS: "4",
+                },
+                KUBECTL,
+                { killAfterMs: 120_000 },
+            );
+            assert.equal(r.code, 0, r.stderr);
+            // From LKE's delete of the old node on: about one node list every 4 s while the 8 s delete runs.
+            const from = f.requests.findIndex((q) => /^DELETE \/v4\/lke\/clusters\/\d+\/nodes\//.test(q));
+            assert.ok(from > 0, "the old node was never deleted through the LKE API");
+            const lists = f.requests.slice(from).filter((q) => q.startsWith("GET /api/v1/nodes?")).length;
+            assert.ok(lists <= 6, `${lists} node lists in the 8 s wait: it did not pause between polls`);
+        } finally {
+            await f.stop();
+        }
+    });
 });
