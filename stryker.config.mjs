@@ -34,7 +34,9 @@ export default {
             ? ["test/*.test.ts"]
             : [
                   "test/versions.test.ts",
+                  "test/plan-phases.test.ts",
                   "test/plan.test.ts",
+                  "test/plan-drains.test.ts",
                   "test/plan-text.test.ts",
                   "test/promote.test.ts",
                   "test/policy-edges.test.ts",
@@ -42,7 +44,9 @@ export default {
         nodeArgs: ["--import", "tsx", "--test-reporter=tap", "-r", "{{hookFile}}", "{{testFile}}"],
         forceBail: true,
     },
-    concurrency: 2,
+    // One test process at a time by default: a second one only adds contention on a small shared machine.
+    // K8SU_MUTANTS_CONCURRENCY=<n> on a bigger one.
+    concurrency: Number(process.env.K8SU_MUTANTS_CONCURRENCY ?? 1),
     timeoutMS: 60000,
     incremental: true,
     incrementalFile: "reports/mutation/stryker-incremental.json",

@@ -56,15 +56,34 @@ export const REMOTE_SCRIPT_PARAMS: Record<RemoteScriptKind, readonly string[]> =
 /** The interpreter every generated script runs under. */
 export const INTERPRETER = ["/usr/bin/env", "bash", "-c"];
 
-// K8SU_SCRIPT_DIR points the builders at another copy of scripts/: the shell mutation runner's mutants.
-const SCRIPT_DIR = process.env.K8SU_SCRIPT_DIR || path.join(__dirname, "scripts");
+/**
+ * The folder the builders read: scripts/ beside this module. K8SU_SCRIPT_DIR points them at a mutated copy for
+ * the shell mutation runner (tools/mutate-scripts.ts) and nowhere else: it is honoured only with NODE_ENV=test and
+ * K8SU_SCRIPT_MUTANTS=1, and never when the Pulumi engine runs the program (its language host sets
+ * PULUMI_NODEJS_MONITOR), so a real `pulumi up` or destroy cannot be made to run other scripts. Set anywhere
+ * else, it stops the program with an error rather than being ignored in silence.
+ */
+export function scriptDir(env: NodeJS.ProcessEnv = process.env): string {
+    const own = path.join(__dirname, "scripts");
+    const other = env.K8SU_SCRIPT_DIR;
+    if (other === undefined || other === "") return own;
+    const underEngine = Boolean(env.PULUMI_NODEJS_MONITOR || env.PULUMI_NODEJS_ENGINE);
+    if (env.NODE_ENV === "test" && env.K8SU_SCRIPT_MUTANTS === "1" && !underEngine) return other;
+    throw new Error(
+        `K8SU_SCRIPT_DIR is set to ${JSON.stringify(other)}${underEngine ? " while the Pulumi engine runs the program" : ""}, ` +
+            "but only the script mutation runner may point the step scripts at another folder " +
+            "(NODE_ENV=test and K8SU_SCRIPT_MUTANTS=1, outside the Pulumi engine). " +
+            `Unset K8SU_SCRIPT_DIR: the program runs the scripts in ${own}.`,
+    );
+}
 const cache = new Map<ScriptKind, string>();
 
 export function buildScript(kind: ScriptKind): string {
     const cached = cache.get(kind);
     if (cached) return cached;
-    const lib = fs.readFileSync(path.join(SCRIPT_DIR, "lib.sh"), "utf8");
-    const body = fs.readFileSync(path.join(SCRIPT_DIR, `${kind}.sh`), "utf8");
+    const dir = scriptDir();
+    const lib = fs.readFileSync(path.join(dir, "lib.sh"), "utf8");
+    const body = fs.readFileSync(path.join(dir, `${kind}.sh`), "utf8");
     const script = `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${lib}\n${body}`;
     cache.set(kind, script);
     return script;
@@ -130,7 +149,7 @@ const remoteCache = new Map<RemoteScriptKind, string>();
 export function buildRemoteScript(kind: RemoteScriptKind, params: Record<string, string>): string {
     let body = remoteCache.get(kind);
     if (!body) {
-        const read = (f: string) => fs.readFileSync(path.join(SCRIPT_DIR, f), "utf8");
+        const read = (f: string) => fs.readFileSync(path.join(scriptDir(), f), "utf8");
         body = `${read("lib.sh")}\n${read("kubeadm-lib.sh")}\n${read(`${kind}.sh`)}`;
         remoteCache.set(kind, body);
     }

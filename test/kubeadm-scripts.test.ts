@@ -115,12 +115,15 @@ test("other control plane nodes run `kubeadm upgrade node`, never apply", () => 
     assert.equal(r.code, 0, r.stderr);
     assert.ok(n.calls().includes("kubeadm upgrade node"));
     assert.ok(!n.calls().some((c) => c.startsWith("kubeadm upgrade apply") || c.startsWith("kubeadm upgrade plan")));
+    // What the step's log says when it is done (a survivor of the script mutation runner dropped that line).
+    assert.match(r.stderr, new RegExp(`control plane on ${os.hostname()} upgraded to 1\\.31\\.4`));
 });
 
 test("a worker (dnf): repository, kubeadm, kubeadm upgrade node, kubelet and kubectl, daemon-reload, kubelet restart, in that order", () => {
     const n = node("dnf");
     const r = run(n, "kubeadm-kubelet", { ...minor, K8SU_PACKAGE_MANAGER: "dnf", K8SU_ROLE: "worker" });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /kubelet restarted/);
     assert.deepEqual(n.calls(), [
         "dnf install -y kubeadm-1.31.4-* --disableexcludes=kubernetes",
         "kubeadm upgrade node",
@@ -273,6 +276,30 @@ test("neither etcdctl nor crictl: refused, naming the node rather than the machi
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`etcdctl is not installed on node ${os.hostname()}, and crictl is not there`));
     assert.doesNotMatch(r.stderr, /machine running pulumi/);
+});
+
+test('mutant kubeadm-wait-ready.sh `[ -n "$name" ] || continue` dropped: a selector expected to match no node is done at once', async () => {
+    // An empty list is one empty line to `read`; counted as a node, it would wait for "node  runs kubelet unknown".
+    const f = new KubeApiFixture("1.31.4");
+    await f.start();
+    try {
+        f.addNode("w-1", { labels: { "kubernetes.io/hostname": "w-1" }, kubeletVersion: "1.31.4" });
+        const r = await runScript(
+            "kubeadm-wait-ready",
+            {
+                K8SU_KUBECONFIG: f.kubeconfig(),
+                K8SU_SELECTOR: "kubernetes.io/hostname=gone",
+                K8SU_EXPECTED_NODES: "0",
+                K8SU_TARGET_VERSION: "1.31.4",
+                K8SU_TIMEOUT_SECONDS: "1",
+            },
+            "1.31",
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /runs kubelet/);
+    } finally {
+        await f.stop();
+    }
 });
 
 test("kubeadm-wait-ready waits for the exact patch, not just the minor", async () => {

@@ -86,13 +86,31 @@ export function mutantsOf(script: string, text: string): ScriptMutant[] {
     return out;
 }
 
-/** The test files that run a script: kubeadm node scripts have their own; lib.sh is everyone's. */
+/** Scripts whose runs against a stand-in live in their provider's test file. */
+const OWN_TESTS: Record<string, string[]> = {
+    "capi-retire.sh": ["test/capi.test.ts"],
+    "eks-nodegroup-version.sh": ["test/eks.test.ts"],
+};
+
+/**
+ * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
+ * test): kubeadm node scripts have their own; lib.sh is everyone's; the LKE shrink has its own as well.
+ */
 export function testFilesFor(script: string): string[] {
     const exists = (f: string) => fs.existsSync(path.join(ROOT, f));
-    const local = ["test/scripts.test.ts", "test/faults.test.ts"].filter(exists);
-    if (script === "lib.sh") return [...local, "test/kubeadm-scripts.test.ts"];
     if (script.startsWith("kubeadm-")) return ["test/kubeadm-scripts.test.ts"];
-    return local;
+    const shrink = script === "lke-shrink-pool.sh" || script === "lib.sh" ? ["test/shrink.test.ts"] : [];
+    const kubeadm = script === "lib.sh" ? ["test/kubeadm-scripts.test.ts"] : [];
+    return [
+        "test/mutant-kills.test.ts",
+        ...(OWN_TESTS[script] ?? []),
+        "test/eviction-rules.test.ts",
+        "test/script-regressions.test.ts",
+        "test/scripts.test.ts",
+        ...shrink,
+        "test/faults.test.ts",
+        ...kubeadm,
+    ].filter(exists);
 }
 
 /** A small deterministic generator, so that a sample can be repeated with --seed. */
@@ -106,9 +124,8 @@ function random(seed: number): () => number {
     };
 }
 
-/** Up to `max` mutants, drawn in turn from each operator (shuffled with `seed`), so rare operators are always tried. */
-export function sample(items: ScriptMutant[], max: number, seed: number): ScriptMutant[] {
-    const next = random(seed);
+/** The mutants shuffled with `next`, then drawn in turn from each operator, so rare operators come early. */
+function byOperator(items: ScriptMutant[], next: () => number): ScriptMutant[] {
     const groups = OPERATORS.map((op) => {
         const g = items.filter((m) => m.operator === op);
         for (let i = g.length - 1; i > 0; i--) {
@@ -118,8 +135,26 @@ export function sample(items: ScriptMutant[], max: number, seed: number): Script
         return g;
     });
     const out: ScriptMutant[] = [];
+    while (out.length < items.length) for (const g of groups) if (g.length > 0) out.push(g.shift()!);
+    return out;
+}
+
+/**
+ * Up to `max` mutants, drawn in turn from each script and, within a script, from each operator (shuffled with
+ * `seed`): every script gets mutants before any gets a second one, and rare operators are always tried.
+ */
+export function sample(items: ScriptMutant[], max: number, seed: number): ScriptMutant[] {
+    const next = random(seed);
+    const scripts = [...new Set(items.map((m) => m.script))].sort();
+    const queues = scripts.map((s) =>
+        byOperator(
+            items.filter((m) => m.script === s),
+            next,
+        ),
+    );
+    const out: ScriptMutant[] = [];
     while (out.length < Math.min(max, items.length))
-        for (const g of groups) if (g.length > 0 && out.length < max) out.push(g.shift()!);
+        for (const q of queues) if (q.length > 0 && out.length < max) out.push(q.shift()!);
     return out;
 }
 
@@ -135,7 +170,11 @@ function runTests(
         const child = spawn(
             process.execPath,
             ["--import", "tsx", "--test", "--test-reporter=tap", "--test-concurrency=1", ...files],
-            { cwd: ROOT, env: { ...process.env, K8SU_SCRIPT_DIR: scriptDir }, detached: true },
+            {
+                cwd: ROOT,
+                env: { ...process.env, NODE_ENV: "test", K8SU_SCRIPT_MUTANTS: "1", K8SU_SCRIPT_DIR: scriptDir },
+                detached: true,
+            },
         );
         let out = "";
         let settled = false;
@@ -176,14 +215,17 @@ async function main(): Promise<void> {
             script: { type: "string", multiple: true },
             operator: { type: "string", multiple: true },
             timeout: { type: "string", default: "300" },
+            budget: { type: "string" },
+            id: { type: "string", multiple: true },
             list: { type: "boolean" },
         },
     });
     const max = Number(values.max);
     const seed = Number(values.seed);
     const timeout = Number(values.timeout);
-    if (!(max > 0) || !Number.isInteger(seed) || !(timeout > 0)) {
-        console.error("--max and --timeout take positive numbers, --seed an integer");
+    const budget = values.budget === undefined ? Number.POSITIVE_INFINITY : Number(values.budget);
+    if (!(max > 0) || !Number.isInteger(seed) || !(timeout > 0) || !(budget > 0)) {
+        console.error("--max, --timeout and --budget take positive numbers, --seed an integer");
         process.exit(2);
     }
     const operators = (values.operator ?? [...OPERATORS]) as Operator[];
@@ -195,19 +237,30 @@ async function main(): Promise<void> {
     const source = path.join(ROOT, "components", "scripts");
     const scripts = fs
         .readdirSync(source)
-        .filter((f) => f.endsWith(".sh"))
+        // run.sh is the step runner, run by path from the checkout (not through the builders), so a mutated copy
+        // would never run; test/preview.test.ts runs it.
+        .filter((f) => f.endsWith(".sh") && f !== "run.sh")
         .filter((f) => !values.script || values.script.some((s) => f === s || f === `${s}.sh`))
         .sort();
     const all = scripts
         .flatMap((s) => mutantsOf(s, fs.readFileSync(path.join(source, s), "utf8")))
         .filter((m) => operators.includes(m.operator));
-    const chosen = sample(all, max, seed).sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
+    const ids = values.id;
+    const missing = (ids ?? []).filter((id) => !all.some((m) => m.id === id));
+    if (missing.length > 0) {
+        console.error(`no mutant ${missing.join(", ")}; --list shows the ids`);
+        process.exit(2);
+    }
+    const picked = ids ? all.filter((m) => ids.includes(m.id)) : sample(all, max, seed);
+    // Run in the sample's order (every script before any gets a second mutant), so a budget cuts evenly.
+    const chosen = picked;
     console.log(`${all.length} mutants in ${scripts.length} script(s); running ${chosen.length} (seed ${seed})`);
     if (values.list) {
         for (const m of chosen) console.log(`${m.id}\n  - ${m.original.trim()}\n  + ${m.mutated.trim()}`);
         return;
     }
 
+    const runStarted = Date.now();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-script-mutants-"));
     const baseline = await runTests([...new Set(scripts.flatMap(testFilesFor))], source, timeout);
     if (baseline.outcome !== "survived") {
@@ -215,7 +268,10 @@ async function main(): Promise<void> {
         process.exit(1);
     }
     const results: Array<ScriptMutant & { outcome: Outcome; detail: string; seconds: number }> = [];
+    // --budget (minutes, baseline included) stops starting mutants; the ones left are reported as not run.
+    const deadline = runStarted + budget * 60_000;
     for (const [n, m] of chosen.entries()) {
+        if (Date.now() > deadline) break;
         const dir = path.join(work, String(n));
         fs.cpSync(source, dir, { recursive: true });
         const file = path.join(dir, m.script);
@@ -235,8 +291,11 @@ async function main(): Promise<void> {
 
     const counted = results.filter((r) => r.outcome !== "invalid");
     const killed = counted.filter((r) => r.outcome !== "survived").length;
+    const timeouts = counted.filter((r) => r.outcome === "timeout").length;
     console.log(
-        `\n${killed}/${counted.length} killed (${counted.length ? Math.round((100 * killed) / counted.length) : 0}%), ${results.length - counted.length} invalid`,
+        `\n${killed}/${counted.length} killed (${counted.length ? Math.round((100 * killed) / counted.length) : 0}%, ` +
+            `${timeouts} of them by timeout), ${results.length - counted.length} invalid, ` +
+            `${chosen.length - results.length} not run (budget)`,
     );
     const survivors = results.filter((r) => r.outcome === "survived");
     if (survivors.length > 0) {
@@ -246,7 +305,10 @@ async function main(): Promise<void> {
     }
     const report = path.join(ROOT, "reports", "mutation", "scripts.json");
     fs.mkdirSync(path.dirname(report), { recursive: true });
-    fs.writeFileSync(report, `${JSON.stringify({ seed, max, operators, results }, null, 2)}\n`);
+    fs.writeFileSync(
+        report,
+        `${JSON.stringify({ seed, max, operators, notRun: chosen.slice(results.length).map((m) => m.id), results }, null, 2)}\n`,
+    );
     console.log(`\nreport: ${path.relative(ROOT, report)}`);
 }
 

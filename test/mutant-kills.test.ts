@@ -1,0 +1,92 @@
+// Tests that kill survivors of the shell mutation runner (`npm run mutants:scripts`): each is named after the
+// mutant it kills (script, line content, operator) and runs the real script with the real kubectl against the
+// test API server. The runner runs this file first for every script but the kubeadm node scripts, whose
+// survivors are killed in test/kubeadm-scripts.test.ts.
+
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { KubeApiFixture } from "./fixture/kube-api";
+import { runScript } from "./fixture/run-script";
+
+const KUBECTL = "1.31";
+const drainEnv = {
+    K8SU_CLUSTER: "apps",
+    K8SU_BATCH_SIZE: "1",
+    K8SU_SOAK_SECONDS: "0",
+    K8SU_GRACE_SECONDS: "",
+    K8SU_DRAIN_TIMEOUT_SECONDS: "30",
+    K8SU_DELETE_EMPTYDIR_DATA: "false",
+    K8SU_SELECTOR: "pool=blue",
+    K8SU_MIN_READY_ELSEWHERE: "1",
+};
+
+async function withFixture(body: (f: KubeApiFixture) => Promise<void>) {
+    const f = new KubeApiFixture("1.31.4");
+    await f.start();
+    try {
+        f.addNode("blue-1", { labels: { pool: "blue" }, kubeletVersion: "1.30.9" });
+        for (const n of ["green-1", "green-2"]) f.addNode(n, { labels: { pool: "green" } });
+        f.addReplicaSet("default", "web", 2, ["blue-1", "green-1"]);
+        await body(f);
+    } finally {
+        await f.stop();
+    }
+}
+
+describe("mutants killed", { concurrency: true }, () => {
+    // drain.sh checks its variables before anything else. Without that line, a drain started without
+    // K8SU_DELETE_EMPTYDIR_DATA (which no integer check covers) would cordon the pool and only then stop on an
+    // unbound variable, leaving cordoned nodes behind for a mistake in its own inputs.
+    for (const missing of ["K8SU_DELETE_EMPTYDIR_DATA", "K8SU_SELECTOR", "K8SU_MIN_READY_ELSEWHERE"])
+        test(`mutant drain.sh \`require_env …\` dropped: a drain without ${missing} is refused before any API call`, () =>
+            withFixture(async (f) => {
+                const env: Record<string, string> = { K8SU_KUBECONFIG: f.kubeconfig(), ...drainEnv };
+                delete env[missing];
+                const r = await runScript("drain", env, KUBECTL, { killAfterMs: 60_000 });
+                assert.notEqual(r.code, 0);
+                assert.match(r.stderr, new RegExp(`environment variable ${missing} is not set`));
+                assert.deepEqual(f.requests, [], "the drain talked to the cluster before checking its inputs");
+                assert.equal(f.nodes.get("blue-1")!.unschedulable, false);
+            }));
+
+    // lke-in-place.sh waits for LKE to delete the old node, polling every K8SU_POLL_SECONDS. Without the pause,
+    // the wait is a busy loop of node lists against the API server for as long as the delete takes.
+    test("mutant lke-in-place.sh `pause` dropped from the wait for a deleted node: the wait polls every K8SU_POLL_SECONDS, it does not spin", async () => {
+        const f = new KubeApiFixture("1.31.1");
+        await f.start();
+        try {
+            f.servedVersion = "1.31.1";
+            f.timing = { ...f.timing, nodeReadyMs: 150, linodeDeleteMs: 8000 };
+            const nodes = f.addLkePool(21, 1, "1.30.9");
+            f.addReplicaSet("default", "web", 1, nodes);
+            const r = await runScript(
+                "lke-in-place",
+                {
+                    K8SU_KUBECONFIG: f.kubeconfig(),
+                    LINODE_API_URL: f.linodeUrl(),
+                    LINODE_TOKEN: f.linodeToken,
+                    K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                    K8SU_LKE_POOL_ID: "21",
+                    K8SU_POOL_COUNT: "1",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_READY_TIMEOUT_SECONDS: "60",
+                    K8SU_GRACE_SECONDS: "",
+                    K8SU_DRAIN_TIMEOUT_SECONDS: "60",
+                    K8SU_DELETE_EMPTYDIR_DATA: "false",
+                    K8SU_CURL_RETRIES: "0",
+                    K8SU_POLL_SECONDS: "4",
+                },
+                KUBECTL,
+                { killAfterMs: 120_000 },
+            );
+            assert.equal(r.code, 0, r.stderr);
+            // From LKE's delete of the old node on: about one node list every 4 s while the 8 s delete runs.
+            const from = f.requests.findIndex((q) => /^DELETE \/v4\/lke\/clusters\/\d+\/nodes\//.test(q));
+            assert.ok(from > 0, "the old node was never deleted through the LKE API");
+            const lists = f.requests.slice(from).filter((q) => q.startsWith("GET /api/v1/nodes?")).length;
+            assert.ok(lists <= 6, `${lists} node lists in the 8 s wait: it did not pause between polls`);
+        } finally {
+            await f.stop();
+        }
+    });
+});

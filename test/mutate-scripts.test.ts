@@ -1,0 +1,51 @@
+// The shell mutation runner's own rules: which mutants it makes, how it samples them, which tests judge them.
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import { mutantsOf, sample, testFilesFor } from "../tools/mutate-scripts";
+
+const SCRIPT = [
+    "# a comment is never mutated",
+    'kubectl uncordon "$node" --request-timeout=5s',
+    'if [ "$left" -eq 0 ]; then',
+    "  exit 1",
+    "fi",
+].join("\n");
+
+test("each operator makes the mutants it names, and none on comments or block structure", () => {
+    const got = mutantsOf("x.sh", SCRIPT).map((m) => `${m.line} ${m.operator} ${m.mutated.trim()}`);
+    assert.deepEqual(got, [
+        "2 drop-line ",
+        '2 drop-flag kubectl uncordon "$node"',
+        '2 swap-cordon kubectl cordon "$node" --request-timeout=5s',
+        '3 flip-comparison if [ "$left" -ne 0 ]; then',
+        "4 drop-line ",
+        "4 exit-status exit 0",
+    ]);
+});
+
+test("the sample gives every script a mutant before any gets a second, and repeats with its seed", () => {
+    const all = ["a.sh", "b.sh", "c.sh"].flatMap((s) => mutantsOf(s, SCRIPT));
+    const picked = sample(all, 3, 7);
+    assert.deepEqual(picked.map((m) => m.script).sort(), ["a.sh", "b.sh", "c.sh"]);
+    assert.deepEqual(
+        sample(all, 9, 7).map((m) => m.id),
+        sample(all, 9, 7).map((m) => m.id),
+    );
+    // Within a script, operators take turns: the first mutants of a script are of different operators.
+    const ofA = sample(all, 12, 7).filter((m) => m.script === "a.sh");
+    assert.equal(new Set(ofA.slice(0, 4).map((m) => m.operator)).size, 4);
+    assert.equal(sample(all, 100, 1).length, all.length);
+});
+
+test("a script's mutants are judged by the tests that run it", () => {
+    assert.deepEqual(testFilesFor("kubeadm-kubelet.sh"), ["test/kubeadm-scripts.test.ts"]);
+    assert.ok(testFilesFor("capi-retire.sh").includes("test/capi.test.ts"));
+    assert.ok(testFilesFor("eks-nodegroup-version.sh").includes("test/eks.test.ts"));
+    assert.ok(testFilesFor("lke-shrink-pool.sh").includes("test/shrink.test.ts"));
+    for (const file of ["test/script-regressions.test.ts", "test/scripts.test.ts", "test/eviction-rules.test.ts"])
+        assert.ok(testFilesFor("drain.sh").includes(file), file);
+    assert.ok(testFilesFor("lib.sh").includes("test/kubeadm-scripts.test.ts"));
+    // The regression tests, which name single bugs, come before the broad ones.
+    const forDrain = testFilesFor("drain.sh");
+    assert.ok(forDrain.indexOf("test/script-regressions.test.ts") < forDrain.indexOf("test/faults.test.ts"));
+});
