@@ -3,6 +3,8 @@ import * as aws from "@pulumi/aws";
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { AksUpgradeCluster } from "./aks/cluster";
+import { checkUpgradeProfile } from "./aks/upgrade-profile";
 import { type AmiByVersion, CapiAwsUpgradeCluster, imageMoves, neededVersions, resolveAmis } from "./capi-aws/cluster";
 import {
     CONFIG_NAMESPACE,
@@ -212,6 +214,9 @@ export async function main(): Promise<Record<string, unknown>> {
         addons.set(plan.cluster.name, finished.versions);
         issues.push(...finished.issues);
     }
+    // AKS: the target must be among the upgrades the cluster's upgrade profile offers, before anything changes.
+    for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
+        issues.push(...(await checkUpgradeProfile(plan, config.clusters.indexOf(plan.cluster))));
     if (issues.length > 0) throw refuse(issues);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
@@ -242,6 +247,7 @@ export async function main(): Promise<Record<string, unknown>> {
                 amis: amis.get(plan.cluster.name)!,
                 managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
             }),
+        aks: (plan) => new AksUpgradeCluster(plan.cluster.name, { plan }),
     };
     for (const plan of plans) {
         for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);

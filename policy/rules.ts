@@ -42,11 +42,12 @@ export const COMPONENT_TYPES = [
     "k8s-upgrades:eks:Cluster",
     "k8s-upgrades:kubeadm:Cluster",
     "k8s-upgrades:capi-aws:Cluster",
+    "k8s-upgrades:aks:Cluster",
 ];
 /** Cluster API: the control plane and the worker pools, as CustomResource (or Patch) types of any API version. */
 export const isKubeadmControlPlane = KUBEADM_CONTROL_PLANE.matches;
 /** Pool types that need a drain guard when a k8s-upgrades component owns them. EKS drains a managed node group itself. */
-export const GUARDED_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool"];
+export const GUARDED_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "azure-native:containerservice:AgentPool"];
 export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
 /** Cluster resources whose own version change is the control plane upgrade. */
 export const VERSIONED_CLUSTER_TYPES = [EKS_CLUSTER, AKS_CLUSTER, GKE_CLUSTER];

@@ -17,6 +17,11 @@ export interface CaptureRequest {
     amiCatalog?: Record<string, string>;
     /** "<add-on>@<minor>" → the version aws.eks.getAddonVersion reports as most recent. */
     addonCatalog?: Record<string, string>;
+    /**
+     * AKS cluster name → the versions its upgrade profile offers (controlPlaneProfile.upgrades). Unset: the target
+     * minor is offered, as the offline plan cannot ask Azure.
+     */
+    aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
     failResources?: string[];
 }

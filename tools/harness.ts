@@ -27,6 +27,7 @@ export interface RunOptions {
     liveVersions?: Record<string, string>;
     amiCatalog?: Record<string, string>;
     addonCatalog?: Record<string, string>;
+    aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails (see CaptureRequest). */
     failResources?: string[];
 }
@@ -97,6 +98,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         liveVersions: opts.liveVersions,
         amiCatalog: opts.amiCatalog,
         addonCatalog: opts.addonCatalog,
+        aksUpgrades: opts.aksUpgrades,
         failResources: opts.failResources,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));

@@ -7,7 +7,12 @@ import { PROVIDERS, stackInput } from "./schema";
 
 type Json = Record<string, unknown>;
 
-const POOL_TYPE_PATTERNS: Record<string, RegExp> = { lke: r.LINODE_TYPE, eks: r.EC2_TYPE, "capi-aws": r.EC2_TYPE };
+const POOL_TYPE_PATTERNS: Record<string, RegExp> = {
+    lke: r.LINODE_TYPE,
+    eks: r.EC2_TYPE,
+    "capi-aws": r.EC2_TYPE,
+    aks: r.AZURE_VM_SIZE,
+};
 
 /** What JSON Schema can say of the rules that span a cluster's fields: its provider's block, and its pools' types. */
 function providerRules(): Json[] {

@@ -30,6 +30,10 @@ export const PROVIDER_VERSIONS: Record<ProviderName, ProviderVersions> = {
     },
     kubeadm: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
     "capi-aws": { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
+    aks: {
+        minors: ["1.34", "1.35", "1.36"],
+        source: "the AKS Kubernetes release calendar (generally available minors; the upgrade profile has the last word)",
+    },
 };
 
 export interface VersionCheck {

@@ -1,0 +1,207 @@
+// AKS under the mock runtime: from a 1.34 deployment to 1.35 in config, in place (AKS's surge upgrade) and
+// blue-green (a new agent pool, the old one drained by this program); the refusals before anything changes.
+
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { agentPoolName } from "../components/aks/cluster";
+import { readUpgradeProfile } from "../components/aks/upgrade-profile";
+import { evaluatePolicies } from "../policy/evaluate";
+import type { Capture } from "../tools/capture-types";
+import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
+
+const CLUSTER = "azure-native:containerservice:ManagedCluster";
+const POOL = "azure-native:containerservice:AgentPool";
+const UPGRADE_SETTINGS = {
+    maxSurge: "33%",
+    drainTimeoutInMinutes: 45,
+    nodeSoakDurationInMinutes: 5,
+    undrainableNodeBehavior: "Cordon",
+};
+
+function aksCluster(version: string, strategy: string, aks: Record<string, unknown> = {}) {
+    return {
+        name: "data",
+        provider: "aks",
+        kubernetesVersion: version,
+        aks: {
+            location: "westeurope",
+            resourceGroupName: "rg-data",
+            upgradeSettings: UPGRADE_SETTINGS,
+            tags: { team: "platform" },
+            ...aks,
+        },
+        nodePools: [
+            {
+                name: "general",
+                count: 3,
+                type: "Standard_D4s_v5",
+                autoscaler: { min: 3, max: 6 },
+                labels: { tier: "web" },
+                taints: [{ key: "dedicated", value: "web", effect: "NoSchedule" }],
+            },
+        ],
+        workers: { strategy, drain: { deleteEmptyDirData: false } },
+    };
+}
+
+async function deploy(clusters: Record<string, unknown>[], previous?: Capture, extra = {}): Promise<Capture> {
+    return runProgram({
+        stack: "dev",
+        config: stackConfig(clusters),
+        ...(previous ? { previous: previous.stackOutputs } : {}),
+        ...extra,
+    });
+}
+
+const poolId = (c: Capture) => (c.stackOutputs as any).k8sUpgrades.clusters.data.pools[0].poolId as string;
+
+describe("AKS", async () => {
+    const [first, channelRefused] = await Promise.all([
+        deploy([aksCluster("1.34", "in-place")]),
+        deploy([aksCluster("1.34", "in-place", { autoUpgradeProfile: { upgradeChannel: "stable" } })]),
+    ]);
+    const [inPlace, blueGreen, versionRefused] = await Promise.all([
+        deploy([aksCluster("1.35", "in-place")], first),
+        deploy([aksCluster("1.35", "blue-green")], first),
+        deploy([aksCluster("1.35", "in-place")], first, {
+            aksUpgrades: { data: ["1.34.9"] },
+            liveVersions: { data: "1.34.3" },
+        }),
+    ]);
+
+    test("the managed cluster: control plane version, auto-upgrade off, one inline System pool naming its version", () => {
+        assert.equal(first.error, undefined, first.error);
+        assert.deepEqual(resource(first, "data", CLUSTER).inputs, {
+            resourceGroupName: "rg-data",
+            resourceName: "data",
+            location: "westeurope",
+            dnsPrefix: "data",
+            kubernetesVersion: "1.34",
+            identity: { type: "SystemAssigned" },
+            autoUpgradeProfile: { upgradeChannel: "none", nodeOSUpgradeChannel: "NodeImage" },
+            agentPoolProfiles: [
+                {
+                    name: "system",
+                    mode: "System",
+                    osType: "Linux",
+                    type: "VirtualMachineScaleSets",
+                    vmSize: "Standard_D2s_v5",
+                    count: 1,
+                    orchestratorVersion: "1.34",
+                    nodeTaints: ["CriticalAddonsOnly=true:NoSchedule"],
+                    nodeLabels: { "k8s-upgrades/role": "system" },
+                    upgradeSettings: UPGRADE_SETTINGS,
+                },
+            ],
+            tags: { team: "platform", "k8s-upgrades/stack": "dev" },
+        });
+    });
+
+    test("each pool is an AgentPool with its own orchestratorVersion and aks.upgradeSettings, after the cluster", () => {
+        const pool = resource(first, "data-general-1-34", POOL);
+        assert.deepEqual(pool.inputs, {
+            resourceGroupName: "rg-data",
+            resourceName: "data",
+            agentPoolName: "general134",
+            mode: "User",
+            osType: "Linux",
+            type: "VirtualMachineScaleSets",
+            vmSize: "Standard_D4s_v5",
+            count: 3,
+            enableAutoScaling: true,
+            minCount: 3,
+            maxCount: 6,
+            orchestratorVersion: "1.34",
+            nodeLabels: { tier: "web", "k8s-upgrades/pool": "general" },
+            nodeTaints: ["dedicated=web:NoSchedule"],
+            upgradeSettings: UPGRADE_SETTINGS,
+            tags: { team: "platform", "k8s-upgrades/pool": "general" },
+        });
+        assert.deepEqual(pool.ignoreChanges, ["count"], "the autoscaler owns count");
+        assert.ok(directDeps(first, "data-general-1-34", POOL).includes("data"));
+        assert.equal(poolId(first), "general134");
+        const guard = resource(first, "data-general-1-34-drain-guard");
+        assert.equal(scriptKindOf(guard, "delete"), "drain");
+        assert.equal(env(guard).K8SU_SELECTOR, "kubernetes.azure.com/agentpool=general134");
+    });
+
+    test("in-place: pre-flight → control plane 1.35 → the same agent pool at 1.35 (AKS's surge) → validation", () => {
+        assert.equal(inPlace.error, undefined, inPlace.error);
+        const cluster = resource(inPlace, "data", CLUSTER);
+        assert.equal(cluster.inputs.kubernetesVersion, "1.35");
+        assert.equal((cluster.inputs.agentPoolProfiles as any)[0].orchestratorVersion, "1.35");
+        assert.ok(directDeps(inPlace, "data", CLUSTER).includes("data-preflight"));
+        const pool = resource(inPlace, "data-general-1-34", POOL);
+        assert.equal(pool.inputs.orchestratorVersion, "1.35");
+        assert.deepEqual(pool.inputs.upgradeSettings, UPGRADE_SETTINGS);
+        assert.ok(directDeps(inPlace, "data-general-1-34", POOL).includes("data"), "the pool after the control plane");
+        assert.ok(allDeps(inPlace, "data-validate").has("data-general-1-34"), "validation after the pool's upgrade");
+        assert.equal(has(inPlace, "data-cordon-blue"), false);
+    });
+
+    test("blue-green: a green agent pool at 1.35, Ready, the blue pool cordoned and drained by the program's steps", () => {
+        assert.equal(blueGreen.error, undefined, blueGreen.error);
+        const green = resource(blueGreen, "data-general-1-35", POOL);
+        assert.deepEqual(
+            [green.inputs.agentPoolName, green.inputs.orchestratorVersion, green.inputs.vmSize],
+            ["general135", "1.35", "Standard_D4s_v5"],
+        );
+        assert.ok(allDeps(blueGreen, "data-general-1-35", POOL).has("data"), "green after the control plane");
+        assert.equal(has(blueGreen, "data-general-1-34"), false, "the blue pool leaves the program");
+        assert.ok(directDeps(blueGreen, "data-general-1-35-ready").includes("data-general-1-35"));
+        assert.ok(directDeps(blueGreen, "data-cordon-blue").includes("data-general-1-35-ready"));
+        const drain = resource(blueGreen, "data-general-1-34-drain");
+        assert.equal(scriptKindOf(drain), "drain");
+        assert.equal(env(drain).K8SU_SELECTOR, "kubernetes.azure.com/agentpool=general134");
+        assert.ok(directDeps(blueGreen, "data-general-1-34-drain").includes("data-cordon-blue"));
+        assert.ok(allDeps(blueGreen, "data-validate").has("data-general-1-34-drain"));
+    });
+
+    test("the policies pass on both upgrades and on the first deployment", () => {
+        for (const c of [first, inPlace, blueGreen]) assert.deepEqual(evaluatePolicies(c).mandatory, []);
+    });
+
+    test("a version the upgrade profile does not offer is refused before anything is registered", () => {
+        const refused = versionRefused;
+        assert.match(refused.error ?? "", /clusters\[0\]\.kubernetesVersion/);
+        assert.match(refused.error ?? "", /AKS does not offer 1\.35/);
+        assert.match(refused.error ?? "", /az aks get-upgrades --resource-group rg-data --name data/);
+        assert.equal(has(refused, "data"), false);
+    });
+
+    test("an auto-upgrade channel is refused in config, with the field, what is allowed and what to do", () => {
+        const refused = channelRefused;
+        const error = refused.error ?? "";
+        assert.match(error, /aks\.autoUpgradeProfile\.upgradeChannel/);
+        assert.match(error, /stable/);
+        assert.match(error, /Set upgradeChannel: none/);
+        assert.equal(has(refused, "data"), false);
+    });
+});
+
+describe("AKS pure parts", () => {
+    test("agent pool names fit AKS's rule (a letter first, at most 12 lower-case letters and digits)", () => {
+        assert.equal(agentPoolName("data", "data-general-1-34"), "general134");
+        for (const n of [
+            agentPoolName("data", "data-a-very-long-pool-name-1-35"),
+            agentPoolName("data", "data-9lives-1-35"),
+            agentPoolName("data", "data-general-1-35-standardd8sv5"),
+        ])
+            assert.match(n, /^[a-z][a-z0-9]{0,11}$/);
+        assert.notEqual(
+            agentPoolName("data", "data-a-very-long-pool-name-1-35"),
+            agentPoolName("data", "data-a-very-long-pool-name-1-36"),
+        );
+    });
+
+    test("the upgrade profile is read from the resource's properties; another shape is no profile", () => {
+        assert.deepEqual(
+            readUpgradeProfile({
+                controlPlaneProfile: { kubernetesVersion: "1.34.3", upgrades: [{ kubernetesVersion: "1.35.1" }] },
+            }),
+            { controlPlaneVersion: "1.34.3", upgrades: ["1.35.1"] },
+        );
+        assert.equal(readUpgradeProfile({}), undefined);
+        assert.equal(readUpgradeProfile(undefined), undefined);
+    });
+});
