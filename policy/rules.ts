@@ -46,7 +46,10 @@ export const COMPONENT_TYPES = [
 ];
 /** Cluster API: the control plane and the worker pools, as CustomResource (or Patch) types of any API version. */
 export const isKubeadmControlPlane = KUBEADM_CONTROL_PLANE.matches;
-/** Pool types that need a drain guard when a k8s-upgrades component owns them. EKS drains a managed node group itself. */
+/**
+ * Pool types that need a drain guard when a k8s-upgrades component owns them. EKS drains a managed node group itself;
+ * the AKS adapter drains its agent pools with its own steps and bounds (workers.drain), so they carry guards too.
+ */
 export const GUARDED_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "azure-native:containerservice:AgentPool"];
 export const CLUSTER_TYPES = ["linode:index/lkeCluster:LkeCluster", "aws:eks/cluster:Cluster"];
 /** Cluster resources whose own version change is the control plane upgrade. */

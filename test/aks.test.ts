@@ -2,11 +2,16 @@
 // blue-green (a new agent pool, the old one drained by this program); the refusals before anything changes.
 
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { promisify } from "node:util";
 import { agentPoolName } from "../components/aks/cluster";
 import { readUpgradeProfile } from "../components/aks/upgrade-profile";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const CLUSTER = "azure-native:containerservice:ManagedCluster";
@@ -204,4 +209,19 @@ describe("AKS pure parts", () => {
         assert.equal(readUpgradeProfile({}), undefined);
         assert.equal(readUpgradeProfile(undefined), undefined);
     });
+});
+
+test("the AKS stack's plan matches test/fixtures/plan-aks.md (UPDATE_GOLDEN=1 rewrites it)", async () => {
+    const stacks = path.join(ROOT, "test", "fixtures", "stacks");
+    const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "aks", "--markdown", "--stack-dir", stacks],
+        { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+    );
+    const golden = path.join(ROOT, "test", "fixtures", "plan-aks.md");
+    if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, stdout);
+    assert.equal(stdout, fs.readFileSync(golden, "utf8"), "the plan changed: review it, then run UPDATE_GOLDEN=1");
+    for (const step of ["orders-web-1-34-drain", "search-index-1-34", "orders-cordon-blue"])
+        assert.ok(stdout.includes(`\`${step}\``), `${step} is planned`);
+    assert.match(stdout, /mandatory \(blocks the update\): none/);
 });
