@@ -8,7 +8,9 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { agentPoolName } from "../components/aks/cluster";
-import { readUpgradeProfile } from "../components/aks/upgrade-profile";
+import { readUpgradeProfile, upgradeProfileIssues } from "../components/aks/upgrade-profile";
+import { ConfigError, parseStackConfig } from "../components/config";
+import { planStack } from "../components/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { ROOT } from "../tools/harness";
@@ -184,7 +186,57 @@ describe("AKS", async () => {
     });
 });
 
+function refusal(clusters: Record<string, unknown>[]): string {
+    try {
+        parseStackConfig("dev", { clusters });
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, String(err));
+        return err.message;
+    }
+    return assert.fail("the config was accepted");
+}
+
 describe("AKS pure parts", () => {
+    test("config: a patch version, a bad maxSurge, a drain timeout out of range and a VM size are refused", () => {
+        assert.match(
+            refusal([aksCluster("1.35.2", "in-place")]),
+            /clusters\[0\]\.kubernetesVersion: given "1\.35\.2"; allowed: a minor such as "1\.35"/,
+        );
+        const settings = { upgradeSettings: { maxSurge: "0", drainTimeoutInMinutes: 0 } };
+        const message = refusal([aksCluster("1.35", "in-place", settings)]);
+        assert.match(message, /aks\.upgradeSettings\.maxSurge: given "0"/);
+        assert.match(
+            message,
+            /aks\.upgradeSettings\.drainTimeoutInMinutes: given 0; allowed: a whole number from 1 to 1440/,
+        );
+        const vm = aksCluster("1.35", "in-place");
+        vm.nodePools[0].type = "m6i.large";
+        assert.match(refusal([vm]), /nodePools\[0\]\.type: given "m6i\.large"; allowed: an Azure VM size/);
+    });
+
+    test("the planner refuses recycle on AKS, saying what to use instead", () => {
+        const config = parseStackConfig("dev", { clusters: [aksCluster("1.34", "recycle")], firstDeployment: true });
+        const { issues } = planStack(config, undefined);
+        assert.equal(issues.length, 1);
+        assert.equal(issues[0].field, "clusters[0].workers.strategy");
+        assert.match(issues[0].hint ?? "", /in-place is AKS's own surge upgrade/);
+    });
+
+    test("an upgrade profile that cannot be read is a refusal; the running minor needs no offer", () => {
+        const config = parseStackConfig("dev", { clusters: [aksCluster("1.35", "in-place")], firstDeployment: true });
+        const plan = planStack(config, undefined).plans[0];
+        const unreadable = upgradeProfileIssues(plan, 0, new Error("AuthorizationFailed"));
+        assert.match(unreadable[0].allowed, /could not be read \(AuthorizationFailed\)/);
+        assert.match(unreadable[0].hint ?? "", /Nothing was changed/);
+        assert.equal(upgradeProfileIssues(plan, 0, undefined).length, 1);
+        assert.deepEqual(upgradeProfileIssues(plan, 0, { controlPlaneVersion: "1.35.3", upgrades: [] }), []);
+        assert.deepEqual(upgradeProfileIssues(plan, 0, { controlPlaneVersion: "1.34.3", upgrades: ["1.35.1"] }), []);
+        assert.match(
+            upgradeProfileIssues(plan, 0, { controlPlaneVersion: "1.34.3", upgrades: ["1.34.9"] })[0].allowed,
+            /one of 1\.34: what AKS offers cluster rg-data\/data \(now at 1\.34\.3\)/,
+        );
+    });
+
     test("agent pool names fit AKS's rule (a letter first, at most 12 lower-case letters and digits)", () => {
         assert.equal(agentPoolName("data", "data-general-1-34"), "general134");
         for (const n of [
