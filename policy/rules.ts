@@ -155,6 +155,24 @@ function judgeTransition(subject: string, running: string, target: string, repor
     if (t.kind === "major") report(`${subject}: major version change ${running} → ${target}`);
 }
 
+/** AKS upgrade channels that move the Kubernetes version itself (node-image moves only node images). */
+export const AKS_VERSION_MOVING_CHANNELS = ["patch", "stable", "rapid"];
+
+/**
+ * An AKS cluster that pins kubernetesVersion while an upgrade channel moves it: after AKS's next upgrade the program
+ * asks for an older version than what runs, and the cluster upgrades without anyone's pre-flight or drains.
+ */
+function judgeAksUpgradeChannel(args: ResourceValidationArgs, report: ReportViolation): void {
+    if (!AKS_CLUSTER.matches(args.type)) return;
+    const props = args.props as { kubernetesVersion?: unknown; autoUpgradeProfile?: { upgradeChannel?: unknown } };
+    const channel = props.autoUpgradeProfile?.upgradeChannel;
+    if (typeof channel !== "string" || !AKS_VERSION_MOVING_CHANNELS.includes(channel.toLowerCase())) return;
+    if (props.kubernetesVersion === undefined) return;
+    report(
+        `AKS control plane ${args.name}: kubernetesVersion ${JSON.stringify(props.kubernetesVersion)} is pinned while autoUpgradeProfile.upgradeChannel "${channel}" upgrades the cluster on AKS's schedule; set upgradeChannel to "none" and upgrade by changing kubernetesVersion, or leave kubernetesVersion out`,
+    );
+}
+
 // 1. The control plane never skips a minor and never goes down.
 export const controlPlaneOneMinor: ResourceValidationPolicy = {
     name: "control-plane-one-minor-at-a-time",
@@ -164,7 +182,9 @@ export const controlPlaneOneMinor: ResourceValidationPolicy = {
         "state, so a raw control plane (aws.eks.Cluster version, linode.LkeCluster k8sVersion, KubeadmControlPlane " +
         "spec.version, AKS ManagedCluster kubernetesVersion, GKE Cluster minMasterVersion) is judged against " +
         "runningVersions in this policy's config, keyed by resource name; without an entry it is not judged unless " +
-        "requireRunningVersion is true.",
+        "requireRunningVersion is true. An AKS ManagedCluster that pins kubernetesVersion while its auto-upgrade " +
+        "channel (patch, stable, rapid) moves it is refused: AKS would upgrade behind the program, which would then " +
+        "ask for an older version than what runs.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -183,6 +203,7 @@ export const controlPlaneOneMinor: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, report) => {
+        judgeAksUpgradeChannel(args, report);
         const p = componentProps(args);
         if (p?.running) {
             judgeTransition(

@@ -277,3 +277,39 @@ test("the AKS stack's plan matches test/fixtures/plan-aks.md (UPDATE_GOLDEN=1 re
         assert.ok(stdout.includes(`\`${step}\``), `${step} is planned`);
     assert.match(stdout, /mandatory \(blocks the update\): none/);
 });
+
+test("policy: a raw AKS cluster that pins its version under a version-moving upgrade channel is refused", () => {
+    const raw = (channel: string | undefined, kubernetesVersion: string | null = "1.34") => ({
+        resources: [
+            {
+                urn: "urn:pulumi:dev::raw::azure-native:containerservice:ManagedCluster::aks",
+                type: CLUSTER,
+                name: "aks",
+                dependencies: [],
+                propertyDependencies: {},
+                ignoreChanges: [],
+                inputs: {
+                    resourceGroupName: "rg",
+                    resourceName: "aks",
+                    ...(kubernetesVersion === null ? {} : { kubernetesVersion }),
+                    ...(channel ? { autoUpgradeProfile: { upgradeChannel: channel } } : {}),
+                },
+            },
+        ],
+    });
+    const refused = (c: ReturnType<typeof raw>) =>
+        evaluatePolicies(c).mandatory.filter((v) => v.policy === "control-plane-one-minor-at-a-time");
+    for (const channel of ["stable", "rapid", "patch"]) {
+        const found = refused(raw(channel));
+        assert.equal(found.length, 1, channel);
+        assert.match(found[0].message, new RegExp(`upgradeChannel "${channel}" upgrades the cluster`));
+    }
+    const allowed: Array<[string | undefined, string | null]> = [
+        ["none", "1.34"],
+        ["node-image", "1.34"],
+        [undefined, "1.34"],
+        ["stable", null],
+    ];
+    for (const [channel, version] of allowed)
+        assert.deepEqual(refused(raw(channel, version)), [], `${channel} with ${version}`);
+});
