@@ -3,6 +3,8 @@ import * as aws from "@pulumi/aws";
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { AksUpgradeCluster } from "./aks/cluster";
+import { checkUpgradeProfile } from "./aks/upgrade-profile";
 import { type AmiByVersion, CapiAwsUpgradeCluster, imageMoves, neededVersions, resolveAmis } from "./capi-aws/cluster";
 import {
     CONFIG_NAMESPACE,
@@ -224,6 +226,9 @@ export async function main(): Promise<Record<string, unknown>> {
         gkeVersions.set(plan.cluster.name, decided.versions);
         issues.push(...decided.issues);
     }
+    // AKS: the target must be among the upgrades the cluster's upgrade profile offers, before anything changes.
+    for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
+        issues.push(...(await checkUpgradeProfile(plan, config.clusters.indexOf(plan.cluster))));
     if (issues.length > 0) throw refuse(issues);
 
     const linodeToken = new pulumi.Config("linode").getSecret("token");
@@ -267,6 +272,7 @@ export async function main(): Promise<Record<string, unknown>> {
             ),
         gke: (plan, opts) =>
             new GkeUpgradeCluster(plan.cluster.name, { plan, versions: gkeVersions.get(plan.cluster.name)! }, opts),
+        aks: (plan, opts) => new AksUpgradeCluster(plan.cluster.name, { plan }, opts),
     };
     // Clusters in rollout order: each wave waits for the previous one's validations and soak (components/waves.ts).
     registerInWaves(plans, config.rollout, (plan, opts) => {

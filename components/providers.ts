@@ -96,4 +96,21 @@ export const PROVIDER_TRAITS: Record<ProviderName, ProviderTraits> = {
         // A lower nodeCount lets the managed instance group pick the instances to remove.
         countDecrease: "new-generation",
     },
+    aks: {
+        title: "Azure Kubernetes Service",
+        poolsAtClusterVersionOnly: false,
+        // Only minors are written (the schema refuses a patch): AKS puts the newest patch of the minor.
+        patchesManaged: true,
+        strategies: ["blue-green", "in-place"],
+        typeChangeReplacesPool: true,
+        controlPlaneNeedsCurrentPools: false,
+        inPlaceSummary:
+            "AKS's surge upgrade of the agent pool (aks.upgradeSettings: maxSurge new nodes first, then each old node cordoned, drained within drainTimeoutInMinutes, soaked, and reimaged)",
+        inPlaceWarning:
+            "in-place on AKS drains with the eviction API for at most aks.upgradeSettings.drainTimeoutInMinutes per node: when PodDisruptionBudgets hold pods longer, the upgrade fails part-way (undrainableNodeBehavior Schedule) or leaves those nodes cordoned at the old version (Cordon). Fix the budget and deploy again, or use blue-green, whose drains wait as long as workers.drain.timeoutSeconds says",
+        strategyHint:
+            "recycle is not offered on AKS: in-place is AKS's own surge upgrade (new nodes first, then each old node drained and reimaged), and blue-green is a new agent pool with the old one drained by this program.",
+        // AKS would choose which nodes a lower count removes: the pool moves to a new generation of the new size.
+        countDecrease: "new-generation",
+    },
 };

@@ -42,15 +42,21 @@ export const COMPONENT_TYPES = [
     "k8s-upgrades:eks:Cluster",
     "k8s-upgrades:kubeadm:Cluster",
     "k8s-upgrades:capi-aws:Cluster",
+    "k8s-upgrades:aks:Cluster",
     "k8s-upgrades:gke:Cluster",
 ];
 /** Cluster API: the control plane and the worker pools, as CustomResource (or Patch) types of any API version. */
 export const isKubeadmControlPlane = KUBEADM_CONTROL_PLANE.matches;
 /**
  * Pool types that need a drain guard when a k8s-upgrades component owns them. EKS drains a managed node group itself;
+ * the AKS adapter drains its agent pools with its own steps and bounds (workers.drain), so they carry guards too;
  * GKE pools are guarded like LKE's, so the program's drain (its timeouts, its budgets) runs before any delete.
  */
-export const GUARDED_POOL_TYPES = ["linode:index/lkeNodePool:LkeNodePool", "gcp:container/nodePool:NodePool"];
+export const GUARDED_POOL_TYPES = [
+    "linode:index/lkeNodePool:LkeNodePool",
+    "gcp:container/nodePool:NodePool",
+    "azure-native:containerservice:AgentPool",
+];
 export const CLUSTER_TYPES = [
     "linode:index/lkeCluster:LkeCluster",
     "aws:eks/cluster:Cluster",
@@ -159,6 +165,24 @@ function judgeTransition(subject: string, running: string, target: string, repor
     if (t.kind === "major") report(`${subject}: major version change ${running} → ${target}`);
 }
 
+/** AKS upgrade channels that move the Kubernetes version itself (node-image moves only node images). */
+export const AKS_VERSION_MOVING_CHANNELS = ["patch", "stable", "rapid"];
+
+/**
+ * An AKS cluster that pins kubernetesVersion while an upgrade channel moves it: after AKS's next upgrade the program
+ * asks for an older version than what runs, and the cluster upgrades without anyone's pre-flight or drains.
+ */
+function judgeAksUpgradeChannel(args: ResourceValidationArgs, report: ReportViolation): void {
+    if (!AKS_CLUSTER.matches(args.type)) return;
+    const props = args.props as { kubernetesVersion?: unknown; autoUpgradeProfile?: { upgradeChannel?: unknown } };
+    const channel = props.autoUpgradeProfile?.upgradeChannel;
+    if (typeof channel !== "string" || !AKS_VERSION_MOVING_CHANNELS.includes(channel.toLowerCase())) return;
+    if (props.kubernetesVersion === undefined) return;
+    report(
+        `AKS control plane ${args.name}: kubernetesVersion ${JSON.stringify(props.kubernetesVersion)} is pinned while autoUpgradeProfile.upgradeChannel "${channel}" upgrades the cluster on AKS's schedule; set upgradeChannel to "none" and upgrade by changing kubernetesVersion, or leave kubernetesVersion out`,
+    );
+}
+
 // 1. The control plane never skips a minor and never goes down.
 export const controlPlaneOneMinor: ResourceValidationPolicy = {
     name: "control-plane-one-minor-at-a-time",
@@ -168,7 +192,9 @@ export const controlPlaneOneMinor: ResourceValidationPolicy = {
         "state, so a raw control plane (aws.eks.Cluster version, linode.LkeCluster k8sVersion, KubeadmControlPlane " +
         "spec.version, AKS ManagedCluster kubernetesVersion, GKE Cluster minMasterVersion) is judged against " +
         "runningVersions in this policy's config, keyed by resource name; without an entry it is not judged unless " +
-        "requireRunningVersion is true.",
+        "requireRunningVersion is true. An AKS ManagedCluster that pins kubernetesVersion while its auto-upgrade " +
+        "channel (patch, stable, rapid) moves it is refused: AKS would upgrade behind the program, which would then " +
+        "ask for an older version than what runs.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -187,6 +213,7 @@ export const controlPlaneOneMinor: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, report) => {
+        judgeAksUpgradeChannel(args, report);
         const p = componentProps(args);
         if (p?.running) {
             judgeTransition(

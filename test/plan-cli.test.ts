@@ -90,7 +90,7 @@ test("a deliberately bad prod config shows the refusal and exits non-zero", asyn
 test("usage errors exit 2 with the usage line, and --help exits 0, never with a stack trace", async () => {
     const unknown = await plan("qa");
     assert.equal(unknown.code, 2);
-    assert.match(unknown.out, /no stack "qa": stacks are dev, prod, staging/);
+    assert.match(unknown.out, /no stack "qa": stacks are aks, dev, prod, staging/);
     const cases = await Promise.all([
         plan("staging", "--no-such-option"),
         plan(),

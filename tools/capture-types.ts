@@ -19,6 +19,11 @@ export interface CaptureRequest {
     addonCatalog?: Record<string, string>;
     /** GKE location → the versions gcp.container.getEngineVersions offers there; unlisted locations offer 1.30-1.37. */
     gkeOffers?: Record<string, { validMasterVersions: string[]; validNodeVersions: string[] }>;
+    /**
+     * AKS cluster name → the versions its upgrade profile offers (controlPlaneProfile.upgrades). Unset: the target
+     * minor is offered, as the offline plan cannot ask Azure.
+     */
+    aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
     failResources?: string[];
 }

@@ -172,6 +172,28 @@ async function run(request: CaptureRequest): Promise<Capture> {
                         masterVersion: request.liveVersions?.[String(args.inputs.name)] ?? "",
                     };
                 }
+                if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials")
+                    return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig }] };
+                if (
+                    args.token === "azure-native:resources:getResource" &&
+                    args.inputs.resourceType === "upgradeProfiles"
+                ) {
+                    const cluster = String(args.inputs.parentResourcePath).split("/").pop() ?? "";
+                    const offered = request.aksUpgrades?.[cluster];
+                    return {
+                        id: `${args.inputs.parentResourcePath}/upgradeProfiles/default`,
+                        name: "default",
+                        properties: {
+                            controlPlaneProfile: {
+                                kubernetesVersion: request.liveVersions?.[cluster] ?? "",
+                                // Offline, every minor is offered: only a real preview can refuse one.
+                                upgrades: (offered ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`)).map(
+                                    (kubernetesVersion) => ({ kubernetesVersion }),
+                                ),
+                            },
+                        },
+                    };
+                }
                 if (args.token === "aws:eks/getCluster:getCluster") {
                     return {
                         name: args.inputs.name,

@@ -29,6 +29,7 @@ export interface RunOptions {
     addonCatalog?: Record<string, string>;
     /** GKE location → what getEngineVersions offers there (see CaptureRequest). */
     gkeOffers?: CaptureRequest["gkeOffers"];
+    aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails (see CaptureRequest). */
     failResources?: string[];
 }
@@ -100,6 +101,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         amiCatalog: opts.amiCatalog,
         addonCatalog: opts.addonCatalog,
         gkeOffers: opts.gkeOffers,
+        aksUpgrades: opts.aksUpgrades,
         failResources: opts.failResources,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));

@@ -12,6 +12,7 @@ const POOL_TYPE_PATTERNS: Record<string, RegExp> = {
     eks: r.EC2_TYPE,
     "capi-aws": r.EC2_TYPE,
     gke: r.GCE_TYPE,
+    aks: r.AZURE_VM_SIZE,
 };
 
 /** What JSON Schema can say of the rules that span a cluster's fields: its provider's block, and its pools' types. */

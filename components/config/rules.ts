@@ -51,6 +51,13 @@ export const GCP_RESOURCE = /^[a-z0-9]([-a-z0-9/._:]*[a-z0-9])?$/;
 export const GCP_SERVICE_ACCOUNT = /^[a-z0-9-]{6,30}@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|^default$/;
 export const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 export const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+/** Azure names: locations (westeurope), resource groups, AKS clusters, VM sizes (Standard_D4s_v5). */
+export const AZURE_LOCATION = /^[a-z][a-z0-9]{1,39}$/;
+export const AZURE_NAME = /^[-\w.()]{0,89}[-\w()]$/;
+export const AKS_CLUSTER_NAME = /^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
+export const AZURE_VM_SIZE = /^Standard_[A-Za-z0-9_]{1,56}$/;
+/** A node count (1 to 999) or a percentage (1% to 100%). */
+export const AKS_MAX_SURGE = /^([1-9]\d{0,2}|[1-9]\d?%|100%)$/;
 export const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 export const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** A hostname (letters, digits, '-', '.'), an IPv4 or an IPv6 address; nothing a shell or SSH would read as an option. */
@@ -86,4 +93,6 @@ export const BOUNDS = {
     controlPlaneSurge: [0, 1],
     machineDeploymentPace: [0, 1000],
     diskSizeGb: [10, 65536],
+    aksDrainTimeoutMinutes: [1, 1440],
+    aksSoakMinutes: [0, 30],
 } as const satisfies Record<string, readonly [number, number]>;

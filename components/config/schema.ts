@@ -7,7 +7,7 @@ import { compareMinor, formatMinor, formatVersion, kubeletSkew, parseVersion } f
 import { didYouMean } from "./issues";
 import * as r from "./rules";
 
-export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws", "gke"] as const;
+export const PROVIDERS = ["lke", "eks", "kubeadm", "capi-aws", "aks", "gke"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 export const STRATEGIES = ["blue-green", "in-place", "recycle"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -424,10 +424,98 @@ const gke = strict(
     'GKE clusters need gke.location, e.g. "us-central1".',
 );
 
+// AKS: the cluster's own settings, its inline system pool, the surge settings of its agent pools, and the
+// auto-upgrade channels (only "none" keeps the version where the config puts it).
+export const AKS_UPGRADE_CHANNELS = ["none", "patch", "stable", "rapid", "node-image"] as const;
+export const AKS_NODE_OS_CHANNELS = ["None", "Unmanaged", "SecurityPatch", "NodeImage"] as const;
+export const AKS_UNDRAINABLE_NODE_BEHAVIORS = ["Schedule", "Cordon"] as const;
+export const DEFAULT_AKS_UPGRADE_SETTINGS = {
+    maxSurge: "10%",
+    drainTimeoutInMinutes: 30,
+    nodeSoakDurationInMinutes: 0,
+    undrainableNodeBehavior: "Schedule",
+} as const;
+export const DEFAULT_AKS_SYSTEM_POOL = { vmSize: "Standard_D2s_v5", count: 1 };
+const azureName = (allowed: string, max: number) => text(r.AZURE_NAME, allowed, undefined, max);
+const aks = strict(
+    {
+        location: text(
+            r.AZURE_LOCATION,
+            "an Azure region such as westeurope or eastus2",
+            "az account list-locations shows them.",
+            40,
+        ),
+        resourceGroupName: azureName("an existing resource group name (letters, digits, '-', '_', '.', '(', ')')", 90),
+        clusterName: text(
+            r.AKS_CLUSTER_NAME,
+            "an AKS cluster name: letters, digits, '-' and '_', at most 63",
+            undefined,
+            63,
+        )
+            .optional()
+            .meta({ description: "Default: the cluster's name." }),
+        dnsPrefix: text(
+            r.AKS_CLUSTER_NAME,
+            "a DNS prefix: letters, digits and '-', at most 54",
+            undefined,
+            54,
+        ).optional(),
+        systemPool: strict(
+            {
+                vmSize: text(r.AZURE_VM_SIZE, "an Azure VM size such as Standard_D2s_v5", undefined, 64).default(
+                    DEFAULT_AKS_SYSTEM_POOL.vmSize,
+                ),
+                count: int("anchorCount").default(DEFAULT_AKS_SYSTEM_POOL.count),
+            },
+            "a map with vmSize and count",
+        )
+            .prefault({})
+            .meta({
+                description: "The System pool AKS requires inside the cluster resource; tainted CriticalAddonsOnly.",
+            }),
+        upgradeSettings: strict(
+            {
+                maxSurge: text(
+                    r.AKS_MAX_SURGE,
+                    'a node count such as "1" or a percentage such as "33%", quoted',
+                    "AKS adds this many nodes before it drains old ones.",
+                    4,
+                ).default(DEFAULT_AKS_UPGRADE_SETTINGS.maxSurge),
+                drainTimeoutInMinutes: int("aksDrainTimeoutMinutes").default(
+                    DEFAULT_AKS_UPGRADE_SETTINGS.drainTimeoutInMinutes,
+                ),
+                nodeSoakDurationInMinutes: int("aksSoakMinutes").default(
+                    DEFAULT_AKS_UPGRADE_SETTINGS.nodeSoakDurationInMinutes,
+                ),
+                undrainableNodeBehavior: oneOf(AKS_UNDRAINABLE_NODE_BEHAVIORS).default(
+                    DEFAULT_AKS_UPGRADE_SETTINGS.undrainableNodeBehavior,
+                ),
+            },
+            "a map of maxSurge, drainTimeoutInMinutes, nodeSoakDurationInMinutes and undrainableNodeBehavior",
+        )
+            .prefault({})
+            .meta({
+                description: "AKS's own surge upgrade of each agent pool (strategy in-place), as AKS names them.",
+            }),
+        autoUpgradeProfile: strict(
+            {
+                upgradeChannel: oneOf(AKS_UPGRADE_CHANNELS).default("none"),
+                nodeOSUpgradeChannel: oneOf(AKS_NODE_OS_CHANNELS).default("NodeImage"),
+            },
+            "a map with upgradeChannel and nodeOSUpgradeChannel",
+        ).prefault({}),
+        tags: awsTags,
+    },
+    "a map with at least location and resourceGroupName",
+    "AKS clusters live in an existing resource group: give location and resourceGroupName.",
+);
+
 export const clusterInput = strict(
     {
         name: resourceName.meta({ description: "Unique in the stack; used in resource names." }),
-        provider: oneOf(PROVIDERS).meta({ description: "Who runs the cluster: lke, eks, kubeadm, capi-aws or gke." }),
+        provider: oneOf(PROVIDERS).meta({
+            description: "Who runs the cluster: lke, eks, kubeadm, capi-aws, aks or gke.",
+        }),
         kubernetesVersion: version,
         nodePools: z
             .array(nodePool, says("a non-empty list of node pools", "Every cluster needs worker capacity to upgrade."))
@@ -438,6 +526,7 @@ export const clusterInput = strict(
         eks: eks.optional().meta({ description: "EKS settings (provider eks)." }),
         kubeadm: kubeadm.optional().meta({ description: "Self-managed kubeadm settings (provider kubeadm)." }),
         "capi-aws": capiAws.optional().meta({ description: "Cluster API on AWS settings (provider capi-aws)." }),
+        aks: aks.optional().meta({ description: "Azure Kubernetes Service settings (provider aks)." }),
         gke: gke.optional().meta({ description: "GKE settings (provider gke)." }),
         labels: labels.meta({ description: "Labels of the cluster itself, for rollout.waves[].matchLabels." }),
     },
@@ -555,6 +644,7 @@ export type WorkersConfig = Omit<ClusterInput["workers"], "drain"> & { drain: Dr
 export type LkeSettings = NonNullable<ClusterInput["lke"]>;
 export type EksSettings = NonNullable<ClusterInput["eks"]>;
 export type KubeadmSettings = NonNullable<ClusterInput["kubeadm"]>;
+export type AksSettings = NonNullable<ClusterInput["aks"]>;
 export type GkeSettings = NonNullable<ClusterInput["gke"]>;
 export type KubeadmNode = KubeadmSettings["controlPlaneNodes"][number];
 type CapiInput = NonNullable<ClusterInput["capi-aws"]>;
@@ -573,6 +663,7 @@ export interface ClusterConfig {
     eks?: EksSettings;
     kubeadm?: KubeadmSettings;
     capiAws?: CapiAwsSettings;
+    aks?: AksSettings;
     gke?: GkeSettings;
     /** The cluster's own labels (set only when given), for rollout waves. */
     labels?: Record<string, string>;
@@ -607,6 +698,7 @@ function toClusterConfig(c: ClusterInput): ClusterConfig {
         lke: c.lke,
         eks: c.eks,
         kubeadm: c.kubeadm,
+        aks: c.aks,
         gke: c.gke,
         capiAws: capi && {
             ...capi,
@@ -633,6 +725,7 @@ const POOL_TYPES: Partial<Record<ProviderName, [RegExp, string]>> = {
     lke: [r.LINODE_TYPE, "a Linode plan such as g6-standard-4"],
     eks: [r.EC2_TYPE, "an EC2 instance type such as m6i.large"],
     "capi-aws": [r.EC2_TYPE, "an EC2 instance type such as m6i.large"],
+    aks: [r.AZURE_VM_SIZE, "an Azure VM size such as Standard_D4s_v5"],
     gke: [r.GCE_TYPE, "a Compute Engine machine type such as e2-standard-4"],
 };
 
@@ -655,6 +748,29 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
         checkGke(c.gke, ctx);
         checkGkeZones(c, c.gke, ctx);
     }
+    if (c.aks) checkAks(c, c.aks, ctx);
+}
+
+/** An auto-upgrade channel would move the cluster's version behind the program's back, between deployments. */
+function checkAks(c: ClusterInput, a: NonNullable<ClusterInput["aks"]>, ctx: Ctx): void {
+    const target = parseVersion(c.kubernetesVersion);
+    if (target?.patch !== undefined)
+        problem(
+            ctx,
+            ["kubernetesVersion"],
+            c.kubernetesVersion,
+            `a minor such as "${formatMinor(target)}"`,
+            "AKS installs the newest patch of a minor when the cluster or a pool moves to it; this program moves minors only.",
+        );
+    const channel = a.autoUpgradeProfile.upgradeChannel;
+    if (channel !== "none")
+        problem(
+            ctx,
+            ["aks", "autoUpgradeProfile", "upgradeChannel"],
+            channel,
+            "none: the version is the one in kubernetesVersion, and changes only when the config does",
+            `AKS's ${channel} channel upgrades the cluster on its own schedule, without the pre-flight, the drains or the validation. Set upgradeChannel: none (or leave it out) and upgrade by changing kubernetesVersion; nodeOSUpgradeChannel may stay, as it moves node images, not Kubernetes versions.`,
+        );
 }
 
 function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {

@@ -32,6 +32,10 @@ export const PROVIDER_VERSIONS: Record<ProviderName, ProviderVersions> = {
     "capi-aws": { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
     // GKE's own list is read per location at preview (getEngineVersions); this is the fallback's upstream calendar.
     gke: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
+    aks: {
+        minors: ["1.34", "1.35", "1.36"],
+        source: "the AKS Kubernetes release calendar (generally available minors; the upgrade profile has the last word)",
+    },
 };
 
 export interface VersionCheck {

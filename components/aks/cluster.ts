@@ -1,0 +1,204 @@
+// An AKS cluster carried through one deployment of its upgrade plan: pre-flight → control plane (the managed
+// cluster's kubernetesVersion, one minor, with the System pool AKS requires inside it) → agent pools by strategy
+// (AKS's own surge upgrade in place, or a new pool with the old one drained by this program) → validation.
+// See README "AKS" for why each agent pool carries its own orchestratorVersion and auto-upgrade is off.
+import { createHash } from "node:crypto";
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import * as pulumi from "@pulumi/pulumi";
+import type { AksSettings } from "../config";
+import type { ClusterPlan } from "../plan";
+import type { RunningCluster } from "../running";
+import { base64Secret, scriptStep } from "../steps";
+import { formatMinor, requireVersion } from "../versions";
+import {
+    carryOutWorkers,
+    componentInputs,
+    preflightTriggers,
+    runningStateOf,
+    validationStep,
+    type WorkerAdapter,
+} from "../workers";
+import { aksClusterName } from "./upgrade-profile";
+
+export const AKS_COMPONENT_TYPE = "k8s-upgrades:aks:Cluster";
+/** AKS's label naming a node's agent pool. */
+export const AGENT_POOL_LABEL = "kubernetes.azure.com/agentpool";
+/** The inline pool's name, and the taint that keeps workloads on the program's own pools (AKS's advice for System pools). */
+export const SYSTEM_POOL_NAME = "system";
+export const SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule";
+
+export interface AksClusterArgs {
+    /** The decided plan (config, running state, phases): passed as the component's inputs so policies can read it. */
+    plan: ClusterPlan;
+}
+
+/**
+ * The agent pool's name in AKS for a pool generation: lower-case letters and digits, starting with a letter, at most
+ * 12 characters (Linux pools). The generation's resource name without the cluster prefix when it fits, else a
+ * shortened form with a hash of the whole name, so that every generation has its own.
+ */
+export function agentPoolName(cluster: string, resourceName: string): string {
+    const bare = resourceName.startsWith(`${cluster}-`) ? resourceName.slice(cluster.length + 1) : resourceName;
+    const plain = bare.toLowerCase().replace(/[^a-z0-9]/g, "");
+    if (/^[a-z]/.test(plain) && plain.length <= 12) return plain;
+    const hash = createHash("sha256").update(resourceName).digest("hex").slice(0, 5);
+    return `${/^[a-z]/.test(plain) ? "" : "p"}${plain}`.slice(0, 7) + hash;
+}
+
+/** The selector of a pool's nodes. */
+export function agentPoolSelector(poolName: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`${AGENT_POOL_LABEL}=${poolName}`;
+}
+
+/** aks.upgradeSettings as AKS takes them, on every agent pool. */
+export function upgradeSettingsOf(aks: AksSettings): containerservice.AgentPoolArgs["upgradeSettings"] {
+    const u = aks.upgradeSettings;
+    return {
+        maxSurge: u.maxSurge,
+        drainTimeoutInMinutes: u.drainTimeoutInMinutes,
+        nodeSoakDurationInMinutes: u.nodeSoakDurationInMinutes,
+        undrainableNodeBehavior: u.undrainableNodeBehavior,
+    };
+}
+
+/** The cluster-user kubeconfig (ListClusterUserCredential), decoded and secret; an empty answer is an error. */
+export function userKubeconfig(
+    resourceGroupName: string,
+    resourceName: pulumi.Input<string>,
+    parent: pulumi.Resource,
+): pulumi.Output<string> {
+    const creds = containerservice.listManagedClusterUserCredentialsOutput(
+        { resourceGroupName, resourceName },
+        { parent },
+    );
+    return pulumi.secret(
+        pulumi.all([creds.kubeconfigs, resourceName]).apply(([kubeconfigs, name]) => {
+            const value = kubeconfigs?.[0]?.value;
+            if (!value)
+                throw new Error(
+                    `AKS returned no user kubeconfig for cluster ${resourceGroupName}/${name}: check the credentials of 'pulumi up' (Microsoft.ContainerService/managedClusters/listClusterUserCredential/action)`,
+                );
+            return Buffer.from(value, "base64").toString("utf8");
+        }),
+    );
+}
+
+export class AksUpgradeCluster extends pulumi.ComponentResource {
+    readonly kubeconfig: pulumi.Output<string>;
+    /** What runs once this deployment succeeds; resolves only after every step has. */
+    readonly runningState: pulumi.Output<RunningCluster>;
+
+    constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { plan } = args;
+        super(AKS_COMPONENT_TYPE, name, componentInputs(plan), opts);
+        const cfg = plan.cluster;
+        const aks = cfg.aks!;
+        const clusterName = aksClusterName(cfg);
+        const targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
+        const upgradeSettings = upgradeSettingsOf(aks);
+        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+            parent: this,
+            ...extra,
+        });
+
+        // Pre-flight reads the existing cluster's kubeconfig by name, before the cluster resource changes.
+        const preflight =
+            plan.preflight && plan.running
+                ? scriptStep(
+                      `${name}-preflight`,
+                      {
+                          create: "preflight",
+                          environment: { K8SU_TARGET_MINOR: targetMinor },
+                          secrets: {
+                              K8SU_KUBECONFIG_B64: base64Secret(
+                                  userKubeconfig(aks.resourceGroupName, clusterName, this),
+                              ),
+                          },
+                          triggers: preflightTriggers(plan),
+                      },
+                      child(),
+                  )
+                : undefined;
+
+        // The control plane: a kubernetesVersion change on the managed cluster is AKS's upgrade, one minor. The one
+        // inline pool is the System pool AKS needs to create a cluster; it names its orchestratorVersion, so that
+        // AKS moves only what is named (an unnamed version follows the control plane), and moves with it.
+        const cluster = new containerservice.ManagedCluster(
+            name,
+            {
+                resourceGroupName: aks.resourceGroupName,
+                resourceName: clusterName,
+                location: aks.location,
+                dnsPrefix: aks.dnsPrefix ?? clusterName,
+                kubernetesVersion: targetMinor,
+                identity: { type: "SystemAssigned" },
+                // upgradeChannel other than none is refused in config: AKS would move the version on its own.
+                autoUpgradeProfile: {
+                    upgradeChannel: "none",
+                    nodeOSUpgradeChannel: aks.autoUpgradeProfile.nodeOSUpgradeChannel,
+                },
+                agentPoolProfiles: [
+                    {
+                        name: SYSTEM_POOL_NAME,
+                        mode: "System",
+                        osType: "Linux",
+                        type: "VirtualMachineScaleSets",
+                        vmSize: aks.systemPool.vmSize,
+                        count: aks.systemPool.count,
+                        orchestratorVersion: targetMinor,
+                        nodeTaints: [SYSTEM_POOL_TAINT],
+                        nodeLabels: { "k8s-upgrades/role": "system" },
+                        upgradeSettings,
+                    },
+                ],
+                tags: { ...aks.tags, "k8s-upgrades/stack": plan.stack },
+            },
+            child({ dependsOn: preflight ? [preflight] : [] }),
+        );
+        this.kubeconfig = userKubeconfig(
+            aks.resourceGroupName,
+            cluster.id.apply(() => clusterName),
+            this,
+        );
+        const kubeconfigB64 = base64Secret(this.kubeconfig);
+
+        const adapter: WorkerAdapter = {
+            registerPool: (resourceName, spec, pool, deps) => {
+                const poolName = agentPoolName(cfg.name, resourceName);
+                const agentPool = new containerservice.AgentPool(
+                    resourceName,
+                    {
+                        resourceGroupName: aks.resourceGroupName,
+                        resourceName: clusterName,
+                        agentPoolName: poolName,
+                        mode: "User",
+                        osType: "Linux",
+                        type: "VirtualMachineScaleSets",
+                        vmSize: spec.type,
+                        count: spec.count,
+                        enableAutoScaling: spec.autoscaler !== undefined,
+                        minCount: spec.autoscaler?.min,
+                        maxCount: spec.autoscaler?.max,
+                        orchestratorVersion: spec.version,
+                        nodeLabels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                        nodeTaints: pool.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+                        upgradeSettings,
+                        tags: { ...aks.tags, "k8s-upgrades/pool": pool.name },
+                    },
+                    child({ dependsOn: [cluster, ...deps], ignoreChanges: spec.autoscaler ? ["count"] : [] }),
+                );
+                return { resource: agentPool, id: pulumi.output(poolName), selector: agentPoolSelector(poolName) };
+            },
+            recordedSelector: (pool) => `${AGENT_POOL_LABEL}=${pool.poolId}`,
+            // The agent pool's own orchestratorVersion change is AKS's surge upgrade under aks.upgradeSettings.
+            inPlace: (_p, handle) => handle.resource,
+        };
+        const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
+        const workersArgs = { parent: this, name, plan, kubeconfig: kubeconfigB64, controlPlane, adapter };
+        const workers = carryOutWorkers(workersArgs);
+        const validation = validationStep(workersArgs, workers.steps, workers.validateSelectors);
+        const done = [validation, ...workers.steps, cluster].filter((r): r is pulumi.Resource => r !== undefined);
+        this.runningState = runningStateOf(plan, cluster.id, done, workers.registered);
+        this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
+    }
+}
