@@ -3,7 +3,8 @@
 // `npm run plan -- fleet --first-deployment` (the CLI and its capture child), against a baseline measured in the
 // same run: bench/raw-lke-fleet.ts, which registers the same resource types and count directly under the same
 // mocks and the same capture child, with no planner. --from-source adds the plan with its capture run through
-// tsx with every stack trace kept (K8SU_CAPTURE_FROM_SOURCE=1), as it ran before the compiled capture.
+// tsx with every stack trace kept (K8SU_CAPTURE_FROM_SOURCE=1), as it ran before the compiled capture, and checks
+// that both print the same plan, byte for byte.
 // Each cell runs --repeats times (at least 3), in alternating order; the table gives the median (min–max) of the
 // wall time, the CPU time (user + system, the child included: steadier than wall time on a shared machine) and
 // the peak RSS of the largest process. Results go to a temporary file; only --record writes
@@ -100,7 +101,7 @@ function commandFor(variant: Variant, stackDir: string): { args: string[]; env: 
 }
 
 /** One timed run under GNU time, which reports the largest RSS of the process and the children it waited for. */
-async function measure(variant: Variant, clusters: number, stackDir: string): Promise<Run> {
+async function measure(variant: Variant, clusters: number, stackDir: string): Promise<{ run: Run; stdout: string }> {
     const { args, env } = commandFor(variant, stackDir);
     const timeFile = path.join(stackDir, "time.txt");
     const { stdout } = await promisify(execFile)(
@@ -114,7 +115,7 @@ async function measure(variant: Variant, clusters: number, stackDir: string): Pr
     const [wall, user, system, rssKb] = fields;
     const count = /resources: (\d+)|policies evaluated over (\d+) resources/.exec(stdout);
     if (!count) throw new Error(`${variant} at N = ${clusters} printed no resource count:\n${stdout.slice(0, 2000)}`);
-    return {
+    const run: Run = {
         variant,
         clusters,
         resources: Number(count[1] ?? count[2]),
@@ -122,6 +123,15 @@ async function measure(variant: Variant, clusters: number, stackDir: string): Pr
         cpuSeconds: Number((user + system).toFixed(2)),
         peakRssMb: Math.round(rssKb / 1024),
     };
+    return { run, stdout };
+}
+
+/** The plan's text must not depend on how its capture ran: every plan run at one N prints the same bytes. */
+function checkSamePlan(texts: Map<number, string>, variant: Variant, clusters: number, stdout: string): void {
+    if (variant === "baseline") return;
+    const first = texts.get(clusters);
+    if (first === undefined) texts.set(clusters, stdout);
+    else if (first !== stdout) throw new Error(`N = ${clusters}: ${LABEL[variant]} printed another plan`);
 }
 
 function spread(values: number[]): Spread {
@@ -239,11 +249,16 @@ export async function main(): Promise<void> {
     console.log(`${opts.variants.map((v) => LABEL[v]).join(" / ")}; ${opts.repeats} runs per cell\n`);
     const runs: Run[] = [];
     const cells: Cell[] = [];
+    const texts = new Map<number, string>();
     for (const n of opts.sizes) {
         for (let i = 0; i < opts.repeats; i++) {
             // Alternate the order so that no variant always runs on a warmer (or busier) machine.
             const order = i % 2 ? [...opts.variants].reverse() : opts.variants;
-            for (const v of order) runs.push(await measure(v, n, stackDir(n)));
+            for (const v of order) {
+                const { run, stdout } = await measure(v, n, stackDir(n));
+                checkSamePlan(texts, v, n, stdout);
+                runs.push(run);
+            }
         }
         const these = cellsFor(runs, n, opts.variants);
         cells.push(...these);
