@@ -59,6 +59,23 @@ test("an unchanged tree reuses its build; an edit gives a new one that runs the 
     }
 });
 
+test("a copy of the tree, build included, builds its own and reads its own scripts", () => {
+    const root = tree();
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "capture-build-copy-"));
+    try {
+        const original = captureBuild(root);
+        fs.cpSync(root, copy, { recursive: true });
+        fs.writeFileSync(path.join(copy, "components", "scripts", "hello.sh"), "echo copy\n");
+        const own = captureBuild(copy);
+        assert.notEqual(path.basename(own.dir), path.basename(original.dir));
+        assert.equal(run(own.entry).script, "echo copy\n");
+        assert.equal(run(original.entry).script, "echo hello\n");
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+        fs.rmSync(copy, { recursive: true, force: true });
+    }
+});
+
 test("a program is run compiled only when the build holds it", () => {
     const root = tree();
     try {

@@ -39,9 +39,13 @@ function sourceFiles(root: string): string[] {
     return out.sort();
 }
 
-/** The digest names the build: every source's path and text, the compiler's version and these options. */
+/**
+ * The digest names the build: every source's path and text, the compiler's version and these options, and the
+ * tree's own path, as the build links to its scripts (a copy of the repository never uses the original's build).
+ */
 function digest(root: string, files: string[], compilerVersion: string): string {
-    const h = createHash("sha256").update(`${compilerVersion}\n${JSON.stringify(COMPILER_OPTIONS)}\n`);
+    const h = createHash("sha256").update(`${fs.realpathSync(root)}\n${compilerVersion}\n`);
+    h.update(`${JSON.stringify(COMPILER_OPTIONS)}\n`);
     for (const f of files)
         h.update(`${f}\0`)
             .update(fs.readFileSync(path.join(root, f)))
