@@ -1,5 +1,6 @@
 // Runs the real program once under the Pulumi SDK's mock runtime and writes what it registered.
-// Usage (one program per process, as mocks are process-global): node --import tsx tools/capture.ts REQUEST.json RESULT.json
+// Usage (one program per process, as mocks are process-global): node --import tsx tools/capture.ts REQUEST.json
+// RESULT.json, or tools/capture-build.ts's compiled capture.js with the same arguments (what tools/harness.ts runs).
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -270,7 +271,22 @@ async function run(request: CaptureRequest): Promise<Capture> {
     return capture;
 }
 
+/**
+ * Pulumi's SDK wraps every promise it makes for a resource in debuggablePromise, which stores `new Error().stack`
+ * on it for its leak report (@pulumi/pulumi runtime/debuggable.js): thousands of formatted stack traces per
+ * fleet, each mapped back through tsx's source maps when run from source. Nothing here reads them: the capture
+ * keeps error messages only. With no frames to capture the SDK's calls are cheap; source positions of resources
+ * are unaffected, as Resource.callsites lifts the limit while it reads its own trace (@pulumi/pulumi resource.js).
+ * K8SU_CAPTURE_FROM_SOURCE=1 keeps every trace, for debugging the program.
+ */
+function dropStackTraces(): void {
+    if (process.env.K8SU_CAPTURE_FROM_SOURCE === "1") return;
+    Error.stackTraceLimit = 0;
+    process.setSourceMapsEnabled(false);
+}
+
 async function cli(): Promise<void> {
+    dropStackTraces();
     const [requestFile, resultFile] = process.argv.slice(2);
     const request = JSON.parse(fs.readFileSync(requestFile, "utf8")) as CaptureRequest;
     const result = await run(request);

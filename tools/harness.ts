@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
+import { captureBuild, compiledModule } from "./capture-build";
 import type { Capture, CaptureRequest } from "./capture-types";
 
 export const PROJECT = "k8s-upgrades";
@@ -85,12 +86,29 @@ export function stackRef(stack: string): string {
     return `${FILE_BACKEND_ORG}/${PROJECT}/${stack}`;
 }
 
+/** Set to 1 to run the capture from the TypeScript sources through tsx, with source-mapped stack traces. */
+export const FROM_SOURCE_ENV = "K8SU_CAPTURE_FROM_SOURCE";
+
+/**
+ * How the capture child starts: from the compiled build (tools/capture-build.ts), with the request's program
+ * pointed at its compiled module; through tsx when asked to, or when the program lies outside the build.
+ */
+function captureCommand(program: string | undefined): { args: string[]; program?: string } {
+    const fromSource = { args: ["--import", "tsx", path.join(ROOT, "tools", "capture.ts")], program };
+    if (process.env[FROM_SOURCE_ENV] === "1") return fromSource;
+    const build = captureBuild(ROOT);
+    if (program === undefined) return { args: [build.entry] };
+    const compiled = compiledModule(build, ROOT, program);
+    return compiled === undefined ? fromSource : { args: [build.entry], program: compiled };
+}
+
 export async function runProgram(opts: RunOptions): Promise<Capture> {
     const stackOutputs: Record<string, Record<string, unknown>> = {};
     if (opts.previous) stackOutputs[stackRef(opts.stack)] = opts.previous;
     for (const [name, outputs] of Object.entries(opts.sources ?? {})) stackOutputs[stackRef(name)] = outputs;
+    const command = captureCommand(opts.program);
     const request: CaptureRequest = {
-        program: opts.program,
+        program: command.program,
         project: PROJECT,
         stack: opts.stack,
         organization: FILE_BACKEND_ORG,
@@ -114,7 +132,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         try {
             ({ stdout, stderr } = await promisify(execFile)(
                 process.execPath,
-                ["--import", "tsx", path.join(ROOT, "tools", "capture.ts"), requestFile, resultFile],
+                [...command.args, requestFile, resultFile],
                 {
                     cwd: ROOT,
                     maxBuffer: 64 * 1024 * 1024,
