@@ -1,9 +1,15 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
-import * as aws from "@pulumi/aws";
-import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { type AmiByVersion, CapiAwsUpgradeCluster, imageMoves, neededVersions, resolveAmis } from "./capi-aws/cluster";
+import { CapiAwsCluster, EksCluster, KubeadmCluster, LkeCluster, type UpgradeCluster } from "./api/clusters";
+import { type Decision, prepareProviders, readPromotionSource, withDecision } from "./api/decide";
+import {
+    firstDeploymentIssue,
+    liveProviderVersions,
+    readRunningState,
+    runningRecord,
+    stackReferenceName,
+} from "./api/history";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -15,13 +21,8 @@ import {
     scrub,
     stackFile,
 } from "./config";
-import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "./eks/addons";
-import { EksUpgradeCluster } from "./eks/cluster";
-import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
-import { LkeUpgradeCluster } from "./lke/cluster";
-import { type ClusterPlan, type PromotionSource, planStack } from "./plan";
-import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "./running";
-import { compareMinor, formatMinor, parseVersion, requireVersion } from "./versions";
+import { type ClusterPlan, planStack } from "./plan";
+import { RUNNING_STATE_OUTPUT } from "./running";
 
 export { CONFIG_NAMESPACE };
 
@@ -65,64 +66,7 @@ export function readNamespaceConfig(): NamespaceConfig {
     return out;
 }
 
-/**
- * The minors LKE and EKS offer, from their APIs at preview time. Where an API cannot say (no credentials, the
- * offline plan's mocks), the dated table in components/config/supported-versions.ts applies.
- */
-async function liveProviderVersions(
-    config: StackConfig,
-    secretValues: string[],
-): Promise<Partial<Record<ProviderName, string[]>>> {
-    const live: Partial<Record<ProviderName, string[]>> = {};
-    const ask = async (provider: ProviderName, list: () => Promise<(string | undefined)[]>) => {
-        if (!config.clusters.some((c) => c.provider === provider)) return;
-        try {
-            const minors = (await list()).map((v) => parseVersion(v)).filter((v) => v !== undefined);
-            if (minors.length > 0)
-                live[provider] = [...new Set(minors.map(formatMinor))].sort((a, b) =>
-                    compareMinor(requireVersion(a), requireVersion(b)),
-                );
-        } catch (err) {
-            void pulumi.log.info(
-                scrub(
-                    `the ${provider} API did not list its Kubernetes versions (${(err as Error).message}); the dated table applies`,
-                    secretValues,
-                ),
-            );
-        }
-    };
-    await ask("lke", async () => ((await linode.getLkeVersions()).versions ?? []).map((v) => v.id));
-    await ask("eks", async () =>
-        ((await aws.eks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
-    );
-    return live;
-}
-
-/** Missing history is not a first deployment: the user must say so, or the pre-flight and skew checks would be skipped. */
-export function firstDeploymentIssue(stack: string): ConfigIssue {
-    return {
-        stack,
-        field: `${CONFIG_NAMESPACE}:firstDeployment`,
-        given: undefined,
-        allowed: `true only when this stack has never been deployed (no previous outputs could be read: stack output ${RUNNING_STATE_OUTPUT} is missing)`,
-        hint:
-            `If the clusters do not exist yet, set ${CONFIG_NAMESPACE}:firstDeployment: true in ${stackFile(stack)} ` +
-            `(the offline plan's --first-deployment does the same). If they exist, do not: restore the stack's state ` +
-            `(pulumi stack import --file <backup>) or run 'pulumi stack output ${RUNNING_STATE_OUTPUT} --json' to see ` +
-            "why the outputs are missing, so the pre-flight and version checks see what runs.",
-    };
-}
-
-/** `organization/k8s-upgrades/<stack>` on the file backend, `<org>/k8s-upgrades/<stack>` on Pulumi Cloud. */
-export function stackReferenceName(stack: string): string {
-    return `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
-}
-
-async function readRunningState(resourceName: string, stack: string): Promise<RunningState | undefined> {
-    const ref = new pulumi.StackReference(resourceName, { name: stackReferenceName(stack) });
-    const details = await ref.getOutputDetails(RUNNING_STATE_OUTPUT);
-    return parseRunningState(details.value ?? details.secretValue, `stack "${stack}"`);
-}
+export { firstDeploymentIssue, stackReferenceName };
 
 /** The accepted config and the history it needs, or a refusal; version issues join the planner's. */
 async function readConfigAndHistory(stack: string) {
@@ -154,110 +98,54 @@ async function readConfigAndHistory(stack: string) {
     return { config, running, versionIssues: versions.issues, refuse };
 }
 
+/** The arguments of a cluster's class, from its validated config: secrets come from the config keys it names. */
+function classFor(plan: ClusterPlan, decision: Decision): UpgradeCluster<ProviderName> {
+    const { cluster } = plan;
+    const common = {
+        kubernetesVersion: cluster.kubernetesVersion,
+        nodePools: cluster.nodePools,
+        workers: cluster.workers,
+    };
+    const secrets = new pulumi.Config(CONFIG_NAMESPACE);
+    switch (cluster.provider) {
+        case "lke":
+            return new LkeCluster(cluster.name, withDecision({ ...common, ...cluster.lke! }, decision));
+        case "eks":
+            return new EksCluster(cluster.name, withDecision({ ...common, ...cluster.eks! }, decision));
+        case "kubeadm": {
+            const k = cluster.kubeadm!;
+            const args = {
+                ...common,
+                ...k,
+                sshPrivateKey: secrets.requireSecret(k.ssh.privateKeySecret),
+                kubeconfig: secrets.requireSecret(k.kubeconfigSecret),
+            };
+            return new KubeadmCluster(cluster.name, withDecision(args, decision));
+        }
+        case "capi-aws": {
+            const c = cluster.capiAws!;
+            const args = { ...common, ...c, managementKubeconfig: secrets.requireSecret(c.managementKubeconfigSecret) };
+            return new CapiAwsCluster(cluster.name, withDecision(args, decision));
+        }
+    }
+}
+
 export async function main(): Promise<Record<string, unknown>> {
     const stack = pulumi.getStack();
     const { config, running, versionIssues, refuse } = await readConfigAndHistory(stack);
-    let source: PromotionSource | undefined;
-    if (config.promotesFrom) {
-        let state: RunningState | undefined;
-        try {
-            state = await readRunningState("promotes-from", config.promotesFrom);
-        } catch (err) {
-            state = undefined;
-            void pulumi.log.warn(
-                `could not read the running state of stack "${config.promotesFrom}": ${(err as Error).message}`,
-            );
-        }
-        source = { stack: config.promotesFrom, state };
-    }
-
+    const source = config.promotesFrom ? await readPromotionSource("promotes-from", config.promotesFrom) : undefined;
     const { plans, issues } = planStack(config, running, source);
     issues.unshift(...versionIssues);
-    // Cluster API machines need an image built for their version: resolve them all before registering anything.
-    const amis = new Map<string, AmiByVersion>();
-    for (const plan of plans.filter((p) => p.cluster.provider === "capi-aws")) {
-        const resolved = await resolveAmis(
-            stack,
-            config.clusters.indexOf(plan.cluster),
-            plan.cluster,
-            neededVersions(plan),
-            plan.running?.images,
-        );
-        amis.set(plan.cluster.name, resolved.amis);
-        issues.push(...resolved.issues);
-        for (const m of imageMoves(plan, resolved.amis))
-            plan.warnings.push(
-                `Kubernetes ${m.version} moves from ${m.from} to ${m.to} (capi-aws.amis): every machine at that version is replaced, control plane first, after a pre-flight`,
-            );
-    }
-    // EKS add-ons: recorded versions stay; an upgrade looks up (or takes the promoted) versions for the target.
-    const addons = new Map<string, AddonVersions>();
-    const awsRegion = new pulumi.Config("aws").get("region");
-    for (const plan of plans.filter((p) => p.cluster.provider === "eks")) {
-        const decision = decideAddons(plan, source?.state?.clusters[plan.cluster.name]);
-        const found: Partial<Record<AddonName, string>> = {};
-        const region = plan.cluster.eks?.region ?? awsRegion;
-        for (const addonName of decision.lookups) {
-            const kubernetesVersion = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
-            found[addonName] = (
-                await aws.eks.getAddonVersion({
-                    addonName,
-                    kubernetesVersion,
-                    mostRecent: true,
-                    ...(region ? { region } : {}),
-                })
-            ).version;
-        }
-        const finished = finishAddons(plan, config.clusters.indexOf(plan.cluster), decision, found);
-        addons.set(plan.cluster.name, finished.versions);
-        issues.push(...finished.issues);
-    }
+    const prepared = await prepareProviders(stack, config, plans, source);
+    issues.push(...prepared.issues);
     if (issues.length > 0) throw refuse(issues);
 
-    const linodeToken = new pulumi.Config("linode").getSecret("token");
-    const clusters: Record<string, pulumi.Output<unknown>> = {};
+    // Each cluster through its public class, with the plan decided here for the whole stack.
+    const clusters = plans.map((plan) => classFor(plan, prepared.decisions.get(plan.cluster.name)!));
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
-    const secrets = new pulumi.Config(CONFIG_NAMESPACE);
-    /** Each provider's adapter: registers the cluster's resources and says what to export. */
-    const adapters: Record<
-        ProviderName,
-        (plan: ClusterPlan) => { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> }
-    > = {
-        lke: (plan) => new LkeUpgradeCluster(plan.cluster.name, { plan, linodeToken }),
-        eks: (plan) =>
-            new EksUpgradeCluster(plan.cluster.name, {
-                plan,
-                defaultRegion: awsRegion,
-                addonVersions: addons.get(plan.cluster.name)!,
-            }),
-        kubeadm: (plan) =>
-            new KubeadmUpgradeCluster(plan.cluster.name, {
-                plan,
-                sshPrivateKey: secrets.requireSecret(plan.cluster.kubeadm!.ssh.privateKeySecret),
-                kubeconfig: secrets.requireSecret(plan.cluster.kubeadm!.kubeconfigSecret),
-            }),
-        "capi-aws": (plan) =>
-            new CapiAwsUpgradeCluster(plan.cluster.name, {
-                plan,
-                amis: amis.get(plan.cluster.name)!,
-                managementKubeconfig: secrets.requireSecret(plan.cluster.capiAws!.managementKubeconfigSecret),
-            }),
-    };
-    for (const plan of plans) {
-        for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
-        for (const h of plan.holds) void pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
-        const cluster = adapters[plan.cluster.provider](plan);
-        clusters[plan.cluster.name] = cluster.runningState;
-        if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
-    }
-
+    for (const c of clusters) if ("kubeconfig" in c) kubeconfigs[c.name] = c.kubeconfig as pulumi.Output<string>;
     return {
-        [RUNNING_STATE_OUTPUT]: pulumi.output(clusters).apply((c) => ({
-            schemaVersion: RUNNING_STATE_SCHEMA,
-            stack,
-            promotesFrom: config.promotesFrom ?? null,
-            clusters: c,
-        })),
+        [RUNNING_STATE_OUTPUT]: runningRecord(clusters, { promotesFrom: config.promotesFrom }),
         kubeconfigs: pulumi.secret(kubeconfigs),
     };
 }
