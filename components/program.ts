@@ -84,7 +84,9 @@ async function readConfigAndHistory(stack: string) {
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }
     const running = await readRunningState("running-state", stack);
-    if (!running && !config.firstDeployment) throw refuse([firstDeploymentIssue(stack)]);
+    // A stack whose clusters all name the IDs of what runs adopts them: its first record comes from what they report.
+    const adopting = config.clusters.every((c) => c.import !== undefined);
+    if (!running && !config.firstDeployment && !adopting) throw refuse([firstDeploymentIssue(stack)]);
     if (running && config.firstDeployment)
         void pulumi.log.warn(
             `${CONFIG_NAMESPACE}:firstDeployment is ignored: stack "${stack}" has previous outputs, so it is not a first deployment. Remove the key from ${stackFile(stack)}.`,

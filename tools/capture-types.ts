@@ -19,6 +19,8 @@ export interface CaptureRequest {
     addonCatalog?: Record<string, string>;
     /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
     failResources?: string[];
+    /** Import ID → what the provider reports for that existing resource (state returned when it is imported). */
+    existing?: Record<string, Record<string, unknown>>;
 }
 
 export interface CapturedResource {
@@ -31,6 +33,8 @@ export interface CapturedResource {
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
     deletedWith?: string;
+    /** The ID given in the `import` option: the resource is adopted, not created. */
+    importId?: string;
     ignoreChanges: string[];
     inputs: Record<string, unknown>;
     /** The state the (mock) provider returned: what CrossGuard's stack policies see. */

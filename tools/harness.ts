@@ -29,6 +29,8 @@ export interface RunOptions {
     addonCatalog?: Record<string, string>;
     /** Resources whose registration fails (see CaptureRequest). */
     failResources?: string[];
+    /** Import ID → what the provider reports for that existing resource. */
+    existing?: Record<string, Record<string, unknown>>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -98,6 +100,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         amiCatalog: opts.amiCatalog,
         addonCatalog: opts.addonCatalog,
         failResources: opts.failResources,
+        existing: opts.existing,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {

@@ -155,12 +155,3 @@ export function toClusterInput<P extends ProviderName>(
     out[provider] = block;
     return out;
 }
-
-/** The arguments back from a validated cluster's config: how the config program hands its clusters to the classes. */
-export function fromClusterInput(cluster: Record<string, unknown>): Record<string, unknown> {
-    const provider = String(cluster.provider);
-    const block = (cluster[provider] ?? {}) as Record<string, unknown>;
-    const out: Record<string, unknown> = { ...block };
-    for (const key of COMMON) if (cluster[key] !== undefined) out[key] = cluster[key];
-    return out;
-}

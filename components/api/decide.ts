@@ -133,7 +133,8 @@ export async function decideCluster<P extends ProviderName>(
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }
     const running = await historyOf(name, args, stack);
-    if (!running && !config.firstDeployment) throw refusal([firstDeploymentIssue(stack, name)]);
+    if (!running && !config.firstDeployment && !config.clusters[0]?.import)
+        throw refusal([firstDeploymentIssue(stack, name)]);
     const source = config.promotesFrom
         ? await readPromotionSource(`promotes-from-${config.promotesFrom}`, config.promotesFrom)
         : undefined;

@@ -339,6 +339,32 @@ const capiAws = strict(
     "a map with at least controlPlane.instanceType, and amis or amiLookup",
 );
 
+/** Provider IDs of resources that exist already: the first deployment adopts them (Pulumi's import option). */
+const adoption = strict(
+    {
+        cluster: text(
+            /^[A-Za-z0-9][\w.:-]{0,254}$/,
+            "the provider's id of the cluster: the LKE cluster id (12345) or the EKS cluster name",
+            "linode-cli lke clusters-list or aws eks list-clusters shows it.",
+            255,
+        ),
+        pools: z
+            .record(
+                resourceName,
+                text(
+                    /^[A-Za-z0-9][\w.:-]{0,254}$/,
+                    "the provider's id of the pool: the LKE pool id (67890) or <cluster>:<node group> for EKS",
+                    undefined,
+                    255,
+                ),
+                says("a map of pool names (as in nodePools) to provider ids"),
+            )
+            .prefault({}),
+    },
+    "a map with cluster and pools",
+    'Write the IDs of what runs: import: { cluster: "12345", pools: { general: "67890" } }.',
+);
+
 export const clusterInput = strict(
     {
         name: resourceName.meta({ description: "Unique in the stack; used in resource names." }),
@@ -353,6 +379,9 @@ export const clusterInput = strict(
         eks: eks.optional().meta({ description: "EKS settings (provider eks)." }),
         kubeadm: kubeadm.optional().meta({ description: "Self-managed kubeadm settings (provider kubeadm)." }),
         "capi-aws": capiAws.optional().meta({ description: "Cluster API on AWS settings (provider capi-aws)." }),
+        import: adoption.optional().meta({
+            description: "Adopt a cluster that already runs (lke, eks): the provider IDs of the cluster and its pools.",
+        }),
     },
     "a map with name, provider, kubernetesVersion, nodePools and workers",
 );
@@ -418,7 +447,10 @@ export interface ClusterConfig {
     eks?: EksSettings;
     kubeadm?: KubeadmSettings;
     capiAws?: CapiAwsSettings;
+    /** Provider IDs of a cluster that already runs: its first deployment adopts them instead of creating. */
+    import?: AdoptionSettings;
 }
+export type AdoptionSettings = NonNullable<ClusterInput["import"]>;
 export interface StackConfig {
     stack: string;
     clusters: ClusterConfig[];
@@ -444,6 +476,7 @@ function toClusterConfig(c: ClusterInput): ClusterConfig {
                 deleteEmptyDirDataExplicit: drain.deleteEmptyDirData !== undefined,
             },
         },
+        ...(c.import ? { import: c.import } : {}),
         lke: c.lke,
         eks: c.eks,
         kubeadm: c.kubeadm,
@@ -488,6 +521,41 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
     checkWorkers(c, ctx);
     if (c.kubeadm) checkKubeadm(c, c.kubeadm, ctx);
     checkCapiAndEks(c, ctx);
+    checkAdoption(c, ctx);
+}
+
+/** Adoption is carried out for LKE and EKS; its pools must be pools the cluster declares. */
+function checkAdoption(c: ClusterInput, ctx: Ctx): void {
+    if (!c.import) return;
+    if (c.provider !== "lke" && c.provider !== "eks")
+        problem(
+            ctx,
+            ["import"],
+            c.import,
+            "import only for lke and eks clusters",
+            "Remove it: kubeadm and Cluster API clusters are not created by this program, so they need no adoption.",
+        );
+    const names = c.nodePools.map((p) => p.name);
+    for (const pool of Object.keys(c.import.pools).filter((k) => !names.includes(k)))
+        problem(
+            ctx,
+            ["import", "pools", pool],
+            pool,
+            `a pool named in nodePools (${names.join(", ")})`,
+            "Name each pool as nodePools does, or add the pool to nodePools with its running type and count.",
+        );
+    if (c.provider === "eks")
+        for (const key of ["clusterRoleArn", "nodeRoleArn"] as const)
+            if (!c.eks?.[key])
+                problem(
+                    ctx,
+                    ["eks", key],
+                    undefined,
+                    `the ARN of the role the adopted cluster uses, when import is set`,
+                    "aws eks describe-cluster (roleArn) and describe-nodegroup (nodeRole) show them; a new role would differ from what runs.",
+                );
+    if (c.provider === "lke" && !/^\d+$/.test(c.import.cluster))
+        problem(ctx, ["import", "cluster"], c.import.cluster, "a numeric LKE cluster id such as 12345");
 }
 
 function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {
