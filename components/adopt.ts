@@ -58,7 +58,8 @@ export function reportedRunningState(
                 throw new pulumi.RunError(
                     `cluster ${name}: the adopted pool ${p.name} reports version ${JSON.stringify(r.version)}, count ${JSON.stringify(r.count)}, type ${JSON.stringify(r.type)}; nothing is recorded. Check its import ID.`,
                 );
-            return { ...p, version, count: r.count, type: r.type };
+            // An autoscaled pool's live size belongs to the autoscaler: the record keeps the configured count.
+            return { ...p, version, count: p.autoscaler ? p.count : r.count, type: r.type };
         });
         const minor = (v: string) => formatMinor(requireVersion(v));
         return {

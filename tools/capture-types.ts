@@ -21,6 +21,8 @@ export interface CaptureRequest {
     failResources?: string[];
     /** Import ID → what the provider reports for that existing resource (state returned when it is imported). */
     existing?: Record<string, Record<string, unknown>>;
+    /** Resource name → the state an earlier deployment left (what the engine carries into this one). */
+    carriedState?: Record<string, Record<string, unknown>>;
 }
 
 export interface CapturedResource {

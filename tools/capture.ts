@@ -46,8 +46,8 @@ async function run(request: CaptureRequest): Promise<Capture> {
             newResource(args) {
                 const made = created(args);
                 // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
-                const existing = args.id ? request.existing?.[args.id] : undefined;
-                return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
+                const existing = args.id ? request.existing?.[args.id] : request.carriedState?.[args.name];
+                return existing ? { id: args.id ?? made.id, state: { ...made.state, ...existing } } : made;
             },
             call(args) {
                 return invoked(args);

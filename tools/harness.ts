@@ -31,6 +31,8 @@ export interface RunOptions {
     failResources?: string[];
     /** Import ID → what the provider reports for that existing resource. */
     existing?: Record<string, Record<string, unknown>>;
+    /** Resource name → the state an earlier deployment left. */
+    carriedState?: Record<string, Record<string, unknown>>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -101,6 +103,7 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         addonCatalog: opts.addonCatalog,
         failResources: opts.failResources,
         existing: opts.existing,
+        carriedState: opts.carriedState,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {
