@@ -47,9 +47,10 @@ export function renderAdoption(stack: string, capture: Capture): string {
     const lines = [
         `k8s-upgrades adoption of stack ${stack}`,
         "",
-        `  The first 'pulumi up' imports these resources (the import IDs in Pulumi.${stack}.yaml): the engine reads`,
-        "  each one, refuses any input that differs from what runs, and changes nothing. The same imports by hand",
-        "  (after a 'pulumi up --target' of the components; --protect=false keeps blue-green able to retire a pool):",
+        `  The first 'pulumi up' imports these resources (the import IDs in Pulumi.${stack}.yaml). An input that`,
+        "  differs from what runs shows in 'pulumi preview' as an update of the imported resource: adopt only when",
+        "  the preview lists imports alone. The same imports by hand (after a 'pulumi up --target' of the",
+        "  components; --protect=false keeps blue-green able to retire a pool):",
         "",
     ];
     for (const c of commands)

@@ -539,7 +539,7 @@ function checkAdoption(c: ClusterInput, ctx: Ctx): void {
     for (const pool of Object.keys(c.import.pools).filter((k) => !names.includes(k)))
         problem(
             ctx,
-            ["import", "pools", pool],
+            ["import", "pools"],
             pool,
             `a pool named in nodePools (${names.join(", ")})`,
             "Name each pool as nodePools does, or add the pool to nodePools with its running type and count.",
