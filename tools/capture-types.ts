@@ -22,7 +22,7 @@ export interface CaptureRequest {
     /** Import ID → what the provider reports for that existing resource (state returned when it is imported). */
     existing?: Record<string, Record<string, unknown>>;
     /** Resource name → the state an earlier deployment left (what the engine carries into this one). */
-    carriedState?: Record<string, Record<string, unknown>>;
+    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
 }
 
 export interface CapturedResource {
@@ -37,6 +37,8 @@ export interface CapturedResource {
     deletedWith?: string;
     /** The ID given in the `import` option: the resource is adopted, not created. */
     importId?: string;
+    /** The id the (mock) provider gave the resource. */
+    id?: string;
     ignoreChanges: string[];
     inputs: Record<string, unknown>;
     /** The state the (mock) provider returned: what CrossGuard's stack policies see. */

@@ -46,8 +46,13 @@ async function run(request: CaptureRequest): Promise<Capture> {
             newResource(args) {
                 const made = created(args);
                 // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
-                const existing = args.id ? request.existing?.[args.id] : request.carriedState?.[args.name];
-                return existing ? { id: args.id ?? made.id, state: { ...made.state, ...existing } } : made;
+                if (args.id) {
+                    const existing = request.existing?.[args.id];
+                    return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
+                }
+                // A resource an earlier deployment left: the engine carries its id and state into this one.
+                const carried = request.carriedState?.[args.name];
+                return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
             },
             call(args) {
                 return invoked(args);
@@ -191,6 +196,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
                     propertyDependencies,
                     deletedWith: req.getDeletedwith() || undefined,
                     importId: req.getImportid() || undefined,
+                    id: resp.getId() || undefined,
                     ignoreChanges: req.getIgnorechangesList(),
                     inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
                     outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,

@@ -32,7 +32,7 @@ export interface RunOptions {
     /** Import ID → what the provider reports for that existing resource. */
     existing?: Record<string, Record<string, unknown>>;
     /** Resource name → the state an earlier deployment left. */
-    carriedState?: Record<string, Record<string, unknown>>;
+    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
