@@ -33,8 +33,8 @@ export function readRunningState(resourceName: string, stack: string): Promise<R
 /** Missing history is not a first deployment: the user must say so, or the pre-flight and skew checks would be skipped. */
 export function firstDeploymentIssue(stack: string, cluster?: string): ConfigIssue {
     const where = cluster
-        ? `the firstDeployment argument of cluster ${cluster}`
-        : `${CONFIG_NAMESPACE}:firstDeployment in ${stackFile(stack)}`;
+        ? `the firstDeployment argument of cluster ${cluster} to true`
+        : `${CONFIG_NAMESPACE}:firstDeployment: true in ${stackFile(stack)}`;
     return {
         stack,
         cluster,
@@ -42,7 +42,7 @@ export function firstDeploymentIssue(stack: string, cluster?: string): ConfigIss
         given: undefined,
         allowed: `true only when this stack has never been deployed (no previous outputs could be read: stack output ${RUNNING_STATE_OUTPUT} is missing)`,
         hint:
-            `If the clusters do not exist yet, set ${where} to true ` +
+            `If the clusters do not exist yet, set ${where} ` +
             `(the offline plan's --first-deployment does the same). If they exist, do not: restore the stack's state ` +
             `(pulumi stack import --file <backup>) or run 'pulumi stack output ${RUNNING_STATE_OUTPUT} --json' to see ` +
             "why the outputs are missing, so the pre-flight and version checks see what runs.",
