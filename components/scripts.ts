@@ -94,8 +94,20 @@ export function scriptDigest(kind: ScriptKind): string {
     return createHash("sha256").update(buildScript(kind)).digest("hex");
 }
 
-/** Where the step scripts live, relative to the project directory (the command provider's working directory). */
-export const SCRIPT_RUNNER = "components/scripts/run.sh";
+/**
+ * Where the step scripts live, relative to the project directory (the command provider's working directory):
+ * components/scripts/run.sh in this checkout, node_modules/k8s-upgrades/dist/components/scripts/run.sh for a
+ * program that installed the package. Relative, so that every machine plans the same text.
+ */
+export const SCRIPT_RUNNER = runnerPath();
+
+function runnerPath(): string {
+    const relative = path
+        .relative(process.cwd(), path.join(__dirname, "scripts", "run.sh"))
+        .split(path.sep)
+        .join("/");
+    return /^[\w./-]+$/.test(relative) ? relative : shellQuote(relative);
+}
 
 /**
  * A step's create script as it sits in the Command's inputs: two lines that run the script from the project's

@@ -26,6 +26,10 @@ export interface CaptureRequest {
     aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails, as a failed step does: what waits for them never resolves. */
     failResources?: string[];
+    /** Import ID → what the provider reports for that existing resource (state returned when it is imported). */
+    existing?: Record<string, Record<string, unknown>>;
+    /** Resource name → the state an earlier deployment left (what the engine carries into this one). */
+    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
 }
 
 export interface CapturedResource {
@@ -38,6 +42,10 @@ export interface CapturedResource {
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
     deletedWith?: string;
+    /** The ID given in the `import` option: the resource is adopted, not created. */
+    importId?: string;
+    /** The id the (mock) provider gave the resource. */
+    id?: string;
     ignoreChanges: string[];
     inputs: Record<string, unknown>;
     /** The state the (mock) provider returned: what CrossGuard's stack policies see. */

@@ -45,165 +45,18 @@ async function run(request: CaptureRequest): Promise<Capture> {
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                if (request.failResources?.includes(args.name)) throw new Error(`${args.name} failed (injected)`);
-                const inputs = args.inputs as Record<string, unknown>;
-                switch (args.type) {
-                    case "pulumi:pulumi:StackReference": {
-                        const outputs = request.stackOutputs[String(inputs.name)] ?? {};
-                        return {
-                            id: String(inputs.name),
-                            state: { name: inputs.name, outputs, secretOutputNames: [] },
-                        };
-                    }
-                    case "linode:index/lkeCluster:LkeCluster": {
-                        const pools = ((inputs.pools as Array<Record<string, unknown>> | undefined) ?? []).map(
-                            (p, i) => ({ ...p, id: Number(fakeNumericId(`${args.name}/${i}`)) }),
-                        );
-                        return {
-                            id: fakeNumericId(args.name),
-                            state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" },
-                        };
-                    }
-                    case "linode:index/lkeNodePool:LkeNodePool":
-                        return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
-                    case "aws:eks/cluster:Cluster": {
-                        const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
-                        return {
-                            id: clusterName,
-                            state: {
-                                ...inputs,
-                                name: clusterName,
-                                arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`,
-                                endpoint: `https://${clusterName}.eks.example`,
-                                certificateAuthority: { data: "Q0EK" },
-                            },
-                        };
-                    }
-                    case "aws:eks/nodeGroup:NodeGroup": {
-                        const nodeGroupName = String(
-                            inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`,
-                        );
-                        return {
-                            id: `${inputs.clusterName}:${nodeGroupName}`,
-                            state: {
-                                ...inputs,
-                                nodeGroupName,
-                                arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}`,
-                            },
-                        };
-                    }
-                    case "gcp:container/cluster:Cluster":
-                        return {
-                            id: `projects/p/locations/${inputs.location}/clusters/${inputs.name}`,
-                            state: {
-                                ...inputs,
-                                endpoint: "203.0.113.10",
-                                masterAuth: { clusterCaCertificate: "Q0EK" },
-                                masterVersion: `${inputs.minMasterVersion}.6-gke.1500`,
-                            },
-                        };
-                    case "gcp:container/nodePool:NodePool":
-                        return { id: `${inputs.location}/${inputs.cluster}/${inputs.name}`, state: { ...inputs } };
-                    case "aws:iam/role:Role":
-                        return {
-                            id: args.name,
-                            state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` },
-                        };
-                    case "command:local:Command":
-                    case "command:remote:Command":
-                        return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
-                    case "kubernetes:core/v1:Secret":
-                        // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
-                        return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
-                    default:
-                        return { id: args.custom ? `${args.name}-id` : "", state: inputs };
+                const made = created(args);
+                // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
+                if (args.id) {
+                    const existing = request.existing?.[args.id];
+                    return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
                 }
+                // A resource an earlier deployment left: the engine carries its id and state into this one.
+                const carried = request.carriedState?.[args.name];
+                return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
             },
             call(args) {
-                if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
-                    return {
-                        id: args.inputs.id,
-                        kubeconfig: fakeKubeconfig,
-                        k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "",
-                        pools: [],
-                    };
-                }
-                if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
-                    return {
-                        addonName: args.inputs.addonName,
-                        kubernetesVersion: args.inputs.kubernetesVersion,
-                        version:
-                            request.addonCatalog?.[`${args.inputs.addonName}@${args.inputs.kubernetesVersion}`] ??
-                            `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
-                    };
-                }
-                if (args.token === "aws:ec2/getAmi:getAmi") {
-                    const wanted =
-                        ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find(
-                            (f) => f.name === "tag:kubernetes_version",
-                        )?.values ?? [];
-                    const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
-                    if (!id)
-                        throw new Error(
-                            "Your query returned no results. Please change your search criteria and try again.",
-                        );
-                    return {
-                        id,
-                        imageId: id,
-                        name: `capi-image-${wanted[0]}`,
-                        tags: { kubernetes_version: wanted[0] },
-                    };
-                }
-                if (args.token === "gcp:container/getEngineVersions:getEngineVersions") {
-                    const everyMinor = Array.from({ length: 8 }, (_, i) => [
-                        `1.${37 - i}.6-gke.1500`,
-                        `1.${37 - i}.5-gke.1200`,
-                    ]).flat();
-                    const offer = request.gkeOffers?.[String(args.inputs.location)] ?? {
-                        validMasterVersions: everyMinor,
-                        validNodeVersions: everyMinor,
-                    };
-                    return { location: args.inputs.location, ...offer };
-                }
-                if (args.token === "gcp:container/getCluster:getCluster") {
-                    return {
-                        name: args.inputs.name,
-                        endpoint: "203.0.113.10",
-                        masterAuths: [{ clusterCaCertificate: "Q0EK" }],
-                        masterVersion: request.liveVersions?.[String(args.inputs.name)] ?? "",
-                    };
-                }
-                if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials")
-                    return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig }] };
-                if (
-                    args.token === "azure-native:resources:getResource" &&
-                    args.inputs.resourceType === "upgradeProfiles"
-                ) {
-                    const cluster = String(args.inputs.parentResourcePath).split("/").pop() ?? "";
-                    const offered = request.aksUpgrades?.[cluster];
-                    return {
-                        id: `${args.inputs.parentResourcePath}/upgradeProfiles/default`,
-                        name: "default",
-                        properties: {
-                            controlPlaneProfile: {
-                                kubernetesVersion: request.liveVersions?.[cluster] ?? "",
-                                // Offline, every minor is offered: only a real preview can refuse one.
-                                upgrades: (offered ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`)).map(
-                                    (kubernetesVersion) => ({ kubernetesVersion }),
-                                ),
-                            },
-                        },
-                    };
-                }
-                if (args.token === "aws:eks/getCluster:getCluster") {
-                    return {
-                        name: args.inputs.name,
-                        endpoint: `https://${args.inputs.name}.eks.example`,
-                        certificateAuthorities: [{ data: "Q0EK" }],
-                        version: request.liveVersions?.[String(args.inputs.name)] ?? "",
-                    };
-                }
-                return {};
+                return invoked(args);
             },
         },
         request.project,
@@ -211,6 +64,166 @@ async function run(request: CaptureRequest): Promise<Capture> {
         false,
         request.organization,
     );
+
+    function created(args: pulumi.runtime.MockResourceArgs): {
+        id: string | undefined;
+        state: Record<string, unknown>;
+    } {
+        if (request.failResources?.includes(args.name)) throw new Error(`${args.name} failed (injected)`);
+        const inputs = args.inputs as Record<string, unknown>;
+        switch (args.type) {
+            case "pulumi:pulumi:StackReference": {
+                const outputs = request.stackOutputs[String(inputs.name)] ?? {};
+                return {
+                    id: String(inputs.name),
+                    state: { name: inputs.name, outputs, secretOutputNames: [] },
+                };
+            }
+            case "linode:index/lkeCluster:LkeCluster": {
+                const pools = ((inputs.pools as Array<Record<string, unknown>> | undefined) ?? []).map((p, i) => ({
+                    ...p,
+                    id: Number(fakeNumericId(`${args.name}/${i}`)),
+                }));
+                return {
+                    id: fakeNumericId(args.name),
+                    state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" },
+                };
+            }
+            case "linode:index/lkeNodePool:LkeNodePool":
+                return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
+            case "aws:eks/cluster:Cluster": {
+                const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
+                return {
+                    id: clusterName,
+                    state: {
+                        ...inputs,
+                        name: clusterName,
+                        arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`,
+                        endpoint: `https://${clusterName}.eks.example`,
+                        certificateAuthority: { data: "Q0EK" },
+                    },
+                };
+            }
+            case "aws:eks/nodeGroup:NodeGroup": {
+                const nodeGroupName = String(inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`);
+                return {
+                    id: `${inputs.clusterName}:${nodeGroupName}`,
+                    state: {
+                        ...inputs,
+                        nodeGroupName,
+                        arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}`,
+                    },
+                };
+            }
+            case "gcp:container/cluster:Cluster":
+                return {
+                    id: `projects/p/locations/${inputs.location}/clusters/${inputs.name}`,
+                    state: {
+                        ...inputs,
+                        endpoint: "203.0.113.10",
+                        masterAuth: { clusterCaCertificate: "Q0EK" },
+                        masterVersion: `${inputs.minMasterVersion}.6-gke.1500`,
+                    },
+                };
+            case "gcp:container/nodePool:NodePool":
+                return { id: `${inputs.location}/${inputs.cluster}/${inputs.name}`, state: { ...inputs } };
+            case "aws:iam/role:Role":
+                return {
+                    id: args.name,
+                    state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` },
+                };
+            case "command:local:Command":
+            case "command:remote:Command":
+                return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
+            case "kubernetes:core/v1:Secret":
+                // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
+                return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
+            default:
+                return { id: args.custom ? `${args.name}-id` : "", state: inputs };
+        }
+    }
+
+    function invoked(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
+            return {
+                id: args.inputs.id,
+                kubeconfig: fakeKubeconfig,
+                k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "",
+                pools: [],
+            };
+        }
+        if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
+            return {
+                addonName: args.inputs.addonName,
+                kubernetesVersion: args.inputs.kubernetesVersion,
+                version:
+                    request.addonCatalog?.[`${args.inputs.addonName}@${args.inputs.kubernetesVersion}`] ??
+                    `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
+            };
+        }
+        if (args.token === "aws:ec2/getAmi:getAmi") {
+            const wanted =
+                ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find(
+                    (f) => f.name === "tag:kubernetes_version",
+                )?.values ?? [];
+            const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
+            if (!id)
+                throw new Error("Your query returned no results. Please change your search criteria and try again.");
+            return {
+                id,
+                imageId: id,
+                name: `capi-image-${wanted[0]}`,
+                tags: { kubernetes_version: wanted[0] },
+            };
+        }
+        if (args.token === "gcp:container/getEngineVersions:getEngineVersions") {
+            const everyMinor = Array.from({ length: 8 }, (_, i) => [
+                `1.${37 - i}.6-gke.1500`,
+                `1.${37 - i}.5-gke.1200`,
+            ]).flat();
+            const offer = request.gkeOffers?.[String(args.inputs.location)] ?? {
+                validMasterVersions: everyMinor,
+                validNodeVersions: everyMinor,
+            };
+            return { location: args.inputs.location, ...offer };
+        }
+        if (args.token === "gcp:container/getCluster:getCluster") {
+            return {
+                name: args.inputs.name,
+                endpoint: "203.0.113.10",
+                masterAuths: [{ clusterCaCertificate: "Q0EK" }],
+                masterVersion: request.liveVersions?.[String(args.inputs.name)] ?? "",
+            };
+        }
+        if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials")
+            return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig }] };
+        if (args.token === "azure-native:resources:getResource" && args.inputs.resourceType === "upgradeProfiles") {
+            const cluster = String(args.inputs.parentResourcePath).split("/").pop() ?? "";
+            const offered = request.aksUpgrades?.[cluster];
+            return {
+                id: `${args.inputs.parentResourcePath}/upgradeProfiles/default`,
+                name: "default",
+                properties: {
+                    controlPlaneProfile: {
+                        kubernetesVersion: request.liveVersions?.[cluster] ?? "",
+                        // Offline, every minor is offered: only a real preview can refuse one.
+                        upgrades: (offered ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`)).map(
+                            (kubernetesVersion) => ({ kubernetesVersion }),
+                        ),
+                    },
+                },
+            };
+        }
+        if (args.token === "aws:eks/getCluster:getCluster") {
+            return {
+                name: args.inputs.name,
+                endpoint: `https://${args.inputs.name}.eks.example`,
+                certificateAuthorities: [{ data: "Q0EK" }],
+                version: request.liveVersions?.[String(args.inputs.name)] ?? "",
+            };
+        }
+        return {};
+    }
 
     // The monitor is the SDK's untyped gRPC client: its request and response messages are read through their getters.
     // biome-ignore-start lint/suspicious/noExplicitAny: untyped gRPC messages
@@ -233,6 +246,8 @@ async function run(request: CaptureRequest): Promise<Capture> {
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
                     deletedWith: req.getDeletedwith() || undefined,
+                    importId: req.getImportid() || undefined,
+                    id: resp.getId() || undefined,
                     ignoreChanges: req.getIgnorechangesList(),
                     inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
                     outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,

@@ -33,6 +33,10 @@ export interface RunOptions {
     aksUpgrades?: Record<string, string[]>;
     /** Resources whose registration fails (see CaptureRequest). */
     failResources?: string[];
+    /** Import ID → what the provider reports for that existing resource. */
+    existing?: Record<string, Record<string, unknown>>;
+    /** Resource name → the state an earlier deployment left. */
+    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -121,6 +125,8 @@ export async function runProgram(opts: RunOptions): Promise<Capture> {
         gkeOffers: opts.gkeOffers,
         aksUpgrades: opts.aksUpgrades,
         failResources: opts.failResources,
+        existing: opts.existing,
+        carriedState: opts.carriedState,
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-capture-"));
     try {

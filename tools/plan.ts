@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/rollout";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
+import { renderAdoption } from "./adopt";
 import type { Capture } from "./capture-types";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { changes, orderSteps, recordedState } from "./graph";
@@ -52,6 +53,8 @@ export interface PlanOptions {
     maxChars?: number;
     /** Markdown: where the full plan is kept, named wherever something was left out. */
     artifact?: string;
+    /** The clusters already run: print their imports, then the plan of the deployment that adopts them. */
+    adopt?: boolean;
 }
 
 export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
@@ -60,7 +63,9 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
     if (opts.firstDeployment) config["k8s-upgrades:firstDeployment"] = true;
     const previous: OutputsSource = opts.firstDeployment
         ? { label: "none (--first-deployment)" }
-        : loadOutputs(stack, opts.previous, stackDir);
+        : opts.adopt
+          ? { label: "none (--adopt: the clusters are adopted through their import IDs)" }
+          : loadOutputs(stack, opts.previous, stackDir);
     const declared = config["k8s-upgrades:promotesFrom"] ?? config.promotesFrom;
     const promotesFrom = typeof declared === "string" && declared !== "" ? declared : undefined;
     const source: OutputsSource | undefined = promotesFrom
@@ -73,7 +78,8 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
         previous: previous.outputs,
         sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
     });
-    return renderPlan(stack, capture, previous, promotesFrom, source, opts);
+    const plan = renderPlan(stack, capture, previous, promotesFrom, source, opts);
+    return opts.adopt ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
 }
 
 /** What `pulumi refresh --preview-only --diff` printed, read as drift: the resources it would change. */
@@ -235,6 +241,7 @@ interface PlanValues {
     source?: string;
     "stack-dir"?: string;
     "first-deployment"?: boolean;
+    adopt?: boolean;
     markdown?: boolean;
     drift?: string;
     "max-chars"?: string;
@@ -256,7 +263,7 @@ function readable(file: string | undefined, flag: string): string | undefined {
 
 export const planCommand: Command<PlanValues> = {
     name: "plan",
-    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--markdown] [--stack-dir DIR]",
+    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--adopt] [--markdown] [--stack-dir DIR]",
     description:
         "Runs the program offline under Pulumi's mock runtime with Pulumi.<stack>.yaml and prints what `pulumi up` " +
         "would do: the steps in order, the changes against the previous deployment, and the policy pack's verdicts. " +
@@ -268,6 +275,10 @@ export const planCommand: Command<PlanValues> = {
         ],
         ["--source FILE", "the same for the stack named in promotesFrom"],
         ["--first-deployment", "plan as if nothing ran yet"],
+        [
+            "--adopt",
+            "the clusters already run: their `pulumi import` commands (config import IDs), then the first plan",
+        ],
         ["--markdown", "a pull-request comment: summary, one Mermaid subgraph per cluster, steps in <details>"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
         ["--drift FILE", "what `pulumi refresh --preview-only --diff` printed, shown as drift"],
@@ -280,6 +291,7 @@ export const planCommand: Command<PlanValues> = {
         source: { type: "string" },
         "stack-dir": { type: "string" },
         "first-deployment": { type: "boolean" },
+        adopt: { type: "boolean" },
         markdown: { type: "boolean" },
         drift: { type: "string" },
         "max-chars": { type: "string" },
@@ -297,11 +309,16 @@ export const planCommand: Command<PlanValues> = {
         const maxChars = values["max-chars"] === undefined ? undefined : Number(values["max-chars"]);
         if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 0))
             throw new UsageError(`--max-chars ${values["max-chars"]}: give a whole number, 0 for no limit`);
+        if (values.adopt && (values["first-deployment"] || values.previous))
+            throw new UsageError(
+                "--adopt plans the deployment that adopts running clusters: give it without --first-deployment or --previous",
+            );
         const driftFile = readable(values.drift, "--drift");
         const result = await planForStack(stack, {
             previous: readable(values.previous, "--previous"),
             source: readable(values.source, "--source"),
             firstDeployment: values["first-deployment"],
+            adopt: values.adopt,
             markdown: values.markdown,
             stackDir,
             drift: driftFile === undefined ? undefined : fs.readFileSync(driftFile, "utf8"),

@@ -510,6 +510,32 @@ const aks = strict(
     "AKS clusters live in an existing resource group: give location and resourceGroupName.",
 );
 
+/** Provider IDs of resources that exist already: the first deployment adopts them (Pulumi's import option). */
+const adoption = strict(
+    {
+        cluster: text(
+            /^[A-Za-z0-9][\w.:-]{0,254}$/,
+            "the provider's id of the cluster: the LKE cluster id (12345) or the EKS cluster name",
+            "linode-cli lke clusters-list or aws eks list-clusters shows it.",
+            255,
+        ),
+        pools: z
+            .record(
+                resourceName,
+                text(
+                    /^[A-Za-z0-9][\w.:-]{0,254}$/,
+                    "the provider's id of the pool: the LKE pool id (67890) or <cluster>:<node group> for EKS",
+                    undefined,
+                    255,
+                ),
+                says("a map of pool names (as in nodePools) to provider ids"),
+            )
+            .prefault({}),
+    },
+    "a map with cluster and pools",
+    'Write the IDs of what runs: import: { cluster: "12345", pools: { general: "67890" } }.',
+);
+
 export const clusterInput = strict(
     {
         name: resourceName.meta({ description: "Unique in the stack; used in resource names." }),
@@ -529,6 +555,9 @@ export const clusterInput = strict(
         aks: aks.optional().meta({ description: "Azure Kubernetes Service settings (provider aks)." }),
         gke: gke.optional().meta({ description: "GKE settings (provider gke)." }),
         labels: labels.meta({ description: "Labels of the cluster itself, for rollout.waves[].matchLabels." }),
+        import: adoption.optional().meta({
+            description: "Adopt a cluster that already runs (lke, eks): the provider IDs of the cluster and its pools.",
+        }),
     },
     "a map with name, provider, kubernetesVersion, nodePools and workers",
 );
@@ -667,7 +696,10 @@ export interface ClusterConfig {
     gke?: GkeSettings;
     /** The cluster's own labels (set only when given), for rollout waves. */
     labels?: Record<string, string>;
+    /** Provider IDs of a cluster that already runs: its first deployment adopts them instead of creating. */
+    import?: AdoptionSettings;
 }
+export type AdoptionSettings = NonNullable<ClusterInput["import"]>;
 export interface StackConfig {
     stack: string;
     clusters: ClusterConfig[];
@@ -695,6 +727,7 @@ function toClusterConfig(c: ClusterInput): ClusterConfig {
                 deleteEmptyDirDataExplicit: drain.deleteEmptyDirData !== undefined,
             },
         },
+        ...(c.import ? { import: c.import } : {}),
         lke: c.lke,
         eks: c.eks,
         kubeadm: c.kubeadm,
@@ -744,6 +777,7 @@ function crossCheckShapedCluster(c: ClusterInput, ctx: Ctx): void {
     checkWorkers(c, ctx);
     if (c.kubeadm) checkKubeadm(c, c.kubeadm, ctx);
     checkCapiAndEks(c, ctx);
+    checkAdoption(c, ctx);
     if (c.gke) {
         checkGke(c.gke, ctx);
         checkGkeZones(c, c.gke, ctx);
@@ -771,6 +805,40 @@ function checkAks(c: ClusterInput, a: NonNullable<ClusterInput["aks"]>, ctx: Ctx
             "none: the version is the one in kubernetesVersion, and changes only when the config does",
             `AKS's ${channel} channel upgrades the cluster on its own schedule, without the pre-flight, the drains or the validation. Set upgradeChannel: none (or leave it out) and upgrade by changing kubernetesVersion; nodeOSUpgradeChannel may stay, as it moves node images, not Kubernetes versions.`,
         );
+}
+
+/** Adoption is carried out for LKE and EKS; its pools must be pools the cluster declares. */
+function checkAdoption(c: ClusterInput, ctx: Ctx): void {
+    if (!c.import) return;
+    if (c.provider !== "lke" && c.provider !== "eks")
+        problem(
+            ctx,
+            ["import"],
+            c.import,
+            "import only for lke and eks clusters",
+            "Remove it: kubeadm and Cluster API clusters are not created by this program, so they need no adoption.",
+        );
+    const names = c.nodePools.map((p) => p.name);
+    for (const pool of Object.keys(c.import.pools).filter((k) => !names.includes(k)))
+        problem(
+            ctx,
+            ["import", "pools"],
+            pool,
+            `a pool named in nodePools (${names.join(", ")})`,
+            "Name each pool as nodePools does, or add the pool to nodePools with its running type and count.",
+        );
+    if (c.provider === "eks")
+        for (const key of ["clusterRoleArn", "nodeRoleArn"] as const)
+            if (!c.eks?.[key])
+                problem(
+                    ctx,
+                    ["eks", key],
+                    undefined,
+                    `the ARN of the role the adopted cluster uses, when import is set`,
+                    "aws eks describe-cluster (roleArn) and describe-nodegroup (nodeRole) show them; a new role would differ from what runs.",
+                );
+    if (c.provider === "lke" && !/^\d+$/.test(c.import.cluster))
+        problem(ctx, ["import", "cluster"], c.import.cluster, "a numeric LKE cluster id such as 12345");
 }
 
 function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {

@@ -3,6 +3,7 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
 import type { Taint } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
@@ -124,6 +125,10 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
             ...extra,
         });
         const regional = region ? { region } : {};
+        // An adopted cluster, its add-ons and node groups are imported by this deployment, and recorded from what
+        // they report; the add-ons stay at the versions they run.
+        const adoption = adoptionOf(plan);
+        const reportedPools: Record<string, ReportedPool> = {};
 
         const clusterRole = eks.clusterRoleArn
             ? { arn: pulumi.output(eks.clusterRoleArn), ready: [] }
@@ -172,7 +177,10 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                 tags: { ...eks.tags, "k8s-upgrades/stack": plan.stack },
                 ...regional,
             },
-            child({ dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready] }),
+            child({
+                dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready],
+                ...importOption(adoption?.cluster),
+            }),
         );
         this.kubeconfig = pulumi.secret(
             execKubeconfig(
@@ -194,11 +202,14 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                 {
                     clusterName: cluster.name,
                     addonName,
-                    addonVersion: args.addonVersions[addonName],
+                    addonVersion: adoption ? undefined : args.addonVersions[addonName],
                     resolveConflictsOnUpdate: "PRESERVE",
                     ...regional,
                 },
-                child({ dependsOn: [cluster, ...deps] }),
+                child({
+                    dependsOn: [cluster, ...deps],
+                    ...importOption(adoption && `${adoption.cluster}:${addonName}`),
+                }),
             );
             addonResources.push({ addonName, resource });
             return resource;
@@ -243,9 +254,16 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                     child({
                         dependsOn: [...deps, ...nodeRole.ready],
                         ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
+                        ...importOption(adoption?.pools[pool.name]),
                     }),
                 );
                 nodeGroups.push(ng);
+                if (adoption)
+                    reportedPools[resourceName] = {
+                        version: ng.version,
+                        count: ng.scalingConfig.desiredSize,
+                        type: ng.instanceTypes.apply((t) => t?.[0]),
+                    };
                 return {
                     resource: ng,
                     id: ng.nodeGroupName,
@@ -299,8 +317,10 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
         const addonsRunning = pulumi
             .all(addonResources.map((a) => a.resource.addonVersion))
             .apply((versions) => Object.fromEntries(addonResources.map((a, i) => [a.addonName, versions[i]])));
+        const planned = runningStateOf(plan, cluster.name, done, workers.registered);
+        const recorded = adoption ? reportedRunningState(name, planned, cluster.version, reportedPools) : planned;
         this.runningState = pulumi
-            .all([runningStateOf(plan, cluster.name, done, workers.registered), addonsRunning])
+            .all([recorded, addonsRunning])
             .apply(([state, running]) => ({ ...state, addons: running }));
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }

@@ -3,6 +3,7 @@
 
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { drainEnvironment } from "../scripts";
@@ -47,6 +48,9 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
         const lke = cfg.lke!;
         const target = requireVersion(cfg.kubernetesVersion);
         const targetMinor = formatMinor(target);
+        // An adopted cluster and its pools are imported by this deployment, and recorded from what they report.
+        const adoption = adoptionOf(plan);
+        const reportedPools: Record<string, ReportedPool> = {};
         const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
             parent: this,
             ...extra,
@@ -94,7 +98,11 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                     },
                 ],
             },
-            child({ ignoreChanges: ["k8sVersion"], additionalSecretOutputs: ["kubeconfig"] }),
+            child({
+                ignoreChanges: ["k8sVersion"],
+                additionalSecretOutputs: ["kubeconfig"],
+                ...importOption(adoption?.cluster),
+            }),
         );
         this.kubeconfig = pulumi.secret(cluster.kubeconfig);
         const secrets = { K8SU_KUBECONFIG_B64: this.kubeconfig, LINODE_TOKEN: args.linodeToken };
@@ -162,8 +170,9 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
                         taints: pool.taints,
                         tags: [MANAGED_POOL_TAG, `k8s-upgrades-pool-${pool.name}`],
                     },
-                    child({ dependsOn: deps }),
+                    child({ dependsOn: deps, ...importOption(adoption?.pools[pool.name]) }),
                 );
+                if (adoption) reportedPools[resourceName] = { count: resource.nodeCount, type: resource.type };
                 const id = pulumi.interpolate`${resource.id}`;
                 return { resource, id, selector: poolSelector(id) };
             },
@@ -261,7 +270,8 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
 
         const validation = validationStep(workersArgs, workers.steps, workers.validateSelectors);
         const done = [validation, ...workers.steps, controlPlane].filter((r): r is pulumi.Resource => r !== undefined);
-        this.runningState = runningStateOf(plan, pulumi.interpolate`${cluster.id}`, done, workers.registered);
+        const planned = runningStateOf(plan, pulumi.interpolate`${cluster.id}`, done, workers.registered);
+        this.runningState = adoption ? reportedRunningState(name, planned, cluster.k8sVersion, reportedPools) : planned;
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
 }

@@ -1,0 +1,157 @@
+// From a cluster's arguments to a decided plan: the same schema, running record, version table, planner and
+// promotion gate as the config program, and the provider inputs a plan needs before any resource is registered
+// (Cluster API images, EKS add-on versions).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { type AmiByVersion, imageMoves, neededVersions, resolveAmis } from "../capi-aws/cluster";
+import { ConfigError, type ConfigIssue, checkSupportedVersions, parseStackConfig, type StackConfig } from "../config";
+import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "../eks/addons";
+import { type ClusterPlan, type PromotionSource, planStack } from "../plan";
+import { parseRunningState, type RunningState } from "../running";
+import { formatMinor, requireVersion } from "../versions";
+import { type ClusterArgsOf, type HistoryArgs, type LibraryProvider, toClusterInput } from "./args";
+import { firstDeploymentIssue, liveProviderVersions, readRunningState } from "./history";
+
+/** What a cluster class needs to register its resources. */
+export interface Decision {
+    plan: ClusterPlan;
+    /** Cluster API: the image of each Kubernetes version its machines run. */
+    amis?: AmiByVersion;
+    /** EKS: each add-on's version for this deployment. */
+    addons?: AddonVersions;
+    /** EKS: the `aws:region` config, for clusters that name no region. */
+    defaultRegion?: string;
+}
+
+/** Plans decided for a whole stack at once (the config program), handed to the classes with their arguments. */
+const decided = new WeakMap<object, Decision>();
+
+/** Attaches a decision to a cluster's arguments: the class then registers it as decided. */
+export function withDecision<T extends object>(args: T, decision: Decision): T {
+    decided.set(args, decision);
+    return args;
+}
+
+/** Turns issues into the program's refusal, with secrets scrubbed. */
+export function refusal(issues: ConfigIssue[], secretValues: readonly string[] = []): pulumi.RunError {
+    return new pulumi.RunError(new ConfigError(issues, secretValues).message);
+}
+
+/**
+ * The provider inputs the plans need (images, add-on versions), looked up before anything is registered; the
+ * problems found join the planner's issues.
+ */
+export async function prepareProviders(
+    stack: string,
+    config: StackConfig,
+    plans: ClusterPlan[],
+    source: PromotionSource | undefined,
+): Promise<{ decisions: Map<string, Decision>; issues: ConfigIssue[] }> {
+    const issues: ConfigIssue[] = [];
+    const decisions = new Map<string, Decision>();
+    const awsRegion = new pulumi.Config("aws").get("region");
+    for (const plan of plans) {
+        const decision: Decision = { plan };
+        decisions.set(plan.cluster.name, decision);
+        const index = config.clusters.indexOf(plan.cluster);
+        if (plan.cluster.provider === "capi-aws") {
+            // Cluster API machines need an image built for their version: resolve them all before registering anything.
+            const resolved = await resolveAmis(stack, index, plan.cluster, neededVersions(plan), plan.running?.images);
+            decision.amis = resolved.amis;
+            issues.push(...resolved.issues);
+            for (const m of imageMoves(plan, resolved.amis))
+                plan.warnings.push(
+                    `Kubernetes ${m.version} moves from ${m.from} to ${m.to} (capi-aws.amis): every machine at that version is replaced, control plane first, after a pre-flight`,
+                );
+        }
+        if (plan.cluster.provider === "eks") {
+            // Recorded add-on versions stay; an upgrade looks up (or takes the promoted) versions for the target.
+            const choice = decideAddons(plan, source?.state?.clusters[plan.cluster.name]);
+            const found: Partial<Record<AddonName, string>> = {};
+            const region = plan.cluster.eks?.region ?? awsRegion;
+            for (const addonName of choice.lookups) {
+                const kubernetesVersion = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
+                found[addonName] = (
+                    await aws.eks.getAddonVersion({
+                        addonName,
+                        kubernetesVersion,
+                        mostRecent: true,
+                        ...(region ? { region } : {}),
+                    })
+                ).version;
+            }
+            const finished = finishAddons(plan, index, choice, found);
+            decision.addons = finished.versions;
+            decision.defaultRegion = awsRegion;
+            issues.push(...finished.issues);
+        }
+    }
+    return { decisions, issues };
+}
+
+/** The promotion source's record; a record that cannot be read leaves the gate to refuse what it cannot prove. */
+export async function readPromotionSource(resourceName: string, stack: string): Promise<PromotionSource> {
+    let state: RunningState | undefined;
+    try {
+        state = await readRunningState(resourceName, stack);
+    } catch (err) {
+        state = undefined;
+        void pulumi.log.warn(`could not read the running state of stack "${stack}": ${(err as Error).message}`);
+    }
+    return { stack, state };
+}
+
+/** One cluster's history: the record given, or the one its history stack exported. */
+async function historyOf(name: string, args: HistoryArgs, stack: string): Promise<RunningState | undefined> {
+    if (args.previous !== undefined)
+        return parseRunningState(args.previous, `the previous argument of cluster ${name}`);
+    const from = args.historyStack ?? stack;
+    return readRunningState(from === stack ? "running-state" : `running-state-${from}`, from);
+}
+
+/** Decides one cluster declared through the public classes, or refuses with every problem at once. */
+export async function decideCluster<P extends LibraryProvider>(
+    provider: P,
+    name: string,
+    args: ClusterArgsOf[P],
+): Promise<Decision> {
+    const stack = pulumi.getStack();
+    const raw: Record<string, unknown> = { clusters: [toClusterInput(provider, name, args)] };
+    if (args.promotesFrom) raw.promotesFrom = args.promotesFrom;
+    if (args.firstDeployment !== undefined) raw.firstDeployment = args.firstDeployment;
+    let config: StackConfig;
+    try {
+        config = parseStackConfig(stack, raw);
+    } catch (err) {
+        throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
+    }
+    const running = await historyOf(name, args, stack);
+    if (!running && !config.firstDeployment && !config.clusters[0]?.import)
+        throw refusal([firstDeploymentIssue(stack, name)]);
+    const source = config.promotesFrom
+        ? await readPromotionSource(`promotes-from-${config.promotesFrom}`, config.promotesFrom)
+        : undefined;
+    const versions = checkSupportedVersions(
+        config,
+        { [name]: running?.clusters[name]?.controlPlaneVersion },
+        await liveProviderVersions(config, []),
+    );
+    for (const w of versions.warnings) void pulumi.log.warn(w);
+    const { plans, issues } = planStack(config, running, source);
+    issues.unshift(...versions.issues);
+    const prepared = await prepareProviders(stack, config, plans, source);
+    issues.push(...prepared.issues);
+    const decision = prepared.decisions.get(name);
+    if (issues.length > 0 || !decision) throw refusal(issues);
+    return decision;
+}
+
+/** The decision attached by the config program, or one made now from the arguments. */
+export function decisionFor<P extends LibraryProvider>(
+    provider: P,
+    name: string,
+    args: ClusterArgsOf[P],
+): Promise<Decision> {
+    const known = decided.get(args);
+    return known ? Promise.resolve(known) : decideCluster(provider, name, args);
+}

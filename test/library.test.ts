@@ -1,0 +1,127 @@
+// The package as a user installs it: `npm pack` of this project, unpacked into a copy of examples/lke-and-eks, and
+// that program run under the Pulumi mock runtime. The k8s-upgrades code comes from the tarball (compiled JS and
+// declarations); only the third-party dependencies are linked from this checkout's node_modules, as an offline install.
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Capture } from "../tools/capture-types";
+import { ROOT, runProgram } from "../tools/harness";
+import { resource } from "./helpers";
+
+const EXAMPLE = path.join(ROOT, "examples", "lke-and-eks");
+let work: string;
+let app: string;
+let tarball: string;
+
+/** Installs the tarball into `dir` offline: its files from the tarball, its dependencies linked. */
+function installTarball(tgz: string, dir: string): void {
+    const modules = path.join(dir, "node_modules");
+    fs.mkdirSync(modules, { recursive: true });
+    execFileSync("tar", ["-xzf", tgz, "-C", modules]);
+    fs.renameSync(path.join(modules, "package"), path.join(modules, "k8s-upgrades"));
+    for (const entry of fs.readdirSync(path.join(ROOT, "node_modules"))) {
+        if (entry === "k8s-upgrades" || entry.startsWith(".")) continue;
+        fs.symlinkSync(path.join(ROOT, "node_modules", entry), path.join(modules, entry));
+    }
+}
+
+before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-pack-"));
+    const name = execFileSync("npm", ["pack", "--silent", "--pack-destination", work], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    })
+        .trim()
+        .split("\n")
+        .pop();
+    tarball = path.join(work, String(name));
+    app = path.join(work, "app");
+    fs.cpSync(EXAMPLE, app, { recursive: true });
+    installTarball(tarball, app);
+    // The example's own program, run the way the Pulumi CLI runs it: its module's exports are the stack outputs.
+    fs.writeFileSync(
+        path.join(app, "main.ts"),
+        'export async function main(): Promise<Record<string, unknown>> {\n    return { ...(await import("./index")) };\n}\n',
+    );
+});
+
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function run(config: Record<string, unknown>, previous?: Record<string, unknown>): Promise<Capture> {
+    return runProgram({ program: path.join(app, "main.ts"), stack: "dev", config, previous });
+}
+
+describe("the packed library", () => {
+    it("ships compiled JavaScript, declarations and the step scripts, and no TypeScript sources or tests", () => {
+        const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean);
+        const pkg = JSON.parse(fs.readFileSync(path.join(app, "node_modules", "k8s-upgrades", "package.json"), "utf8"));
+        assert.equal(pkg.private, undefined);
+        assert.equal(pkg.exports["."].types, "./dist/components/index.d.ts");
+        for (const f of [
+            "package/dist/components/index.js",
+            "package/dist/components/index.d.ts",
+            "package/dist/components/api/clusters.d.ts",
+            "package/dist/components/scripts/run.sh",
+            "package/dist/components/scripts/drain.sh",
+        ])
+            assert.ok(listing.includes(f), `${f} is in the tarball`);
+        assert.deepEqual(
+            listing.filter((f) => (f.endsWith(".ts") && !f.endsWith(".d.ts")) || f.startsWith("package/test/")),
+            [],
+        );
+        const declarations = fs.readFileSync(
+            path.join(app, "node_modules/k8s-upgrades/dist/components/index.d.ts"),
+            "utf8",
+        );
+        assert.match(declarations, /LkeCluster/);
+        assert.match(declarations, /EksCluster/);
+    });
+
+    it("the example plans under mocks from the tarball: both clusters, their pools, the running record", async () => {
+        const first = await run({ kubernetesVersion: "1.31", firstDeployment: true });
+        assert.equal(first.error, undefined, first.log);
+        const lke = resource(first, "web", "k8s-upgrades:lke:Cluster");
+        const eks = resource(first, "api", "k8s-upgrades:eks:Cluster");
+        assert.equal(resource(first, "web", "linode:index/lkeCluster:LkeCluster").inputs.k8sVersion, "1.31");
+        assert.equal(resource(first, "api", "aws:eks/cluster:Cluster").inputs.version, "1.31");
+        const pools = first.resources.filter(
+            (r) => r.type === "linode:index/lkeNodePool:LkeNodePool" || r.type === "aws:eks/nodeGroup:NodeGroup",
+        );
+        assert.deepEqual(
+            pools.map((p) => [p.type, p.parent]),
+            [
+                ["linode:index/lkeNodePool:LkeNodePool", lke.urn],
+                ["aws:eks/nodeGroup:NodeGroup", eks.urn],
+            ],
+        );
+        // The steps run the scripts shipped in the package, not this checkout's.
+        const steps = first.resources.filter((r) => r.type === "command:local:Command");
+        assert.ok(steps.length > 0);
+        for (const s of steps)
+            assert.match(String(s.inputs.create), /node_modules\/k8s-upgrades\/dist\/components\/scripts\/run\.sh /);
+        const record = first.stackOutputs?.k8sUpgrades as { clusters: Record<string, { controlPlaneVersion: string }> };
+        assert.deepEqual(Object.keys(record.clusters).sort(), ["api", "web"]);
+        assert.equal(record.clusters.web.controlPlaneVersion, "1.31");
+        assert.ok(first.stackOutputSecretPaths.includes("webKubeconfig"));
+
+        // The upgrade is one line: the record read back, the control planes move one minor, workers blue-green.
+        const second = await run({ kubernetesVersion: "1.32" }, first.stackOutputs);
+        assert.equal(second.error, undefined, second.log);
+        assert.ok(second.resources.some((r) => r.name === "web-control-plane"));
+        assert.equal(resource(second, "api", "aws:eks/cluster:Cluster").inputs.version, "1.32");
+        const nodeGroups = (c: Capture) =>
+            c.resources.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup").map((r) => r.name);
+        assert.deepEqual(nodeGroups(first), ["api-general-1-31"]);
+        // The blue node group leaves the program: drained by a step of this deployment before the engine deletes it.
+        assert.deepEqual(nodeGroups(second), ["api-general-1-32"]);
+
+        // Two minors at once is refused, as through the config program.
+        const skip = await run({ kubernetesVersion: "1.33" }, first.stackOutputs);
+        assert.ok(!skip.resources.some((r) => r.type === "k8s-upgrades:lke:Cluster"));
+        assert.match(skip.error ?? "", /must not skip minors/);
+    });
+});
