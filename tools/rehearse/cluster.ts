@@ -302,19 +302,26 @@ export class ClusterState {
         }
     }
 
-    /** The state as `kubectl get nodes -o json` and `kubectl get pods -A -o json` would show it now. */
+    /**
+     * The state as `kubectl get nodes -o json` and `kubectl get pods -A -o json` would show it now: in the API
+     * server's order (by namespace and name), which decides the order of the capacity check's first-fit.
+     */
     nodesJson(): KubeObject[] {
-        return [...this.nodes.values()].map((n) => ({
-            ...n.raw,
-            spec: { ...n.raw.spec, unschedulable: n.cordoned || undefined },
-        }));
+        return [...this.nodes.values()]
+            .sort((a, b) => byName(a.name, b.name))
+            .map((n) => ({
+                ...n.raw,
+                spec: { ...n.raw.spec, unschedulable: n.cordoned || undefined },
+            }));
     }
 
     podsJson(): KubeObject[] {
-        return this.pods.map((p) => ({
-            ...p.raw,
-            metadata: { ...p.raw.metadata, deletionTimestamp: p.terminating ? "1970-01-01T00:00:00Z" : undefined },
-        }));
+        return [...this.pods]
+            .sort((a, b) => byName(a.key, b.key))
+            .map((p) => ({
+                ...p.raw,
+                metadata: { ...p.raw.metadata, deletionTimestamp: p.terminating ? "1970-01-01T00:00:00Z" : undefined },
+            }));
     }
 
     /** Whether a node holds pods a plain `kubectl drain` would refuse to remove (no --force, the emptyDir flag). */
@@ -325,4 +332,9 @@ export class ClusterState {
             emptyDir: deleteEmptyDirData ? [] : movable.filter((p) => p.emptyDir),
         };
     }
+}
+
+/** Byte order, as the API server lists objects (its storage keys are namespace/name). */
+function byName(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
 }

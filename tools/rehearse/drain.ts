@@ -123,7 +123,10 @@ function drainInBatches(state: ClusterState, names: string[], settings: DrainSet
 interface Eviction {
     pod: SimPod;
     nextAttempt: number;
+    /** When kubectl sees the pod gone. */
     done?: number;
+    /** When kubectl gave up on it (its timeout reached). */
+    gaveUp?: number;
 }
 
 interface Drainer {
@@ -140,13 +143,14 @@ function drainBatch(state: ClusterState, nodes: string[], batch: number, setting
         for (const d of open) step(state, d);
         open = open.filter((d) => !finished(state, d));
         if (open.length === 0) break;
+        // kubectl looks at its deadline only at an attempt or a poll, so the deadline itself is no event.
         const next = Math.min(
             state.nextChange(),
-            ...open.flatMap((d) => [
-                d.deadline,
-                ...d.evictions.map((e) => (e.done === undefined ? e.nextAttempt : e.done)).filter((x) => x > state.t),
-            ]),
+            ...open
+                .flatMap((d) => d.evictions.map((e) => e.done ?? e.gaveUp ?? e.nextAttempt))
+                .filter((x) => x > state.t),
         );
+        if (!Number.isFinite(next)) throw new Error(`the rehearsal of ${nodes.join(" ")} stalled at ${state.t}s`);
         state.advance(next);
     }
     return drainers.map((d) => d.drain);
@@ -174,14 +178,23 @@ function startDrain(state: ClusterState, node: string, batch: number, settings: 
     return { drain, evictions, deadline: state.t + settings.timeoutSeconds };
 }
 
-/** At the current instant: every eviction whose turn has come is tried; a 429 waits EVICTION_RETRY_SECONDS. */
+/**
+ * At the current instant: every eviction whose turn has come is tried; a 429 waits EVICTION_RETRY_SECONDS. kubectl
+ * looks at its timeout only before an attempt, so a refused pod gives up at its first turn after the deadline.
+ */
 function step(state: ClusterState, d: Drainer): void {
     for (const e of d.evictions) {
-        if (e.done !== undefined || e.nextAttempt > state.t || state.t >= d.deadline) continue;
+        if (e.done !== undefined || e.gaveUp !== undefined || e.nextAttempt > state.t) continue;
+        if (state.t >= d.deadline) {
+            e.gaveUp = state.t;
+            continue;
+        }
         const answer = state.evict(e.pod);
         if ("ok" in answer) {
             d.drain.evicted += 1;
             e.done = state.t + Math.max(DELETE_POLL_SECONDS, Math.ceil(state.exitSeconds(e.pod)));
+            // Still terminating at the deadline: the deletion poll gives up at its first look after it.
+            if (e.done > d.deadline) [e.done, e.gaveUp] = [undefined, state.t + Math.ceil(d.deadline - state.t)];
         } else if ("refusedBy" in answer) {
             d.drain.refused[answer.refusedBy.name] = (d.drain.refused[answer.refusedBy.name] ?? 0) + 1;
             e.nextAttempt = state.t + EVICTION_RETRY_SECONDS;
@@ -193,23 +206,22 @@ function step(state: ClusterState, d: Drainer): void {
     }
 }
 
+/** kubectl drain returns once every pod's goroutine has: deleted, or given up at the deadline. */
 function finished(state: ClusterState, d: Drainer): boolean {
     if (d.drain.failure) return true;
-    if (d.evictions.every((e) => e.done !== undefined && e.done <= state.t)) {
-        d.drain.end = Math.max(d.drain.start, ...d.evictions.map((e) => e.done!));
-        return true;
-    }
-    if (state.t < d.deadline) return false;
-    const stuck = d.evictions.filter((e) => e.done === undefined || e.done > state.t);
+    const ends = d.evictions.map((e) => e.done ?? e.gaveUp);
+    if (ends.some((x) => x === undefined || x > state.t)) return false;
+    d.drain.end = Math.max(d.drain.start, ...(ends as number[]));
+    const stuck = d.evictions.filter((e) => e.gaveUp !== undefined);
+    if (stuck.length === 0) return true;
     const budgets = [...new Set(stuck.flatMap((e) => state.budgetsOf(e.pod).map((b) => `${b.namespace}/${b.name}`)))];
     d.drain.failure = {
         kind: "budget",
         message:
-            `${d.drain.node}: global timeout reached after ${d.deadline - d.drain.start}s with ${stuck.map((e) => e.pod.key).join(", ")} still there` +
+            `${d.drain.node}: global timeout of ${d.deadline - d.drain.start}s reached with ${stuck.map((e) => e.pod.key).join(", ")} still there` +
             (budgets.length > 0 ? ` (held back by PodDisruptionBudget ${budgets.join(", ")})` : ""),
         pods: stuck.map((e) => e.pod.key),
         budgets,
     };
-    d.drain.end = state.t;
     return true;
 }

@@ -93,7 +93,10 @@ export function findings(
 ): Findings {
     const blockers = snapshotBlockers(plan, snapshot);
     if (run.failure && !blockers.some((b) => b.kind === run.failure!.kind))
-        blockers.push({ kind: run.failure.kind, text: run.failure.message });
+        blockers.push({
+            kind: run.failure.kind,
+            text: run.failure.kind === "capacity" ? withShortfall(run.failure.message) : run.failure.message,
+        });
     const totalSeconds = run.phases.reduce((n, p) => n + p.seconds, 0);
     const hours = run.state.t / 3600;
     return {
@@ -113,6 +116,19 @@ export function findings(
         },
         notRehearsed: run.notRehearsed,
     };
+}
+
+/**
+ * The capacity check names the pods that fit nowhere with their requests (the first eight); their sum is what the
+ * cluster lacks on the nodes those pods may use, whatever the free room elsewhere.
+ */
+export function withShortfall(message: string): string {
+    const pods = [...message.matchAll(/ [a-z0-9-]+\/[a-z0-9.-]+ \((\d+)m, (\d+)Mi\)/g)];
+    if (pods.length === 0) return message;
+    const cpu = pods.reduce((n, m) => n + Number(m[1]), 0);
+    const memory = pods.reduce((n, m) => n + Number(m[2]), 0);
+    const atLeast = message.includes(", ...") ? "at least " : "";
+    return `${message}; short by ${atLeast}${cpu}m CPU and ${memory}Mi memory on nodes those pods can run on`;
 }
 
 function workloadRows(state: ClusterState, snapshot: Snapshot): WorkloadRow[] {
