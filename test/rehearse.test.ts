@@ -4,6 +4,7 @@
 // evictions per workload, and the duration within the tolerance stated below.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import type { ClusterPlan } from "../components/plan";
@@ -13,7 +14,13 @@ import { type RehearseResult, rehearse, rehearseCommand } from "../tools/rehears
 import { capacityScript } from "../tools/rehearse/capacity";
 import { loadStackPlan } from "../tools/rehearse/load";
 import { duration } from "../tools/rehearse/render";
-import { parseSnapshot, type Snapshot, SnapshotError, workloadKeyOf } from "../tools/rehearse/snapshot";
+import {
+    type KubeObject,
+    parseSnapshot,
+    type Snapshot,
+    SnapshotError,
+    workloadKeyOf,
+} from "../tools/rehearse/snapshot";
 import { recordedSelector } from "../tools/rehearse/worker-phase";
 import { type FixtureEvent, KubeApiFixture } from "./fixture/kube-api";
 import { loadState } from "./fixture/load-snapshot";
@@ -187,6 +194,45 @@ describe("snapshot rehearsal against the real drain script", { concurrency: true
         assert.deepEqual(predictedEvictions(result), {});
         assert.match(result.text, /6 pod\(s\) fit on no node/);
         assert.match(result.text, /short by 6000m CPU and 6144Mi memory on nodes those pods can run on/);
+    });
+
+    test("a bare pod and an emptyDir pod: predicted where kubectl drain refuses them, after the same evictions", async () => {
+        // The healthy snapshot with a pod that has no controller and a checkout pod with an emptyDir volume, both
+        // on the third node of the web pool.
+        const doc = JSON.parse(fs.readFileSync(snapshotFile("healthy"), "utf8")) as { items: KubeObject[] };
+        const node = "lke746937-737356-3c4d5e6f";
+        const onNode = doc.items.filter((i) => i.kind === "Pod" && i.spec?.nodeName === node);
+        const checkout = onNode.find((p) => p.metadata.name.startsWith("checkout-"))!;
+        checkout.spec = { ...checkout.spec, volumes: [{ name: "scratch", emptyDir: {} }] };
+        const bare = structuredClone(checkout);
+        bare.metadata = { name: "debug-shell", namespace: "default", labels: { app: "debug-shell" } };
+        bare.spec = { ...bare.spec, volumes: [] };
+        doc.items.push(bare);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-rehearse-test-"));
+        const file = path.join(dir, "undrainable.json");
+        fs.writeFileSync(file, JSON.stringify(doc));
+        try {
+            const result = rehearse({ stack: "rehearse", snapshot: file, stackDir: DIR, timing: TIMING });
+            assert.equal(result.exitCode, 1);
+            assert.deepEqual(
+                result.findings!.blockers.map((b) => b.kind),
+                ["bare-pod", "emptydir"],
+            );
+            const failure = result.run!.failure!;
+            assert.deepEqual(failure.pods.sort(), ["default/debug-shell", `shop/${checkout.metadata.name}`]);
+            const snapshot = parseSnapshot(JSON.stringify(doc), file);
+            const real = await realDrains(plan(), snapshot, result);
+            const last = real.runs.at(-1)!;
+            assert.equal(real.runs.length, 1);
+            assert.equal(last.code, 1);
+            assert.match(last.stderr, new RegExp(`drain did not finish for ${node};`));
+            assert.match(last.stderr, /declare no controller[^\n]*default\/debug-shell/);
+            assert.match(last.stderr, new RegExp(`local storage[^\\n]*shop/${checkout.metadata.name}`));
+            assert.deepEqual(evictionsByWorkload(snapshot, real.events), predictedEvictions(result));
+            assertDuration(result, real);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
