@@ -24,7 +24,9 @@ export interface WorkloadRow {
 
 export interface Findings {
     wouldFail: boolean;
+    /** Where the rehearsed run stops, with what the script would say. */
     failure?: { phase: string; message: string };
+    /** What the snapshot itself shows would stop a drain, on every pool to be drained. */
     blockers: Blocker[];
     phases: PhaseTime[];
     totalSeconds: number;
@@ -92,16 +94,16 @@ export function findings(
     timing: RehearsalTiming,
 ): Findings {
     const blockers = snapshotBlockers(plan, snapshot);
-    if (run.failure && !blockers.some((b) => b.kind === run.failure!.kind))
-        blockers.push({
-            kind: run.failure.kind,
-            text: run.failure.kind === "capacity" ? withShortfall(run.failure.message) : run.failure.message,
-        });
     const totalSeconds = run.phases.reduce((n, p) => n + p.seconds, 0);
     const hours = run.state.t / 3600;
     return {
         wouldFail: run.failure !== undefined || blockers.length > 0,
-        failure: run.failure ? { phase: run.failure.phase, message: run.failure.message } : undefined,
+        failure: run.failure
+            ? {
+                  phase: run.failure.phase,
+                  message: run.failure.kind === "capacity" ? withShortfall(run.failure.message) : run.failure.message,
+              }
+            : undefined,
         blockers,
         phases: run.phases,
         totalSeconds,

@@ -34,7 +34,7 @@ function table(head: string[], rows: string[][], markdown: boolean): string[] {
 
 function verdict(f: Findings): string {
     if (!f.wouldFail) return "would pass";
-    if (f.failure) return `WOULD FAIL at "${f.failure.phase}": ${f.failure.message}`;
+    if (f.failure) return `WOULD FAIL at "${f.failure.phase}"`;
     return "WOULD FAIL: the blockers below stop a drain";
 }
 
@@ -51,7 +51,9 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
         `${markdown ? "- " : "  "}verdict: ${markdown ? `**${verdict(f)}**` : verdict(f)}`,
         "",
         ...title("Blockers"),
-        ...(f.blockers.length > 0 ? f.blockers.map((b) => `${bullet}[${b.kind}] ${b.text}`) : [`${bullet}none`]),
+        ...(f.failure ? [`${bullet}stops at "${f.failure.phase}": ${f.failure.message}`] : []),
+        ...f.blockers.map((b) => `${bullet}[${b.kind}] ${b.text}`),
+        ...(f.failure || f.blockers.length > 0 ? [] : [`${bullet}none`]),
         "",
         ...title("Time"),
         ...table(
@@ -87,6 +89,7 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
                   markdown,
               )
             : [`${bullet}no workload is disturbed`]),
+        ...(markdown ? [""] : []),
         `${markdown ? "" : "  "}${f.evictions} eviction(s) in all`,
         "",
         ...title("Surplus capacity"),
