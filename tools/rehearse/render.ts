@@ -66,29 +66,7 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
         ),
         "",
         ...title("Cost to workloads"),
-        ...(f.workloads.length > 0
-            ? table(
-                  [
-                      "workload",
-                      "desired",
-                      "min ready",
-                      "budget (min healthy)",
-                      "evictions",
-                      "max per replica",
-                      "below desired",
-                  ],
-                  f.workloads.map((w) => [
-                      w.workload,
-                      w.desired === undefined ? "-" : String(w.desired),
-                      String(w.minReady),
-                      w.budget ?? "none",
-                      String(w.evictions),
-                      String(w.maxEvictionsPerReplica),
-                      duration(w.secondsBelowDesired),
-                  ]),
-                  markdown,
-              )
-            : [`${bullet}no workload is disturbed`]),
+        ...workloadLines(f, markdown, bullet),
         ...(markdown ? [""] : []),
         `${markdown ? "" : "  "}${f.evictions} eviction(s) in all`,
         "",
@@ -104,6 +82,29 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
     if (f.notRehearsed.length > 0)
         out.push("", ...title("Not rehearsed"), ...f.notRehearsed.map((n) => `${bullet}${n}`));
     return `${out.join("\n")}\n`;
+}
+
+function workloadLines(f: Findings, markdown: boolean, bullet: string): string[] {
+    if (f.workloads.length === 0) return [`${bullet}no workload is disturbed`];
+    const head = [
+        "workload",
+        "desired",
+        "min ready",
+        "budget (min healthy)",
+        "evictions",
+        "max per replica",
+        "below desired",
+    ];
+    const rows = f.workloads.map((w) => [
+        w.workload,
+        w.desired === undefined ? "-" : String(w.desired),
+        String(w.minReady),
+        w.budget ?? "none",
+        String(w.evictions),
+        String(w.maxEvictionsPerReplica),
+        duration(w.secondsBelowDesired),
+    ]);
+    return table(head, rows, markdown);
 }
 
 function surplusLines(f: Findings, bullet: string): string[] {
