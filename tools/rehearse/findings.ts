@@ -4,7 +4,13 @@ import type { ClusterPlan } from "../../components/plan";
 import { ClusterState } from "./cluster";
 import { poolNodes } from "./drain";
 import type { Snapshot } from "./snapshot";
-import { type PhaseTime, type RehearsalTiming, recordedSelector, type WorkerRehearsal } from "./worker-phase";
+import {
+    type PhaseTime,
+    type RehearsalTiming,
+    recordedSelector,
+    rehearsable,
+    type WorkerRehearsal,
+} from "./worker-phase";
 
 export interface Blocker {
     kind: "budget" | "bare-pod" | "emptydir" | "capacity" | "no-nodes" | "eviction-error";
@@ -44,6 +50,7 @@ export interface Findings {
 
 /** The pods a drain step of this plan would move, with the nodes they sit on, in the snapshot as taken. */
 function nodesToDrain(plan: ClusterPlan, state: ClusterState): string[] {
+    if (!rehearsable(plan)) return [];
     const pools = [...plan.pools.flatMap((p) => (p.blue ? [p.blue] : [])), ...plan.retired.map((r) => r.pool)];
     return pools.flatMap((pool) => poolNodes(state, recordedSelector(plan, pool)));
 }

@@ -53,6 +53,11 @@ export function recordedSelector(plan: ClusterPlan, pool: RunningPool): string {
 const POOL_LABEL: Record<string, string> = { lke: "lke.linode.com/pool-id", eks: "eks.amazonaws.com/nodegroup" };
 const TYPE_LABEL = "node.kubernetes.io/instance-type";
 
+/** Whether the rehearsal models this cluster's worker phase (the providers whose pools the drain script moves). */
+export function rehearsable(plan: ClusterPlan): boolean {
+    return plan.cluster.provider in POOL_LABEL;
+}
+
 export function rehearseWorkers(plan: ClusterPlan, snapshot: Snapshot, timing: RehearsalTiming): WorkerRehearsal {
     const drainSettings = plan.cluster.workers.drain;
     const state = new ClusterState(snapshot, { ...timing, graceSeconds: drainSettings.gracePeriodSeconds });
@@ -64,7 +69,7 @@ export function rehearseWorkers(plan: ClusterPlan, snapshot: Snapshot, timing: R
         surplusNodeSeconds: 0,
         state,
     };
-    if (!(plan.cluster.provider in POOL_LABEL)) {
+    if (!rehearsable(plan)) {
         out.notRehearsed.push(
             `cluster ${plan.cluster.name} (${plan.cluster.provider}): its workers are moved by the provider's own steps, which the rehearsal does not model yet`,
         );
