@@ -1,0 +1,152 @@
+// `npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown]`: the snapshot rehearsal. Plans the
+// stack as `npm run plan` does, then plays the worker phase of one cluster on a snapshot of that cluster (read
+// only; one kubectl command writes it) as the generated scripts would run it, and reports blockers, the cost to
+// workloads, the time per phase and the surplus node-hours. Exits 1 when the upgrade would fail.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError } from "../components/config";
+import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { ROOT } from "./harness";
+import { type Findings, findings } from "./rehearse/findings";
+import { loadStackPlan } from "./rehearse/load";
+import { renderReport } from "./rehearse/render";
+import { parseSnapshot, SNAPSHOT_COMMAND, SnapshotError } from "./rehearse/snapshot";
+import { type RehearsalTiming, rehearseWorkers, type WorkerRehearsal } from "./rehearse/worker-phase";
+
+export interface RehearseOptions {
+    stack: string;
+    cluster?: string;
+    snapshot: string;
+    markdown?: boolean;
+    stackDir?: string;
+    previous?: string;
+    timing?: Partial<RehearsalTiming>;
+}
+
+export interface RehearseResult {
+    text: string;
+    exitCode: number;
+    findings?: Findings;
+    run?: WorkerRehearsal;
+}
+
+export const DEFAULT_TIMING: RehearsalTiming = { nodeReadySeconds: 300, podReadySeconds: 30 };
+
+export function rehearse(opts: RehearseOptions): RehearseResult {
+    let loaded: ReturnType<typeof loadStackPlan>;
+    try {
+        loaded = loadStackPlan(opts.stack, opts.stackDir ?? ROOT, opts.previous);
+    } catch (err) {
+        if (err instanceof ConfigError) return { text: `${err.message}\n`, exitCode: EXIT.refused };
+        throw err;
+    }
+    const names = loaded.plans.map((p) => p.cluster.name);
+    const name = opts.cluster ?? (names.length === 1 ? names[0] : undefined);
+    if (!name)
+        throw new UsageError(
+            `stack ${opts.stack} has ${names.length} clusters: name one with --cluster (${names.join(", ")})`,
+        );
+    const plan = loaded.plans.find((p) => p.cluster.name === name);
+    if (!plan)
+        throw new UsageError(
+            `--cluster ${name}: stack ${opts.stack} has no such cluster; its clusters: ${names.join(", ")}`,
+        );
+    const snapshot = parseSnapshot(fs.readFileSync(opts.snapshot, "utf8"), opts.snapshot);
+    const timing = { ...DEFAULT_TIMING, ...opts.timing };
+    const run = rehearseWorkers(plan, snapshot, timing);
+    const found = findings(plan, snapshot, run, timing);
+    const text = renderReport(
+        { stack: opts.stack, plan, snapshot: opts.snapshot, previous: loaded.previous, timing },
+        found,
+        !!opts.markdown,
+    );
+    return { text, exitCode: found.wouldFail ? EXIT.refused : EXIT.ok, findings: found, run };
+}
+
+interface RehearseValues {
+    cluster?: string;
+    snapshot?: string;
+    markdown?: boolean;
+    "stack-dir"?: string;
+    previous?: string;
+    "node-ready-seconds"?: string;
+    "pod-exit-seconds"?: string;
+    "pod-ready-seconds"?: string;
+}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!(value.trim() !== "" && Number.isFinite(n) && n >= 0))
+        throw new UsageError(`${flag} ${value}: give a number of seconds, 0 or more`);
+    return n;
+}
+
+export const rehearseCommand: Command<RehearseValues> = {
+    name: "rehearse",
+    usage: "npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown]",
+    description:
+        "Plans the stack as `npm run plan` does and plays the worker phase of one cluster on a snapshot of it, as the " +
+        "generated scripts would run it (cordon, capacity check, drains in batches under PodDisruptionBudgets). " +
+        `Reports blockers, the cost to workloads, the time per phase and the surplus node-hours. The snapshot: ${SNAPSHOT_COMMAND} > FILE. ` +
+        "Exits 1 when the upgrade would fail or the config is refused.",
+    help: [
+        ["--cluster NAME", "the cluster the snapshot is of (needed when the stack has several)"],
+        ["--snapshot FILE", "the snapshot (a kubectl List as JSON)"],
+        ["--markdown", "a pull-request comment instead of terminal tables"],
+        ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
+        ["--previous FILE", "the stack's outputs (`pulumi stack output --json`), as for npm run plan"],
+        ["--node-ready-seconds N", `a new pool's nodes Ready after N s (default ${DEFAULT_TIMING.nodeReadySeconds})`],
+        ["--pod-exit-seconds N", "an evicted pod exits after N s at most (default: its whole grace period)"],
+        [
+            "--pod-ready-seconds N",
+            `a replacement pod Ready N s after its eviction (default ${DEFAULT_TIMING.podReadySeconds})`,
+        ],
+        ["-h, --help", "this text"],
+    ],
+    options: {
+        cluster: { type: "string" },
+        snapshot: { type: "string" },
+        markdown: { type: "boolean" },
+        "stack-dir": { type: "string" },
+        previous: { type: "string" },
+        "node-ready-seconds": { type: "string" },
+        "pod-exit-seconds": { type: "string" },
+        "pod-ready-seconds": { type: "string" },
+    },
+    run(values, positionals) {
+        if (positionals.length !== 1) throw new UsageError(`give exactly one stack (given: ${positionals.length})`);
+        const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
+        if (!fs.existsSync(path.join(stackDir, `Pulumi.${positionals[0]}.yaml`)))
+            throw new UsageError(`no stack "${positionals[0]}": no Pulumi.${positionals[0]}.yaml in ${stackDir}`);
+        if (!values.snapshot)
+            throw new UsageError(`--snapshot FILE is required; write one with: ${SNAPSHOT_COMMAND} > FILE`);
+        if (!fs.existsSync(values.snapshot)) throw new UsageError(`--snapshot ${values.snapshot}: no such file`);
+        if (values.previous !== undefined && !fs.existsSync(values.previous))
+            throw new UsageError(`--previous ${values.previous}: no such file`);
+        const timing: Partial<RehearsalTiming> = {};
+        const nodeReady = seconds(values["node-ready-seconds"], "--node-ready-seconds");
+        const podReady = seconds(values["pod-ready-seconds"], "--pod-ready-seconds");
+        if (nodeReady !== undefined) timing.nodeReadySeconds = nodeReady;
+        if (podReady !== undefined) timing.podReadySeconds = podReady;
+        timing.podExitSeconds = seconds(values["pod-exit-seconds"], "--pod-exit-seconds");
+        try {
+            const result = rehearse({
+                stack: positionals[0],
+                cluster: values.cluster,
+                snapshot: values.snapshot,
+                markdown: values.markdown,
+                stackDir,
+                previous: values.previous,
+                timing,
+            });
+            process.stdout.write(result.text);
+            return result.exitCode;
+        } catch (err) {
+            if (err instanceof SnapshotError) throw new UsageError(err.message);
+            throw err;
+        }
+    },
+};
+
+if (require.main === module) void runCommand(rehearseCommand);
