@@ -55,7 +55,7 @@ describe("K8SU_SCRIPT_DIR", () => {
                 'const s = require("./components/scripts");',
                 'const p = { K8SU_TARGET_VERSION: "1.31.2", K8SU_PACKAGE_MANAGER: "apt", K8SU_SWITCH_REPOSITORY: "true", K8SU_ROLE: "worker" };',
                 'try { console.log(s.buildScript("drain").includes("mutant-marker-drain"), s.buildRemoteScript("kubeadm-kubelet", p).includes("mutant-marker-kubelet")); }',
-                "catch (e) { console.log(`error: ${e.message}`); }",
+                "catch (e) { console.log('error: ' + e.message); }",
             ].join("\n");
             const run = (env: NodeJS.ProcessEnv) => {
                 const clean = { ...process.env };
