@@ -92,13 +92,17 @@ describe("mutants killed", { concurrency: true }, () => {
 
     // validate.sh reads one selector per line and skips blank lines. Without the skip, a blank line becomes an
     // empty selector, which lists every node of the cluster and fails the validation on nodes of other pools.
-    test("mutant validate.sh `[ -n \"$selector\" ] || continue` dropped: a blank line among the selectors selects nothing", () =>
+    test('mutant validate.sh `[ -n "$selector" ] || continue` dropped: a blank line among the selectors selects nothing', () =>
         withFixture(async (f) => {
             f.nodes.get("blue-1")!.unschedulable = true;
             for (const n of ["green-1", "green-2"]) f.nodes.get(n)!.kubeletVersion = "1.31.4";
             const r = await runScript(
                 "validate",
-                { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_TARGET_MINOR: "1.31", K8SU_SELECTORS: "pool=green\n\npool=green\n" },
+                {
+                    K8SU_KUBECONFIG: f.kubeconfig(),
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_SELECTORS: "pool=green\n\npool=green\n",
+                },
                 KUBECTL,
                 { killAfterMs: 60_000 },
             );
@@ -106,4 +110,3 @@ describe("mutants killed", { concurrency: true }, () => {
             assert.doesNotMatch(r.stderr, /blue-1/);
         }));
 });
-
