@@ -102,8 +102,10 @@ export function scriptDigest(kind: ScriptKind): string {
 export const SCRIPT_RUNNER = runnerPath();
 
 function runnerPath(): string {
+    // Through real paths: the offline plan's compiled build (tools/capture-build.ts) links scripts/ to the checkout's.
+    const real = (p: string) => (fs.existsSync(p) ? fs.realpathSync(p) : p);
     const relative = path
-        .relative(process.cwd(), path.join(__dirname, "scripts", "run.sh"))
+        .relative(real(process.cwd()), path.join(real(path.join(__dirname, "scripts")), "run.sh"))
         .split(path.sep)
         .join("/");
     return /^[\w./-]+$/.test(relative) ? relative : shellQuote(relative);
