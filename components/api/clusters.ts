@@ -16,7 +16,7 @@ import type {
     LibraryProvider,
     LkeClusterArgs,
 } from "./args";
-import { type Decision, decisionFor } from "./decide";
+import { type Decision, decideCluster } from "./decide";
 
 /** What every provider's upgrade component exposes. */
 interface UpgradeComponent extends pulumi.ComponentResource {
@@ -41,7 +41,7 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
         this.name = name;
         // The program must not end while the history is read and the component not yet registered.
         const done = pulumi.runtime.rpcKeepAlive();
-        const decision = decisionFor(provider, name, args);
+        const decision = decideCluster(provider, name, args);
         this.plan = decision.then((d) => d.plan);
         this.component = decision.then((d) => {
             for (const w of d.plan.warnings) void pulumi.log.warn(`cluster ${name}: ${w}`);

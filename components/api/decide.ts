@@ -23,15 +23,6 @@ export interface Decision {
     defaultRegion?: string;
 }
 
-/** Plans decided for a whole stack at once (the config program), handed to the classes with their arguments. */
-const decided = new WeakMap<object, Decision>();
-
-/** Attaches a decision to a cluster's arguments: the class then registers it as decided. */
-export function withDecision<T extends object>(args: T, decision: Decision): T {
-    decided.set(args, decision);
-    return args;
-}
-
 /** Turns issues into the program's refusal, with secrets scrubbed. */
 export function refusal(issues: ConfigIssue[], secretValues: readonly string[] = []): pulumi.RunError {
     return new pulumi.RunError(new ConfigError(issues, secretValues).message);
@@ -144,14 +135,4 @@ export async function decideCluster<P extends LibraryProvider>(
     const decision = prepared.decisions.get(name);
     if (issues.length > 0 || !decision) throw refusal(issues);
     return decision;
-}
-
-/** The decision attached by the config program, or one made now from the arguments. */
-export function decisionFor<P extends LibraryProvider>(
-    provider: P,
-    name: string,
-    args: ClusterArgsOf[P],
-): Promise<Decision> {
-    const known = decided.get(args);
-    return known ? Promise.resolve(known) : decideCluster(provider, name, args);
 }
