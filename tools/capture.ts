@@ -34,226 +34,223 @@ export function fakeNumericId(name: string): string {
     return String(100000 + (parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16) % 900000));
 }
 
-async function run(request: CaptureRequest): Promise<Capture> {
-    const resources: CapturedResource[] = [];
-    const capture: Capture = { stack: request.stack, resources, stackOutputs: undefined, stackOutputSecretPaths: [] };
-    const fakeKubeconfig = Buffer.from("apiVersion: v1\nkind: Config\n# offline plan: no real cluster\n").toString(
-        "base64",
-    );
+const FAKE_KUBECONFIG = Buffer.from("apiVersion: v1\nkind: Config\n# offline plan: no real cluster\n").toString(
+    "base64",
+);
 
-    pulumi.runtime.setAllConfig(request.config, request.secretKeys);
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                const made = created(args);
-                // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
-                if (args.id) {
-                    const existing = request.existing?.[args.id];
-                    return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
-                }
-                // A resource an earlier deployment left: the engine carries its id and state into this one.
-                const carried = request.carriedState?.[args.name];
-                return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
+/** What a mocked resource reports once created: its id and its state. */
+interface Made {
+    id: string | undefined;
+    state: Record<string, unknown>;
+}
+type Inputs = Record<string, unknown>;
+type MakeResource = (inputs: Inputs, args: pulumi.runtime.MockResourceArgs, request: CaptureRequest) => Made;
+type AnswerCall = (inputs: Inputs, request: CaptureRequest) => Record<string, unknown>;
+
+/** What each provider's resource reports once created, as far as the program reads it. */
+const CREATED: Record<string, MakeResource> = {
+    "pulumi:pulumi:StackReference": (inputs, _args, request) => ({
+        id: String(inputs.name),
+        state: { name: inputs.name, outputs: request.stackOutputs[String(inputs.name)] ?? {}, secretOutputNames: [] },
+    }),
+    "linode:index/lkeCluster:LkeCluster": (inputs, args) => {
+        const pools = ((inputs.pools as Array<Record<string, unknown>> | undefined) ?? []).map((p, i) => ({
+            ...p,
+            id: Number(fakeNumericId(`${args.name}/${i}`)),
+        }));
+        return {
+            id: fakeNumericId(args.name),
+            state: { ...inputs, kubeconfig: FAKE_KUBECONFIG, pools, apiEndpoints: [], status: "ready" },
+        };
+    },
+    "linode:index/lkeNodePool:LkeNodePool": (inputs, args) => ({
+        id: fakeNumericId(args.name),
+        state: { ...inputs, nodes: [] },
+    }),
+    "aws:eks/cluster:Cluster": (inputs, args) => {
+        const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
+        return {
+            id: clusterName,
+            state: {
+                ...inputs,
+                name: clusterName,
+                arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`,
+                endpoint: `https://${clusterName}.eks.example`,
+                certificateAuthority: { data: "Q0EK" },
             },
-            call(args) {
-                return invoked(args);
+        };
+    },
+    "aws:eks/nodeGroup:NodeGroup": (inputs, args) => {
+        const nodeGroupName = String(inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`);
+        return {
+            id: `${inputs.clusterName}:${nodeGroupName}`,
+            state: { ...inputs, nodeGroupName, arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}` },
+        };
+    },
+    "gcp:container/cluster:Cluster": (inputs) => ({
+        id: `projects/p/locations/${inputs.location}/clusters/${inputs.name}`,
+        state: {
+            ...inputs,
+            endpoint: "203.0.113.10",
+            masterAuth: { clusterCaCertificate: "Q0EK" },
+            masterVersion: `${inputs.minMasterVersion}.6-gke.1500`,
+        },
+    }),
+    "gcp:container/nodePool:NodePool": (inputs) => ({
+        id: `${inputs.location}/${inputs.cluster}/${inputs.name}`,
+        state: { ...inputs },
+    }),
+    "aws:iam/role:Role": (inputs, args) => ({
+        id: args.name,
+        state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` },
+    }),
+    "command:local:Command": (inputs, args) => ({ id: args.name, state: { ...inputs, stdout: "", stderr: "" } }),
+    "command:remote:Command": (inputs, args) => ({ id: args.name, state: { ...inputs, stdout: "", stderr: "" } }),
+    // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
+    "kubernetes:core/v1:Secret": (_inputs, args) => ({
+        id: String(args.id ?? args.name),
+        state: { data: { value: FAKE_KUBECONFIG } },
+    }),
+};
+
+function created(request: CaptureRequest, args: pulumi.runtime.MockResourceArgs): Made {
+    if (request.failResources?.includes(args.name)) throw new Error(`${args.name} failed (injected)`);
+    const inputs = args.inputs as Inputs;
+    const make = CREATED[args.type];
+    return make ? make(inputs, args, request) : { id: args.custom ? `${args.name}-id` : "", state: inputs };
+}
+
+/** An AKS upgrade profile: offline, every minor is offered unless the request lists the offer; only a real preview can refuse one. */
+const aksUpgradeProfile: AnswerCall = (inputs, request) => {
+    const cluster = String(inputs.parentResourcePath).split("/").pop() ?? "";
+    const offered = request.aksUpgrades?.[cluster] ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`);
+    return {
+        id: `${inputs.parentResourcePath}/upgradeProfiles/default`,
+        name: "default",
+        properties: {
+            controlPlaneProfile: {
+                kubernetesVersion: request.liveVersions?.[cluster] ?? "",
+                upgrades: offered.map((kubernetesVersion) => ({ kubernetesVersion })),
             },
         },
-        request.project,
-        request.stack,
-        false,
-        request.organization,
-    );
+    };
+};
 
-    function created(args: pulumi.runtime.MockResourceArgs): {
-        id: string | undefined;
-        state: Record<string, unknown>;
-    } {
-        if (request.failResources?.includes(args.name)) throw new Error(`${args.name} failed (injected)`);
-        const inputs = args.inputs as Record<string, unknown>;
-        switch (args.type) {
-            case "pulumi:pulumi:StackReference": {
-                const outputs = request.stackOutputs[String(inputs.name)] ?? {};
-                return {
-                    id: String(inputs.name),
-                    state: { name: inputs.name, outputs, secretOutputNames: [] },
-                };
-            }
-            case "linode:index/lkeCluster:LkeCluster": {
-                const pools = ((inputs.pools as Array<Record<string, unknown>> | undefined) ?? []).map((p, i) => ({
-                    ...p,
-                    id: Number(fakeNumericId(`${args.name}/${i}`)),
-                }));
-                return {
-                    id: fakeNumericId(args.name),
-                    state: { ...inputs, kubeconfig: fakeKubeconfig, pools, apiEndpoints: [], status: "ready" },
-                };
-            }
-            case "linode:index/lkeNodePool:LkeNodePool":
-                return { id: fakeNumericId(args.name), state: { ...inputs, nodes: [] } };
-            case "aws:eks/cluster:Cluster": {
-                const clusterName = String(inputs.name ?? `${args.name}-1a2b3c4`);
-                return {
-                    id: clusterName,
-                    state: {
-                        ...inputs,
-                        name: clusterName,
-                        arn: `arn:aws:eks:us-east-1:123456789012:cluster/${clusterName}`,
-                        endpoint: `https://${clusterName}.eks.example`,
-                        certificateAuthority: { data: "Q0EK" },
-                    },
-                };
-            }
-            case "aws:eks/nodeGroup:NodeGroup": {
-                const nodeGroupName = String(inputs.nodeGroupName ?? `${args.name}-${fakeNumericId(args.name)}`);
-                return {
-                    id: `${inputs.clusterName}:${nodeGroupName}`,
-                    state: {
-                        ...inputs,
-                        nodeGroupName,
-                        arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/${nodeGroupName}`,
-                    },
-                };
-            }
-            case "gcp:container/cluster:Cluster":
-                return {
-                    id: `projects/p/locations/${inputs.location}/clusters/${inputs.name}`,
-                    state: {
-                        ...inputs,
-                        endpoint: "203.0.113.10",
-                        masterAuth: { clusterCaCertificate: "Q0EK" },
-                        masterVersion: `${inputs.minMasterVersion}.6-gke.1500`,
-                    },
-                };
-            case "gcp:container/nodePool:NodePool":
-                return { id: `${inputs.location}/${inputs.cluster}/${inputs.name}`, state: { ...inputs } };
-            case "aws:iam/role:Role":
-                return {
-                    id: args.name,
-                    state: { ...inputs, name: args.name, arn: `arn:aws:iam::123456789012:role/${args.name}` },
-                };
-            case "command:local:Command":
-            case "command:remote:Command":
-                return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
-            case "kubernetes:core/v1:Secret":
-                // Cluster API's copy of the workload cluster's kubeconfig (read with Secret.get).
-                return { id: String(args.id ?? args.name), state: { data: { value: fakeKubeconfig } } };
-            default:
-                return { id: args.custom ? `${args.name}-id` : "", state: inputs };
-        }
-    }
+/** Cluster API images by their kubernetes_version tag; none found is the provider's own error. */
+const capiImage: AnswerCall = (inputs, request) => {
+    const wanted =
+        ((inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find(
+            (f) => f.name === "tag:kubernetes_version",
+        )?.values ?? [];
+    const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
+    if (!id) throw new Error("Your query returned no results. Please change your search criteria and try again.");
+    return { id, imageId: id, name: `capi-image-${wanted[0]}`, tags: { kubernetes_version: wanted[0] } };
+};
 
-    function invoked(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        if (args.token === "linode:index/getLkeCluster:getLkeCluster") {
-            return {
-                id: args.inputs.id,
-                kubeconfig: fakeKubeconfig,
-                k8sVersion: request.liveVersions?.[String(args.inputs.id)] ?? "",
-                pools: [],
-            };
-        }
-        if (args.token === "aws:eks/getAddonVersion:getAddonVersion") {
-            return {
-                addonName: args.inputs.addonName,
-                kubernetesVersion: args.inputs.kubernetesVersion,
-                version:
-                    request.addonCatalog?.[`${args.inputs.addonName}@${args.inputs.kubernetesVersion}`] ??
-                    `${args.inputs.addonName}-compatible-with-${args.inputs.kubernetesVersion}`,
-            };
-        }
-        if (args.token === "aws:ec2/getAmi:getAmi") {
-            const wanted =
-                ((args.inputs.filters ?? []) as Array<{ name: string; values: string[] }>).find(
-                    (f) => f.name === "tag:kubernetes_version",
-                )?.values ?? [];
-            const id = wanted.map((v) => request.amiCatalog?.[v.replace(/^v/, "")]).find((x) => x);
-            if (!id)
-                throw new Error("Your query returned no results. Please change your search criteria and try again.");
-            return {
-                id,
-                imageId: id,
-                name: `capi-image-${wanted[0]}`,
-                tags: { kubernetes_version: wanted[0] },
-            };
-        }
-        if (args.token === "gcp:container/getEngineVersions:getEngineVersions") {
-            const everyMinor = Array.from({ length: 8 }, (_, i) => [
-                `1.${37 - i}.6-gke.1500`,
-                `1.${37 - i}.5-gke.1200`,
-            ]).flat();
-            const offer = request.gkeOffers?.[String(args.inputs.location)] ?? {
-                validMasterVersions: everyMinor,
-                validNodeVersions: everyMinor,
-            };
-            return { location: args.inputs.location, ...offer };
-        }
-        if (args.token === "gcp:container/getCluster:getCluster") {
-            return {
-                name: args.inputs.name,
-                endpoint: "203.0.113.10",
-                masterAuths: [{ clusterCaCertificate: "Q0EK" }],
-                masterVersion: request.liveVersions?.[String(args.inputs.name)] ?? "",
-            };
-        }
-        if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials")
-            return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig }] };
-        if (args.token === "azure-native:resources:getResource" && args.inputs.resourceType === "upgradeProfiles") {
-            const cluster = String(args.inputs.parentResourcePath).split("/").pop() ?? "";
-            const offered = request.aksUpgrades?.[cluster];
-            return {
-                id: `${args.inputs.parentResourcePath}/upgradeProfiles/default`,
-                name: "default",
-                properties: {
-                    controlPlaneProfile: {
-                        kubernetesVersion: request.liveVersions?.[cluster] ?? "",
-                        // Offline, every minor is offered: only a real preview can refuse one.
-                        upgrades: (offered ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`)).map(
-                            (kubernetesVersion) => ({ kubernetesVersion }),
-                        ),
-                    },
-                },
-            };
-        }
-        if (args.token === "aws:eks/getCluster:getCluster") {
-            return {
-                name: args.inputs.name,
-                endpoint: `https://${args.inputs.name}.eks.example`,
-                certificateAuthorities: [{ data: "Q0EK" }],
-                version: request.liveVersions?.[String(args.inputs.name)] ?? "",
-            };
-        }
-        return {};
-    }
+/** GKE's offered versions: two patches of each of eight minors unless the request lists the location's offer. */
+const gkeEngineVersions: AnswerCall = (inputs, request) => {
+    const everyMinor = Array.from({ length: 8 }, (_, i) => [`1.${37 - i}.6-gke.1500`, `1.${37 - i}.5-gke.1200`]).flat();
+    const offer = request.gkeOffers?.[String(inputs.location)] ?? {
+        validMasterVersions: everyMinor,
+        validNodeVersions: everyMinor,
+    };
+    return { location: inputs.location, ...offer };
+};
 
-    // The monitor is the SDK's untyped gRPC client: its request and response messages are read through their getters.
-    // biome-ignore-start lint/suspicious/noExplicitAny: untyped gRPC messages
+/** What each provider's data source answers, as far as the program reads it. */
+const INVOKED: Record<string, AnswerCall> = {
+    "linode:index/getLkeCluster:getLkeCluster": (inputs, request) => ({
+        id: inputs.id,
+        kubeconfig: FAKE_KUBECONFIG,
+        k8sVersion: request.liveVersions?.[String(inputs.id)] ?? "",
+        pools: [],
+    }),
+    "aws:eks/getAddonVersion:getAddonVersion": (inputs, request) => ({
+        addonName: inputs.addonName,
+        kubernetesVersion: inputs.kubernetesVersion,
+        version:
+            request.addonCatalog?.[`${inputs.addonName}@${inputs.kubernetesVersion}`] ??
+            `${inputs.addonName}-compatible-with-${inputs.kubernetesVersion}`,
+    }),
+    "aws:ec2/getAmi:getAmi": capiImage,
+    "gcp:container/getEngineVersions:getEngineVersions": gkeEngineVersions,
+    "gcp:container/getCluster:getCluster": (inputs, request) => ({
+        name: inputs.name,
+        endpoint: "203.0.113.10",
+        masterAuths: [{ clusterCaCertificate: "Q0EK" }],
+        masterVersion: request.liveVersions?.[String(inputs.name)] ?? "",
+    }),
+    "azure-native:containerservice:listManagedClusterUserCredentials": () => ({
+        kubeconfigs: [{ name: "clusterUser", value: FAKE_KUBECONFIG }],
+    }),
+    "azure-native:resources:getResource": (inputs, request) =>
+        inputs.resourceType === "upgradeProfiles" ? aksUpgradeProfile(inputs, request) : {},
+    "aws:eks/getCluster:getCluster": (inputs, request) => ({
+        name: inputs.name,
+        endpoint: `https://${inputs.name}.eks.example`,
+        certificateAuthorities: [{ data: "Q0EK" }],
+        version: request.liveVersions?.[String(inputs.name)] ?? "",
+    }),
+};
+
+function invoked(request: CaptureRequest, args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    const answer = INVOKED[args.token];
+    return answer ? answer(args.inputs as Inputs, request) : {};
+}
+
+/** The mocks: created resources, imported ones as the cloud reports them, and those an earlier deployment left. */
+function mocksFor(request: CaptureRequest): pulumi.runtime.Mocks {
+    return {
+        newResource(args) {
+            const made = created(request, args);
+            // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
+            if (args.id) {
+                const existing = request.existing?.[args.id];
+                return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
+            }
+            // A resource an earlier deployment left: the engine carries its id and state into this one.
+            const carried = request.carriedState?.[args.name];
+            return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
+        },
+        call(args) {
+            return invoked(request, args);
+        },
+    };
+}
+
+// The monitor is the SDK's untyped gRPC client: its request and response messages are read through their getters.
+// biome-ignore-start lint/suspicious/noExplicitAny: untyped gRPC messages
+function recordResource(req: any, resp: any): CapturedResource {
+    const secretPaths: string[] = [];
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+        propertyDependencies[key] = deps.getUrnsList();
+    });
+    return {
+        urn: resp.getUrn(),
+        type: req.getType(),
+        name: req.getName(),
+        parent: req.getParent() || undefined,
+        custom: req.getCustom(),
+        dependencies: req.getDependenciesList(),
+        propertyDependencies,
+        deletedWith: req.getDeletedwith() || undefined,
+        importId: req.getImportid() || undefined,
+        id: resp.getId() || undefined,
+        ignoreChanges: req.getIgnorechangesList(),
+        inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
+        outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
+        secretPaths,
+    };
+}
+
+/** Wraps the mock monitor so that every registered resource, and the stack's outputs, land in the capture. */
+function recordRegistrations(capture: Capture): void {
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
         register(req, (err: unknown, resp: any) => {
-            if (!err && resp) {
-                const secretPaths: string[] = [];
-                const propertyDependencies: Record<string, string[]> = {};
-                req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
-                    propertyDependencies[key] = deps.getUrnsList();
-                });
-                resources.push({
-                    urn: resp.getUrn(),
-                    type: req.getType(),
-                    name: req.getName(),
-                    parent: req.getParent() || undefined,
-                    custom: req.getCustom(),
-                    dependencies: req.getDependenciesList(),
-                    propertyDependencies,
-                    deletedWith: req.getDeletedwith() || undefined,
-                    importId: req.getImportid() || undefined,
-                    id: resp.getId() || undefined,
-                    ignoreChanges: req.getIgnorechangesList(),
-                    inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
-                    outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
-                    secretPaths,
-                });
-            }
+            if (!err && resp) capture.resources.push(recordResource(req, resp));
             callback(err, resp);
         });
     };
@@ -262,16 +259,25 @@ async function run(request: CaptureRequest): Promise<Capture> {
         const urn: string = req.getUrn();
         if (urn.includes("::pulumi:pulumi:Stack::")) {
             const secretPaths: string[] = [];
-            capture.stackOutputs = decode(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<
-                string,
-                unknown
-            >;
+            const outputs = decode(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths);
+            capture.stackOutputs = outputs as Record<string, unknown>;
             capture.stackOutputSecretPaths = secretPaths;
         }
         registerOutputs(req, callback);
     };
-    // biome-ignore-end lint/suspicious/noExplicitAny: untyped gRPC messages
+}
+// biome-ignore-end lint/suspicious/noExplicitAny: untyped gRPC messages
 
+async function run(request: CaptureRequest): Promise<Capture> {
+    const capture: Capture = {
+        stack: request.stack,
+        resources: [],
+        stackOutputs: undefined,
+        stackOutputSecretPaths: [],
+    };
+    pulumi.runtime.setAllConfig(request.config, request.secretKeys);
+    await pulumi.runtime.setMocks(mocksFor(request), request.project, request.stack, false, request.organization);
+    recordRegistrations(capture);
     try {
         // Another program (a test fixture written the way a user writes one) when the request names it.
         const { main } = (await import(request.program ?? "../components/program")) as {
