@@ -56,96 +56,85 @@ function env(r: CapturedResource): Record<string, string> {
     return (r.inputs.environment ?? {}) as Record<string, string>;
 }
 
-export function describe(r: CapturedResource): string {
-    // biome-ignore lint/suspicious/noExplicitAny: a describer reads many provider-specific input shapes
-    const i = r.inputs as Record<string, any>;
-    switch (r.type) {
-        case "linode:index/lkeCluster:LkeCluster":
-            return (
-                `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
-                (r.ignoreChanges.includes("k8sVersion")
-                    ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API`
-                    : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`)
-            );
-        case "aws:eks/cluster:Cluster":
-            return `EKS cluster, control plane ${i.version}: a version change here is EKS's in-place control plane upgrade`;
-        case "aws:eks/addon:Addon":
-            return `add-on ${i.addonName} at ${i.addonVersion}`;
-        case "aws:eks/nodeGroup:NodeGroup":
-            return (
-                `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
-                (i.updateConfig
-                    ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})`
-                    : "")
-            );
-        case "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlanePatch":
-            return `KubeadmControlPlane ${i.metadata?.name} patched → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}`;
-        case "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment":
-            return `MachineDeployment ${i.metadata?.name}: ${i.spec?.replicas} × ${i.spec?.template?.spec?.version} on template ${i.spec?.template?.spec?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`;
-        case "kubernetes:infrastructure.cluster.x-k8s.io/v1beta2:AWSMachineTemplate":
-            return `AWSMachineTemplate ${i.metadata?.name} (immutable): ${i.spec?.template?.spec?.instanceType}, ${i.spec?.template?.spec?.ami?.id}`;
-        case "kubernetes:bootstrap.cluster.x-k8s.io/v1beta1:KubeadmConfigTemplate":
-            return `KubeadmConfigTemplate ${i.metadata?.name}`;
-        case "aws:iam/role:Role":
-            return "IAM role";
-        case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            return `IAM policy ${String(i.policyArn).split("/").pop()}`;
-        case "linode:index/lkeNodePool:LkeNodePool":
-            return `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`;
-        case "command:remote:Command": {
-            const host = (i.connection as { host?: string } | undefined)?.host;
-            const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.stdin ?? i.create))?.[1];
-            switch (scriptKind(r)) {
-                case "kubeadm-etcd-snapshot":
-                    return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
-                case "kubeadm-control-plane":
-                    return `on ${host}: ${param("K8SU_SWITCH_REPOSITORY") === "true" ? "package repository to the target minor, " : ""}kubeadm ${param("K8SU_TARGET_VERSION")}, then ${param("K8SU_FIRST") === "true" ? "kubeadm upgrade plan and kubeadm upgrade apply" : "kubeadm upgrade node"}`;
-                case "kubeadm-kubelet":
-                    return `on ${host}: ${param("K8SU_ROLE") === "worker" ? "kubeadm, kubeadm upgrade node, " : ""}kubelet and kubectl ${param("K8SU_TARGET_VERSION")}, kubelet restarted`;
-                default:
-                    return `on ${host}: command`;
-            }
-        }
-        case "command:local:Command": {
-            const e = env(r);
-            switch (scriptKind(r)) {
-                case "preflight":
-                    return `pre-flight for ${e.K8SU_TARGET_MINOR}: API ready, nodes Ready, kube-system healthy, no removed APIs in use, no blocking PodDisruptionBudget`;
-                case "lke-control-plane":
-                    return `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`;
-                case "wait-ready":
-                    return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
-                case "kubeadm-wait-ready":
-                    return `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at exactly v${e.K8SU_TARGET_VERSION} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
-                case "cordon":
-                    return `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`;
-                case "wait-resource":
-                    return `wait until ${e.K8SU_RESOURCE} reports ${(e.K8SU_CONDITIONS ?? "").split("\n").join(", ")} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`;
-                case "uncordon":
-                    return `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`;
-                case "local-command":
-                    return `run: ${e.K8SU_COMMAND}`;
-                case "drain":
-                    return `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`;
-                case "drain-guard-create":
-                    return `drain guard for ${e.K8SU_SELECTOR}: when the pool is deleted, checks again first and drains what is left, ${e.K8SU_BATCH_SIZE} at a time`;
-                case "validate":
-                    return `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`;
-                case "lke-in-place":
-                    return `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`;
-                case "lke-shrink-pool":
-                    return `lower pool ${e.K8SU_LKE_POOL_ID} to ${e.K8SU_POOL_COUNT} node(s): the nodes that go cordoned, drained ${e.K8SU_BATCH_SIZE} at a time and deleted through the node API, then the count set`;
-                case "rollout-soak":
-                    return `rollout: wave ${e.K8SU_WAVE} (${(e.K8SU_WAVE_CLUSTERS ?? "").split("\n").join(", ")}) passed validation; hold ${Number(e.K8SU_SOAK_SECONDS) / 60} min before the next wave starts`;
-                case "lke-recycle-pool":
-                    return `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`;
-                default:
-                    return "command";
-            }
-        }
+/** What each local step does, in the words of its environment. */
+const LOCAL_STEPS: Record<string, (e: Record<string, string>) => string> = {
+    preflight: (e) =>
+        `pre-flight for ${e.K8SU_TARGET_MINOR}: API ready, nodes Ready, kube-system healthy, no removed APIs in use, no blocking PodDisruptionBudget`,
+    "lke-control-plane": (e) =>
+        `control plane → ${e.K8SU_TARGET_MINOR} through the LKE API, then wait until the API server serves it`,
+    "wait-ready": (e) =>
+        `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at ${e.K8SU_TARGET_MINOR} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`,
+    "kubeadm-wait-ready": (e) =>
+        `wait until ${e.K8SU_EXPECTED_NODES} node(s) of ${e.K8SU_SELECTOR} are Ready at exactly v${e.K8SU_TARGET_VERSION} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`,
+    cordon: (e) => `cordon every blue node at once (${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")})`,
+    "wait-resource": (e) =>
+        `wait until ${e.K8SU_RESOURCE} reports ${(e.K8SU_CONDITIONS ?? "").split("\n").join(", ")} (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`,
+    uncordon: (e) => `uncordon ${(e.K8SU_SELECTORS ?? "").split("\n").join(", ")}`,
+    "local-command": (e) => `run: ${e.K8SU_COMMAND}`,
+    drain: (e) =>
+        `drain ${e.K8SU_SELECTOR} now: cordon all, then ${e.K8SU_BATCH_SIZE} at a time, ${e.K8SU_SOAK_SECONDS}s soak`,
+    "drain-guard-create": (e) =>
+        `drain guard for ${e.K8SU_SELECTOR}: when the pool is deleted, checks again first and drains what is left, ${e.K8SU_BATCH_SIZE} at a time`,
+    validate: (e) => `validate at ${e.K8SU_TARGET_MINOR}: upgraded nodes Ready at the target, kube-system healthy`,
+    "lke-in-place": (e) =>
+        `in place: surge to ${Number(e.K8SU_POOL_COUNT) + 1} node(s), then per old node cordon, drain, recycle; the last one drained and deleted`,
+    "lke-shrink-pool": (e) =>
+        `lower pool ${e.K8SU_LKE_POOL_ID} to ${e.K8SU_POOL_COUNT} node(s): the nodes that go cordoned, drained ${e.K8SU_BATCH_SIZE} at a time and deleted through the node API, then the count set`,
+    "rollout-soak": (e) =>
+        `rollout: wave ${e.K8SU_WAVE} (${(e.K8SU_WAVE_CLUSTERS ?? "").split("\n").join(", ")}) passed validation; hold ${Number(e.K8SU_SOAK_SECONDS) / 60} min before the next wave starts`,
+    "lke-recycle-pool": (e) => `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`,
+};
+
+/** What a step run over SSH on a kubeadm node does. */
+function describeRemoteStep(r: CapturedResource, i: Record<string, unknown>): string {
+    const host = (i.connection as { host?: string } | undefined)?.host;
+    const param = (k: string) => new RegExp(`^${k}='([^']*)'$`, "m").exec(String(i.stdin ?? i.create))?.[1];
+    switch (scriptKind(r)) {
+        case "kubeadm-etcd-snapshot":
+            return `on ${host}: etcd snapshot into ${param("K8SU_SNAPSHOT_DIR")}, verified`;
+        case "kubeadm-control-plane":
+            return `on ${host}: ${param("K8SU_SWITCH_REPOSITORY") === "true" ? "package repository to the target minor, " : ""}kubeadm ${param("K8SU_TARGET_VERSION")}, then ${param("K8SU_FIRST") === "true" ? "kubeadm upgrade plan and kubeadm upgrade apply" : "kubeadm upgrade node"}`;
+        case "kubeadm-kubelet":
+            return `on ${host}: ${param("K8SU_ROLE") === "worker" ? "kubeadm, kubeadm upgrade node, " : ""}kubelet and kubectl ${param("K8SU_TARGET_VERSION")}, kubelet restarted`;
         default:
-            return r.type;
+            return `on ${host}: command`;
     }
+}
+
+/** What each provider resource is, in the words of its inputs. */
+// biome-ignore lint/suspicious/noExplicitAny: a describer reads many provider-specific input shapes
+const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource) => string> = {
+    "linode:index/lkeCluster:LkeCluster": (i, r) =>
+        `LKE cluster ${i.label} in ${i.region}${i.controlPlane?.highAvailability ? " (HA control plane)" : ""}` +
+        (r.ignoreChanges.includes("k8sVersion")
+            ? `: k8sVersion ${i.k8sVersion} applies at creation only (ignoreChanges); upgrades go through the LKE API`
+            : `: k8sVersion ${i.k8sVersion}; a change here makes the provider recycle every node`),
+    "aws:eks/cluster:Cluster": (i) =>
+        `EKS cluster, control plane ${i.version}: a version change here is EKS's in-place control plane upgrade`,
+    "aws:eks/addon:Addon": (i) => `add-on ${i.addonName} at ${i.addonVersion}`,
+    "aws:eks/nodeGroup:NodeGroup": (i) =>
+        `node group: ${i.scalingConfig?.desiredSize} × ${(i.instanceTypes ?? []).join(", ")} at ${i.version}` +
+        (i.updateConfig
+            ? ` (rolling update: ${i.updateConfig.maxUnavailable !== undefined ? `maxUnavailable ${i.updateConfig.maxUnavailable}` : `maxUnavailablePercentage ${i.updateConfig.maxUnavailablePercentage}`}, ${i.updateConfig.updateStrategy}${i.forceUpdateVersion ? ", forced" : ""})`
+            : ""),
+    "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlanePatch": (i) =>
+        `KubeadmControlPlane ${i.metadata?.name} patched → ${i.spec?.version} on template ${i.spec?.machineTemplate?.infrastructureRef?.name}`,
+    "kubernetes:cluster.x-k8s.io/v1beta1:MachineDeployment": (i) =>
+        `MachineDeployment ${i.metadata?.name}: ${i.spec?.replicas} × ${i.spec?.template?.spec?.version} on template ${i.spec?.template?.spec?.infrastructureRef?.name}, waited (${i.metadata?.annotations?.["pulumi.com/waitFor"]})`,
+    "kubernetes:infrastructure.cluster.x-k8s.io/v1beta2:AWSMachineTemplate": (i) =>
+        `AWSMachineTemplate ${i.metadata?.name} (immutable): ${i.spec?.template?.spec?.instanceType}, ${i.spec?.template?.spec?.ami?.id}`,
+    "kubernetes:bootstrap.cluster.x-k8s.io/v1beta1:KubeadmConfigTemplate": (i) =>
+        `KubeadmConfigTemplate ${i.metadata?.name}`,
+    "aws:iam/role:Role": () => "IAM role",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (i) => `IAM policy ${String(i.policyArn).split("/").pop()}`,
+    "linode:index/lkeNodePool:LkeNodePool": (i) =>
+        `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`,
+    "command:remote:Command": (i, r) => describeRemoteStep(r, i),
+    "command:local:Command": (_i, r) => LOCAL_STEPS[scriptKind(r) ?? ""]?.(env(r)) ?? "command",
+};
+
+export function describe(r: CapturedResource): string {
+    return RESOURCES[r.type]?.(r.inputs, r) ?? r.type;
 }
 
 export interface Change {
