@@ -92,16 +92,16 @@ export function summarizeDrift(text: string): { changed: string[]; text: string 
     return { changed, text };
 }
 
-export function renderPlan(
+type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact">;
+
+function planHeader(
     stack: string,
-    capture: Capture,
     previous: OutputsSource,
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
-    opts: Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact"> = {},
-): PlanResult {
-    const markdown = !!opts.markdown;
-    const header = [
+    markdown: boolean,
+): string[] {
+    return [
         `${markdown ? "## " : ""}k8s-upgrades plan for stack ${stack}`,
         ...(markdown ? [""] : []),
         `${markdown ? "- " : "  "}previous outputs: ${previous.label}`,
@@ -109,57 +109,75 @@ export function renderPlan(
             ? [`${markdown ? "- " : "  "}promotes from: ${promotesFrom}: ${source?.label ?? "none"}`]
             : []),
     ];
-    const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
-    if (capture.error) {
-        const text = markdown
-            ? renderReview(
-                  {
-                      header,
-                      clusters: [],
-                      steps: [],
-                      changes: [],
-                      removals: [],
-                      policies: [],
-                      notes: [],
-                      refused: capture.error.trim(),
-                  },
-                  { maxChars: opts.maxChars, artifact: opts.artifact },
-              )
-            : `${[...header, "", "Refused", "", capture.error.trim(), ""].join("\n")}\n`;
-        return { text, exitCode: EXIT.refused };
-    }
-    const steps = orderSteps(capture.resources);
+}
+
+/** The program refused: the header and the refusal, nothing else. */
+function renderRefusal(header: string[], error: string, opts: RenderOptions): PlanResult {
+    const text = opts.markdown
+        ? renderReview(
+              {
+                  header,
+                  clusters: [],
+                  steps: [],
+                  changes: [],
+                  removals: [],
+                  policies: [],
+                  notes: [],
+                  refused: error.trim(),
+              },
+              { maxChars: opts.maxChars, artifact: opts.artifact },
+          )
+        : `${[...header, "", "Refused", "", error.trim(), ""].join("\n")}\n`;
+    return { text, exitCode: EXIT.refused };
+}
+
+/** What a plan shows, read from a run that was not refused and the previous deployment's record. */
+function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
     const before = recordedState(previous.outputs, `stack "${stack}"`);
     const after = recordedState(capture.stackOutputs, "this run");
     const diff = changes(before, after);
-    const removed = diff.filter((d) => d.sign === "-");
-    const notes = (capture.log ?? "")
-        .split("\n")
-        .filter((l) => /warning:|info:/.test(l))
-        .map((l) => l.trim());
     const report = evaluatePolicies(capture);
-    const exitCode = report.mandatory.length > 0 ? EXIT.refused : EXIT.ok;
-    const rollout = readRollout(capture.stackOutputs?.[ROLLOUT_OUTPUT]);
+    return {
+        steps: orderSteps(capture.resources),
+        clusters: [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])],
+        diff,
+        removed: diff.filter((d) => d.sign === "-"),
+        notes: (capture.log ?? "")
+            .split("\n")
+            .filter((l) => /warning:|info:/.test(l))
+            .map((l) => l.trim()),
+        report,
+        exitCode: report.mandatory.length > 0 ? EXIT.refused : EXIT.ok,
+        rollout: readRollout(capture.stackOutputs?.[ROLLOUT_OUTPUT]),
+    };
+}
+type PlanFacts = ReturnType<typeof planFacts>;
 
-    if (markdown) {
-        const clusters = [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])];
-        const text = renderReview(
-            {
-                header,
-                clusters,
-                steps,
-                changes: diff.map((d) => `${d.sign} ${d.text}`),
-                removals: removed.map((d) => ({ cluster: clusterOfChange(d.text, clusters), text: d.text })),
-                policies: renderPolicies(report, true),
-                notes,
-                drift,
-                rollout,
-            },
-            { maxChars: opts.maxChars, artifact: opts.artifact },
-        );
-        return { text, exitCode };
-    }
+function renderMarkdownPlan(
+    header: string[],
+    facts: PlanFacts,
+    drift: string | undefined,
+    opts: RenderOptions,
+): string {
+    const { clusters, diff } = facts;
+    return renderReview(
+        {
+            header,
+            clusters,
+            steps: facts.steps,
+            changes: diff.map((d) => `${d.sign} ${d.text}`),
+            removals: facts.removed.map((d) => ({ cluster: clusterOfChange(d.text, clusters), text: d.text })),
+            policies: renderPolicies(facts.report, true),
+            notes: facts.notes,
+            drift,
+            rollout: facts.rollout,
+        },
+        { maxChars: opts.maxChars, artifact: opts.artifact },
+    );
+}
 
+function renderTextPlan(header: string[], facts: PlanFacts, drift: string | undefined): string {
+    const { rollout, steps, removed, diff, notes } = facts;
     const lines: string[] = [...header];
     if (rollout)
         lines.push(
@@ -179,8 +197,25 @@ export function renderPlan(
     lines.push(...(diff.length > 0 ? diff.map((d) => `  ${d.sign} ${d.text}`) : ["  no change"]));
     if (drift !== undefined) lines.push("", "Drift since the last deployment", drift);
     if (notes.length > 0) lines.push("", "Notes", ...notes.map((n) => `  ${n}`));
-    lines.push("", "Policies", ...renderPolicies(report, false));
-    return { text: `${lines.join("\n")}\n`, exitCode };
+    lines.push("", "Policies", ...renderPolicies(facts.report, false));
+    return `${lines.join("\n")}\n`;
+}
+
+export function renderPlan(
+    stack: string,
+    capture: Capture,
+    previous: OutputsSource,
+    promotesFrom: string | undefined,
+    source: OutputsSource | undefined,
+    opts: RenderOptions = {},
+): PlanResult {
+    const markdown = !!opts.markdown;
+    const header = planHeader(stack, previous, promotesFrom, source, markdown);
+    if (capture.error) return renderRefusal(header, capture.error, opts);
+    const facts = planFacts(stack, capture, previous);
+    const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
+    const text = markdown ? renderMarkdownPlan(header, facts, drift, opts) : renderTextPlan(header, facts, drift);
+    return { text, exitCode: facts.exitCode };
 }
 
 function clusterOfChange(text: string, clusters: string[]): string {
