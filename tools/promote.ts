@@ -4,10 +4,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { parseRunningState, RUNNING_STATE_OUTPUT, type RunningState } from "../components/running";
+import { parseRunningState, RUNNING_STATE_OUTPUT, type RunningCluster, type RunningState } from "../components/running";
 import {
     controlPlaneTransition,
     formatVersion,
+    type KubeVersion,
     minorPath,
     parseVersion,
     promotionRefusal,
@@ -111,104 +112,136 @@ export function unifiedDiff(file: string, before: string, after: string, context
     return `${out.join("\n")}\n`;
 }
 
-export function promote(opts: PromoteOptions): PromoteResult {
-    const dir = opts.stackDir ?? ROOT;
-    const file = path.join(dir, `Pulumi.${opts.target}.yaml`);
-    if (!fs.existsSync(file))
-        return { ok: false, refusals: [`no stack file ${path.basename(file)}`], notes: [], diff: "" };
-    const original = fs.readFileSync(file, "utf8");
-    const doc = YAML.parseDocument(original, { keepSourceTokens: true });
-    const config = doc.get("config", true) as YAML.YAMLMap | undefined;
-    const source = config?.get("k8s-upgrades:promotesFrom");
-    if (typeof source !== "string" || source === "") {
-        return {
-            ok: false,
-            refusals: [`stack "${opts.target}" has no k8s-upgrades:promotesFrom: there is nothing to promote from`],
-            notes: [],
-            diff: "",
-        };
-    }
+type Edit = { range: [number, number, number]; text: string };
 
-    let state: RunningState | undefined;
+/** What one cluster's promotion decides: refusals, notes, and the edit of its version scalar. */
+interface ClusterPromotion {
+    refusals: string[];
+    notes: string[];
+    edit?: Edit;
+}
+
+/** Why the source stack's record cannot be promoted for this cluster, if it cannot. */
+function sourceRefusals(name: string, current: KubeVersion, src: RunningCluster, source: string): string[] {
+    const refusals: string[] = [];
+    const to = parseVersion(src.controlPlaneVersion)!;
+    const t = controlPlaneTransition(current, to);
+    if (t.kind === "skip")
+        refusals.push(
+            `cluster ${name}: ${formatVersion(current)} → ${src.controlPlaneVersion} would skip a minor; promote through ${minorPath(current, to).join(" → ")}, one deployment each`,
+        );
+    if (t.kind === "downgrade")
+        refusals.push(
+            `cluster ${name}: stack "${source}" runs ${src.controlPlaneVersion}, older than ${formatVersion(current)} here; a promotion never goes down`,
+        );
+    if (src.upgradeInProgress)
+        refusals.push(
+            `cluster ${name}: stack "${source}" still has an upgrade in progress (pools lag its control plane or a retained pool waits); finish it there first`,
+        );
+    if (src.validatedVersion !== src.controlPlaneVersion)
+        refusals.push(
+            `cluster ${name}: stack "${source}" runs ${src.controlPlaneVersion} but its last passed validation was ${src.validatedVersion ? `at ${src.validatedVersion}` : "never recorded"}; promote only what was validated`,
+        );
+    return refusals;
+}
+
+function promoteCluster(cluster: YAML.YAMLMap, state: RunningState, target: string, source: string): ClusterPromotion {
+    const name = String(cluster.get("name"));
+    const versionNode = cluster.get("kubernetesVersion", true) as YAML.Scalar | undefined;
+    const current = parseVersion(versionNode?.value);
+    const src = state.clusters[name];
+    if (!src) return { refusals: [], notes: [`cluster ${name}: not in stack "${source}"; left alone`] };
+    if (!versionNode || !current)
+        return {
+            refusals: [`cluster ${name}: its kubernetesVersion in Pulumi.${target}.yaml is not a version`],
+            notes: [],
+        };
+    const to = parseVersion(src.controlPlaneVersion)!;
+    if (controlPlaneTransition(current, to).kind === "none") {
+        // "1.31.5" here and "1.31" there compare equal, but the source never proved that patch.
+        const unproven = promotionRefusal(current, to);
+        return unproven
+            ? {
+                  refusals: [
+                      `cluster ${name}: Pulumi.${target}.yaml targets ${formatVersion(current)} but stack "${source}" runs ${src.controlPlaneVersion} (${unproven}); pin the patch in "${source}" first`,
+                  ],
+                  notes: [],
+              }
+            : { refusals: [], notes: [`cluster ${name}: already at ${src.controlPlaneVersion}`] };
+    }
+    return {
+        refusals: sourceRefusals(name, current, src, source),
+        notes: [`cluster ${name}: ${formatVersion(current)} → ${src.controlPlaneVersion}`],
+        edit: versionNode.range ? { range: versionNode.range, text: `"${src.controlPlaneVersion}"` } : undefined,
+    };
+}
+
+/** The source stack's running record, or why it cannot be read. */
+function readSourceState(
+    opts: PromoteOptions,
+    source: string,
+    dir: string,
+): { state?: RunningState; sourceLabel?: string; refusal?: string } {
     let sourceLabel = "--source-outputs";
     try {
         let outputs = opts.sourceOutputs;
         if (!outputs) ({ outputs, label: sourceLabel } = readSourceOutputs(source, dir, !!opts.dryRun));
-        state = parseRunningState(outputs[RUNNING_STATE_OUTPUT], `stack "${source}"`);
+        const state = parseRunningState(outputs[RUNNING_STATE_OUTPUT], `stack "${source}"`);
+        if (!state)
+            return {
+                sourceLabel,
+                refusal: `stack "${source}" has recorded no running state (output "${RUNNING_STATE_OUTPUT}"): deploy it first`,
+            };
+        return { state, sourceLabel };
     } catch (err) {
-        return { ok: false, refusals: [(err as Error).message], notes: [], diff: "" };
+        return { refusal: (err as Error).message };
     }
-    if (!state)
-        return {
-            ok: false,
-            refusals: [
-                `stack "${source}" has recorded no running state (output "${RUNNING_STATE_OUTPUT}"): deploy it first`,
-            ],
-            notes: [],
-            diff: "",
-            sourceLabel,
-        };
+}
+
+/** Edits the source text in place at the scalars' ranges, so everything else stays byte for byte. */
+function applyEdits(original: string, edits: Edit[]): string {
+    let text = original;
+    for (const e of [...edits].sort((a, b) => b.range[0] - a.range[0]))
+        text = text.slice(0, e.range[0]) + e.text + text.slice(e.range[1]);
+    return text;
+}
+
+export function promote(opts: PromoteOptions): PromoteResult {
+    const dir = opts.stackDir ?? ROOT;
+    const file = path.join(dir, `Pulumi.${opts.target}.yaml`);
+    const refuse = (refusals: string[], sourceLabel?: string): PromoteResult => ({
+        ok: false,
+        refusals,
+        notes: [],
+        diff: "",
+        ...(sourceLabel ? { sourceLabel } : {}),
+    });
+    if (!fs.existsSync(file)) return refuse([`no stack file ${path.basename(file)}`]);
+    const original = fs.readFileSync(file, "utf8");
+    const doc = YAML.parseDocument(original, { keepSourceTokens: true });
+    const config = doc.get("config", true) as YAML.YAMLMap | undefined;
+    const source = config?.get("k8s-upgrades:promotesFrom");
+    if (typeof source !== "string" || source === "")
+        return refuse([`stack "${opts.target}" has no k8s-upgrades:promotesFrom: there is nothing to promote from`]);
+    const { state, sourceLabel, refusal } = readSourceState(opts, source, dir);
+    if (!state) return refuse([refusal ?? `stack "${source}": no running state`], sourceLabel);
 
     const refusals: string[] = [];
     const notes: string[] = [];
+    const edits: Edit[] = [];
     const clusters = config?.get("k8s-upgrades:clusters", true) as YAML.YAMLSeq | undefined;
-    const edits: Array<{ range: [number, number, number]; text: string }> = [];
-    const seen = new Set<string>();
     for (const item of clusters?.items ?? []) {
-        const cluster = item as YAML.YAMLMap;
-        const name = String(cluster.get("name"));
-        seen.add(name);
-        const versionNode = cluster.get("kubernetesVersion", true) as YAML.Scalar | undefined;
-        const current = parseVersion(versionNode?.value);
-        const src = state.clusters[name];
-        if (!src) {
-            notes.push(`cluster ${name}: not in stack "${source}"; left alone`);
-            continue;
-        }
-        if (!versionNode || !current) {
-            refusals.push(`cluster ${name}: its kubernetesVersion in Pulumi.${opts.target}.yaml is not a version`);
-            continue;
-        }
-        const to = parseVersion(src.controlPlaneVersion)!;
-        const t = controlPlaneTransition(current, to);
-        if (t.kind === "none") {
-            // "1.31.5" here and "1.31" there compare equal, but the source never proved that patch.
-            const unproven = promotionRefusal(current, to);
-            if (unproven)
-                refusals.push(
-                    `cluster ${name}: Pulumi.${opts.target}.yaml targets ${formatVersion(current)} but stack "${source}" runs ${src.controlPlaneVersion} (${unproven}); pin the patch in "${source}" first`,
-                );
-            else notes.push(`cluster ${name}: already at ${src.controlPlaneVersion}`);
-            continue;
-        }
-        if (t.kind === "skip")
-            refusals.push(
-                `cluster ${name}: ${formatVersion(current)} → ${src.controlPlaneVersion} would skip a minor; promote through ${minorPath(current, to).join(" → ")}, one deployment each`,
-            );
-        if (t.kind === "downgrade")
-            refusals.push(
-                `cluster ${name}: stack "${source}" runs ${src.controlPlaneVersion}, older than ${formatVersion(current)} here; a promotion never goes down`,
-            );
-        if (src.upgradeInProgress)
-            refusals.push(
-                `cluster ${name}: stack "${source}" still has an upgrade in progress (pools lag its control plane or a retained pool waits); finish it there first`,
-            );
-        if (src.validatedVersion !== src.controlPlaneVersion) {
-            refusals.push(
-                `cluster ${name}: stack "${source}" runs ${src.controlPlaneVersion} but its last passed validation was ${src.validatedVersion ? `at ${src.validatedVersion}` : "never recorded"}; promote only what was validated`,
-            );
-        }
-        if (versionNode.range) edits.push({ range: versionNode.range, text: `"${src.controlPlaneVersion}"` });
-        notes.push(`cluster ${name}: ${formatVersion(current)} → ${src.controlPlaneVersion}`);
+        const decided = promoteCluster(item as YAML.YAMLMap, state, opts.target, source);
+        refusals.push(...decided.refusals);
+        notes.push(...decided.notes);
+        if (decided.edit) edits.push(decided.edit);
     }
+    const seen = new Set((clusters?.items ?? []).map((item) => String((item as YAML.YAMLMap).get("name"))));
     for (const name of Object.keys(state.clusters))
         if (!seen.has(name)) notes.push(`cluster ${name}: only in stack "${source}"; nothing to promote here`);
     if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel };
 
-    // Edit the source text in place at the scalars' ranges, so everything else stays byte for byte.
-    let text = original;
-    for (const e of [...edits].sort((a, b) => b.range[0] - a.range[0]))
-        text = text.slice(0, e.range[0]) + e.text + text.slice(e.range[1]);
+    const text = applyEdits(original, edits);
     const shown = path
         .relative(opts.repoRoot ?? dir, file)
         .split(path.sep)
