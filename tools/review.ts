@@ -170,22 +170,20 @@ export function waveFlow(
     return { flow, drawn };
 }
 
-export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): string {
-    const maxChars = opts.maxChars ?? 60_000;
-    const artifact = opts.artifact ?? "the full plan (`npm run plan -- <stack> --markdown --max-chars 0`)";
-    const budget = maxChars > 0 ? maxChars : Number.POSITIVE_INFINITY;
-    const lines: string[] = [...input.header, ""];
-    if (input.refused !== undefined) {
-        lines.push("### Refused", "", ...fence(clip(input.refused, Math.min(budget / 2, 20_000), artifact)));
-        return `${lines.join("\n")}\n`;
-    }
-    const groups = stepsByCluster(input.steps, input.clusters);
-    lines.push(
-        `**${groups.size} cluster(s), ${input.steps.length} steps, ${input.changes.length} change(s) against the previous deployment.**`,
+/** The review's size limits: what the comment may spend, and where the rest is. */
+interface Budget {
+    chars: number;
+    artifact: string;
+}
+
+/** Counts, changes, policies, drift, notes and the rollout: what a reviewer reads first. */
+function reviewSummary(input: ReviewInput, clusterCount: number, { chars, artifact }: Budget): string[] {
+    const lines = [
+        `**${clusterCount} cluster(s), ${input.steps.length} steps, ${input.changes.length} change(s) against the previous deployment.**`,
         "",
-    );
+    ];
     const changeLines = input.changes.length > 0 ? input.changes.map((c) => `- ${c}`) : ["- no change"];
-    const changesText = clip(changeLines.join("\n"), Math.min(budget / 6, 12_000), artifact);
+    const changesText = clip(changeLines.join("\n"), Math.min(chars / 6, 12_000), artifact);
     lines.push(
         ...(changeLines.length > 12
             ? collapsible("Changes against the previous deployment", [changesText], true)
@@ -193,18 +191,17 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
         "",
         "### Policies",
         "",
-        clip(input.policies.join("\n"), Math.min(budget / 8, 8_000), artifact),
+        clip(input.policies.join("\n"), Math.min(chars / 8, 8_000), artifact),
         "",
     );
     if (input.drift !== undefined) lines.push("### Drift since the last deployment", "", input.drift, "");
     if (input.notes.length > 0)
         lines.push(
             ...collapsible(`Notes (${input.notes.length})`, [
-                clip(input.notes.map((n) => `- ${n}`).join("\n"), Math.min(budget / 10, 6_000), artifact),
+                clip(input.notes.map((n) => `- ${n}`).join("\n"), Math.min(chars / 10, 6_000), artifact),
             ]),
             "",
         );
-
     if (input.rollout)
         lines.push(
             `### Rollout in ${input.rollout.waves.length} waves`,
@@ -212,10 +209,14 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
             ...describeRollout(input.rollout).map((l) => `- ${l}`),
             "",
         );
-    // The flowchart: clusters in order (by wave, when there are waves) until the edge or size budget is spent.
+    return lines;
+}
+
+/** The flowchart: clusters in order (by wave, when there are waves) until the edge or size budget is spent. */
+function reviewFlow(input: ReviewInput, groups: Map<string, Step[]>, { chars, artifact }: Budget): string[] {
     const clusters = [...groups.keys()];
     const fits = (candidate: string[]) =>
-        edgesOf(candidate) <= MERMAID_MAX_EDGES && candidate.join("\n").length <= budget * FLOW_SHARE;
+        edgesOf(candidate) <= MERMAID_MAX_EDGES && candidate.join("\n").length <= chars * FLOW_SHARE;
     const subgraphOf = (cluster: string) =>
         clusterSubgraph(
             clusters.indexOf(cluster),
@@ -227,7 +228,7 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
         ? waveFlow(input.rollout, clusters, subgraphOf, fits)
         : clusterFlow(clusters, subgraphOf, fits);
     flow.push("```");
-    lines.push("### Flow (one box per dependency level; each waits for the one above)", "");
+    const lines = ["### Flow (one box per dependency level; each waits for the one above)", ""];
     if (drawn.length > 0) lines.push(...flow);
     // With waves, the soak steps (outside every cluster) are drawn as the links between waves.
     const undrawn = clusters.filter((c) => !drawn.includes(c) && !(input.rollout && c === "(stack)"));
@@ -236,8 +237,12 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
             "",
             `Not drawn, to keep the comment readable: ${undrawn.length} cluster(s) (${undrawn.join(", ")}). See ${artifact}.`,
         );
+    return lines;
+}
 
-    // Each cluster's steps, collapsed, until the size budget is spent.
+/** Each cluster's steps, collapsed, appended to what the comment already holds until the size budget is spent. */
+function appendStepTables(lines: string[], groups: Map<string, Step[]>, { chars, artifact }: Budget): void {
+    const clusters = [...groups.keys()];
     lines.push("", "### Steps per cluster", "");
     const tail = (left: string[]) =>
         left.length > 0
@@ -247,12 +252,32 @@ export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): stri
         const table = stepTable(cluster, groups.get(cluster)!);
         const left = clusters.slice(i);
         const reserve = tail(left).join("\n").length + 64;
-        if ([...lines, ...table].join("\n").length + reserve > budget) {
+        if ([...lines, ...table].join("\n").length + reserve > chars) {
             lines.push(...tail(left));
-            return `${lines.join("\n")}\n`;
+            return;
         }
         lines.push(...table, "");
     }
     lines.push(...tail([]));
+}
+
+export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): string {
+    const maxChars = opts.maxChars ?? 60_000;
+    const budget: Budget = {
+        chars: maxChars > 0 ? maxChars : Number.POSITIVE_INFINITY,
+        artifact: opts.artifact ?? "the full plan (`npm run plan -- <stack> --markdown --max-chars 0`)",
+    };
+    const lines: string[] = [...input.header, ""];
+    if (input.refused !== undefined) {
+        lines.push(
+            "### Refused",
+            "",
+            ...fence(clip(input.refused, Math.min(budget.chars / 2, 20_000), budget.artifact)),
+        );
+        return `${lines.join("\n")}\n`;
+    }
+    const groups = stepsByCluster(input.steps, input.clusters);
+    lines.push(...reviewSummary(input, groups.size, budget), ...reviewFlow(input, groups, budget));
+    appendStepTables(lines, groups, budget);
     return `${lines.join("\n")}\n`;
 }
