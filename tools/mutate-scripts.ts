@@ -207,7 +207,8 @@ function syntaxOk(file: string): boolean {
     return spawnSync("bash", ["-n", file]).status === 0;
 }
 
-async function main(): Promise<void> {
+/** The command line, or exit 2 with what was wrong. */
+function readOptions() {
     const { values } = parseArgs({
         options: {
             max: { type: "string", default: "40" },
@@ -220,56 +221,58 @@ async function main(): Promise<void> {
             list: { type: "boolean" },
         },
     });
-    const max = Number(values.max);
-    const seed = Number(values.seed);
-    const timeout = Number(values.timeout);
-    const budget = values.budget === undefined ? Number.POSITIVE_INFINITY : Number(values.budget);
-    if (!(max > 0) || !Number.isInteger(seed) || !(timeout > 0) || !(budget > 0)) {
+    const options = {
+        max: Number(values.max),
+        seed: Number(values.seed),
+        timeout: Number(values.timeout),
+        budget: values.budget === undefined ? Number.POSITIVE_INFINITY : Number(values.budget),
+        operators: (values.operator ?? [...OPERATORS]) as Operator[],
+        scripts: values.script,
+        ids: values.id,
+        list: !!values.list,
+    };
+    if (!(options.max > 0) || !Number.isInteger(options.seed) || !(options.timeout > 0) || !(options.budget > 0)) {
         console.error("--max, --timeout and --budget take positive numbers, --seed an integer");
         process.exit(2);
     }
-    const operators = (values.operator ?? [...OPERATORS]) as Operator[];
-    const unknown = operators.filter((o) => !OPERATORS.includes(o));
+    const unknown = options.operators.filter((o) => !OPERATORS.includes(o));
     if (unknown.length > 0) {
         console.error(`unknown operator ${unknown.join(", ")}; operators: ${OPERATORS.join(", ")}`);
         process.exit(2);
     }
-    const source = path.join(ROOT, "components", "scripts");
+    return options;
+}
+type Options = ReturnType<typeof readOptions>;
+
+/** Every mutant of the chosen scripts and operators, and the ones this run takes (by id, or a sample). */
+function chooseMutants(options: Options, source: string) {
     const scripts = fs
         .readdirSync(source)
         // run.sh is the step runner, run by path from the checkout (not through the builders), so a mutated copy
         // would never run; test/preview.test.ts runs it.
         .filter((f) => f.endsWith(".sh") && f !== "run.sh")
-        .filter((f) => !values.script || values.script.some((s) => f === s || f === `${s}.sh`))
+        .filter((f) => !options.scripts || options.scripts.some((s) => f === s || f === `${s}.sh`))
         .sort();
     const all = scripts
         .flatMap((s) => mutantsOf(s, fs.readFileSync(path.join(source, s), "utf8")))
-        .filter((m) => operators.includes(m.operator));
-    const ids = values.id;
+        .filter((m) => options.operators.includes(m.operator));
+    const ids = options.ids;
     const missing = (ids ?? []).filter((id) => !all.some((m) => m.id === id));
     if (missing.length > 0) {
         console.error(`no mutant ${missing.join(", ")}; --list shows the ids`);
         process.exit(2);
     }
-    const picked = ids ? all.filter((m) => ids.includes(m.id)) : sample(all, max, seed);
     // Run in the sample's order (every script before any gets a second mutant), so a budget cuts evenly.
-    const chosen = picked;
-    console.log(`${all.length} mutants in ${scripts.length} script(s); running ${chosen.length} (seed ${seed})`);
-    if (values.list) {
-        for (const m of chosen) console.log(`${m.id}\n  - ${m.original.trim()}\n  + ${m.mutated.trim()}`);
-        return;
-    }
+    const chosen = ids ? all.filter((m) => ids.includes(m.id)) : sample(all, options.max, options.seed);
+    return { scripts, all, chosen };
+}
 
-    const runStarted = Date.now();
+type MutantResult = ScriptMutant & { outcome: Outcome; detail: string; seconds: number };
+
+/** Runs each mutant's tests against a copy of the scripts with its one line changed, until the deadline. */
+async function runMutants(chosen: ScriptMutant[], source: string, timeout: number, deadline: number) {
+    const results: MutantResult[] = [];
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-script-mutants-"));
-    const baseline = await runTests([...new Set(scripts.flatMap(testFilesFor))], source, timeout);
-    if (baseline.outcome !== "survived") {
-        console.error(`the script tests fail without any mutant (${baseline.detail}); fix them first`);
-        process.exit(1);
-    }
-    const results: Array<ScriptMutant & { outcome: Outcome; detail: string; seconds: number }> = [];
-    // --budget (minutes, baseline included) stops starting mutants; the ones left are reported as not run.
-    const deadline = runStarted + budget * 60_000;
     for (const [n, m] of chosen.entries()) {
         if (Date.now() > deadline) break;
         const dir = path.join(work, String(n));
@@ -288,7 +291,11 @@ async function main(): Promise<void> {
         fs.rmSync(dir, { recursive: true, force: true });
     }
     fs.rmSync(work, { recursive: true, force: true });
+    return results;
+}
 
+/** The counts and the survivors on stdout; every outcome in reports/mutation/scripts.json. */
+function reportResults(results: MutantResult[], chosen: ScriptMutant[], options: Options): void {
     const counted = results.filter((r) => r.outcome !== "invalid");
     const killed = counted.filter((r) => r.outcome !== "survived").length;
     const timeouts = counted.filter((r) => r.outcome === "timeout").length;
@@ -305,11 +312,32 @@ async function main(): Promise<void> {
     }
     const report = path.join(ROOT, "reports", "mutation", "scripts.json");
     fs.mkdirSync(path.dirname(report), { recursive: true });
-    fs.writeFileSync(
-        report,
-        `${JSON.stringify({ seed, max, operators, notRun: chosen.slice(results.length).map((m) => m.id), results }, null, 2)}\n`,
-    );
+    const { seed, max, operators } = options;
+    const notRun = chosen.slice(results.length).map((m) => m.id);
+    fs.writeFileSync(report, `${JSON.stringify({ seed, max, operators, notRun, results }, null, 2)}\n`);
     console.log(`\nreport: ${path.relative(ROOT, report)}`);
+}
+
+async function main(): Promise<void> {
+    const options = readOptions();
+    const source = path.join(ROOT, "components", "scripts");
+    const { scripts, all, chosen } = chooseMutants(options, source);
+    console.log(
+        `${all.length} mutants in ${scripts.length} script(s); running ${chosen.length} (seed ${options.seed})`,
+    );
+    if (options.list) {
+        for (const m of chosen) console.log(`${m.id}\n  - ${m.original.trim()}\n  + ${m.mutated.trim()}`);
+        return;
+    }
+    const runStarted = Date.now();
+    const baseline = await runTests([...new Set(scripts.flatMap(testFilesFor))], source, options.timeout);
+    if (baseline.outcome !== "survived") {
+        console.error(`the script tests fail without any mutant (${baseline.detail}); fix them first`);
+        process.exit(1);
+    }
+    // --budget (minutes, baseline included) stops starting mutants; the ones left are reported as not run.
+    const results = await runMutants(chosen, source, options.timeout, runStarted + options.budget * 60_000);
+    reportResults(results, chosen, options);
 }
 
 if (require.main === module)
