@@ -50,7 +50,10 @@ export async function runCommand<V>(cmd: Command<V>, argv = process.argv.slice(2
             code = EXIT.ok;
         } else code = await cmd.run(values as V, positionals);
     } catch (err) {
-        const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+        // A child process's error carries its exit status as a number in `code`; only parseArgs's are usage errors.
+        const errCode = (err as { code?: unknown }).code;
+        const usage =
+            err instanceof UsageError || (typeof errCode === "string" && errCode.startsWith("ERR_PARSE_ARGS"));
         process.stderr.write(`${cmd.name}: ${err instanceof Error ? err.message : String(err)}\n`);
         if (usage) process.stderr.write(`usage: ${cmd.usage}\n(--help for the options)\n`);
         code = usage ? EXIT.usage : EXIT.refused;
