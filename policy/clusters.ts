@@ -1,7 +1,14 @@
 // Raw provider resources as CrossGuard shows them in any program: which types are control planes and which are
 // worker pools, where each keeps its Kubernetes version, and how a pool is matched to its control plane (through
 // the reference its cluster property was built from, else by the cluster's name or id).
-import { type PolicyResource, UnknownValueError } from "@pulumi/policy";
+import type { PolicyResource, UnknownValueError as UnknownValueErrorClass } from "@pulumi/policy";
+
+// From its own module: the package's index also loads the analyzer server's code and the whole Pulumi SDK (about
+// 770 modules), which the offline plan, evaluating the rules as functions, never needs. The index re-exports this
+// same class (@pulumi/policy index.js), so `instanceof` holds for values the pack's proxy throws; the module's
+// declaration file declares nothing, hence the type from the index.
+const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: typeof UnknownValueErrorClass };
+
 import { type KubeVersion, parseProviderVersion } from "./versions";
 
 type Props = Record<string, unknown>;

@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { buildRemoteScript, buildScript } from "../components/scripts";
+import { read, UNKNOWN } from "../policy/clusters";
 import { toPolicyResources } from "../policy/evaluate";
 import {
     controlPlaneOneMinor,
@@ -388,4 +389,23 @@ test("no undrained deletion: a MachineDeployment that opts out of draining, and 
     assert.deepEqual(await checkStack(drainBeforeDelete, [raw, skipped]), [
         "drain guard apps-web-guard has deletedWith urn:apps: the engine would skip its drain",
     ]);
+});
+
+test("a value CrossGuard marks unknown reads as unknown, through the proxy the pack's host wraps inputs in", () => {
+    // The proxy and its sentinel values as @pulumi/policy's own analyzer uses them (its index exports the proxy).
+    const { unknownCheckingProxy } = require("@pulumi/policy") as { unknownCheckingProxy: (o: object) => object };
+    const { unknownStringValue } = require("@pulumi/policy/proxy") as { unknownStringValue: unknown };
+    const props = unknownCheckingProxy({ spec: { version: unknownStringValue, replicas: 3 } });
+    assert.equal(read(props, "spec.version"), UNKNOWN);
+    assert.equal(read(props, "spec.replicas"), 3);
+    // Any other error still surfaces.
+    const throwing = new Proxy(
+        {},
+        {
+            get: () => {
+                throw new Error("boom");
+            },
+        },
+    );
+    assert.throws(() => read(throwing, "spec"), /boom/);
 });
