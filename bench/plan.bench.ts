@@ -2,8 +2,9 @@
 // costs for a fleet of N LKE clusters with two blue-green pools each. It times the real command,
 // `npm run plan -- fleet --first-deployment` (the CLI and its capture child), against a baseline measured in the
 // same run: bench/raw-lke-fleet.ts, which registers the same resource types and count directly under the same
-// mocks and the same capture child, with no planner. --from-source adds the plan with its capture run through
-// tsx with every stack trace kept (K8SU_CAPTURE_FROM_SOURCE=1), as it ran before the compiled capture, and checks
+// mocks and the same capture child, with no planner (bench/raw-fleet-child.ts). Both start as `npm run plan`
+// does, from the compiled build (tools/compiled.cjs). --from-source adds the plan with its capture run through
+// tsx with every stack trace kept (K8SU_CAPTURE_FROM_SOURCE=1), as it ran before the compiled build, and checks
 // that both print the same plan, byte for byte.
 // Each cell runs --repeats times (at least 3), in alternating order; the table gives the median (min–max) of the
 // wall time, the CPU time (user + system, the child included: steadier than wall time on a shared machine) and
@@ -16,7 +17,7 @@ import * as path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import * as YAML from "yaml";
 import { PROVIDER_VERSIONS } from "../components/config/supported-versions";
-import { FROM_SOURCE_ENV, readStackFile, runProgram } from "../tools/harness";
+import { FROM_SOURCE_ENV } from "../tools/harness";
 
 const ROOT = path.join(__dirname, "..");
 const STACK = "fleet";
@@ -76,28 +77,15 @@ export function fleetConfig(n: number): string {
     return YAML.stringify({ config: { "k8s-upgrades:clusters": clusters } });
 }
 
-/** The baseline's parent process: the raw program through the same harness as the plan; prints its count. */
-async function baselineChild(stackDir: string): Promise<void> {
-    const { config, secretKeys } = readStackFile(STACK, stackDir);
-    const capture = await runProgram({
-        program: path.join(__dirname, "raw-lke-fleet.ts"),
-        stack: STACK,
-        config,
-        secretKeys,
-    });
-    if (capture.error) throw new Error(`the baseline program failed: ${capture.error}`);
-    console.log(`resources: ${capture.resources.length}`);
-}
-
 function commandFor(variant: Variant, stackDir: string): { args: string[]; env: NodeJS.ProcessEnv } {
     const env = { ...process.env };
     delete env[FROM_SOURCE_ENV];
-    if (variant === "baseline") {
-        return { args: ["--import", "tsx", path.join(__dirname, "plan.bench.ts"), "--baseline-child", stackDir], env };
-    }
+    // Both sides start as `npm run plan` does (tools/compiled.cjs); the from-source variant runs all of it
+    // through tsx, as the plan ran before the compiled build.
+    const launcher = path.join(ROOT, "tools", "compiled.cjs");
+    if (variant === "baseline") return { args: [launcher, "bench/raw-fleet-child", stackDir], env };
     if (variant === "plan-from-source") env[FROM_SOURCE_ENV] = "1";
-    const plan = ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), STACK, "--first-deployment"];
-    return { args: [...plan, "--stack-dir", stackDir], env };
+    return { args: [launcher, "tools/plan", STACK, "--first-deployment", "--stack-dir", stackDir], env };
 }
 
 /** One timed run under GNU time, which reports the largest RSS of the process and the children it waited for. */
@@ -201,7 +189,6 @@ function options() {
             repeats: { type: "string", default: "3" },
             "from-source": { type: "boolean", default: false },
             record: { type: "boolean", default: false },
-            "baseline-child": { type: "string" },
         },
     });
     const sizes = values.sizes.split(",").map(Number);
@@ -210,7 +197,7 @@ function options() {
     const repeats = Number(values.repeats);
     if (!Number.isInteger(repeats) || repeats < 3) throw new Error(`--repeats ${values.repeats}: give 3 or more`);
     const variants = VARIANTS.filter((v) => v !== "plan-from-source" || values["from-source"]);
-    return { sizes, repeats, variants, record: values.record, baselineChild: values["baseline-child"] };
+    return { sizes, repeats, variants, record: values.record };
 }
 
 function writeResults(result: Record<string, unknown>, table: string, record: boolean, sizes: number[]): void {
@@ -236,7 +223,6 @@ function writeResults(result: Record<string, unknown>, table: string, record: bo
 
 export async function main(): Promise<void> {
     const opts = options();
-    if (opts.baselineChild) return baselineChild(opts.baselineChild);
     if (!fs.existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed for the peak RSS of the child process`);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bench-"));
     const stackDir = (n: number) => path.join(work, String(n));

@@ -94,16 +94,17 @@ function removeOldBuilds(base: string, keep: string): void {
  * discard theirs, so no run ever sees a half-written build.
  */
 export function captureBuild(root: string): CaptureBuild {
-    const ts = require("typescript") as Typescript;
     const files = sourceFiles(root);
     const base = path.join(root, BUILD_DIR);
-    const dir = path.join(base, `${PREFIX}${digest(root, files, ts.version)}`);
+    // The compiler's version from its package file: loading the compiler takes longer than checking a build.
+    const { version } = require("typescript/package.json") as { version: string };
+    const dir = path.join(base, `${PREFIX}${digest(root, files, version)}`);
     const entry = path.join(dir, "tools", "capture.js");
     if (fs.existsSync(entry)) return { dir, entry };
     fs.mkdirSync(base, { recursive: true });
     const tmp = fs.mkdtempSync(path.join(base, TMP_PREFIX));
     try {
-        compile(ts, root, files, tmp);
+        compile(require("typescript") as Typescript, root, files, tmp);
         try {
             fs.renameSync(tmp, dir);
         } catch (err) {
@@ -115,6 +116,18 @@ export function captureBuild(root: string): CaptureBuild {
     }
     removeOldBuilds(base, dir);
     return { dir, entry };
+}
+
+/**
+ * The repository a module's folder belongs to: the folder itself, or, for a module compiled into
+ * <root>/.build/capture-<digest>/, the root it was compiled from, where the stack files and records are.
+ */
+export function sourceRootOf(dir: string): string {
+    const resolved = path.resolve(dir);
+    const parent = path.dirname(resolved);
+    return path.basename(parent) === BUILD_DIR && path.basename(resolved).startsWith(PREFIX)
+        ? path.dirname(parent)
+        : resolved;
 }
 
 /** The compiled counterpart of a TypeScript module in the build, or undefined when the build does not hold it. */

@@ -6,13 +6,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
-import { captureBuild, compiledModule } from "./capture-build";
+import { captureBuild, compiledModule, sourceRootOf } from "./capture-build";
 import type { Capture, CaptureRequest } from "./capture-types";
 
 export const PROJECT = "k8s-upgrades";
 /** The organization the file backend uses in stack references. */
 export const FILE_BACKEND_ORG = "organization";
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = sourceRootOf(path.resolve(__dirname, ".."));
 
 export interface RunOptions {
     /** An absolute path to another program's module (its `main` export runs); this project's program when absent. */
