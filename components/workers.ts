@@ -61,82 +61,44 @@ export interface WorkersResult {
 }
 
 export function carryOutWorkers(args: WorkersArgs): WorkersResult {
-    const { plan, name, adapter, kubeconfig } = args;
-    const cfg = plan.cluster;
-    const target = requireVersion(cfg.kubernetesVersion);
-    const targetMinor = formatMinor(target);
-    const drainEnv = drainEnvironment(cfg.workers.drain);
-    const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
-        parent: args.parent,
-        ...extra,
-    });
-    const secrets = { K8SU_KUBECONFIG_B64: kubeconfig };
-    const steps: pulumi.Resource[] = [];
-    const greenReady: pulumi.Resource[] = [];
-    const validateSelectors: pulumi.Output<string>[] = [];
-    const registered: WorkersResult["registered"] = [];
-    const gate = plan.exists ? [args.controlPlane, ...(args.beforeWorkers ?? [])] : [];
+    const phases = new WorkerPhases(args);
+    for (const p of args.plan.pools) phases.carryOutPool(p);
+    phases.retireBluePools();
+    phases.drainLeavingPools();
+    return phases.result();
+}
+
+/** What the worker phases of one cluster share while they register their steps, in the order they run. */
+class WorkerPhases {
+    private readonly args: WorkersArgs;
+    private readonly targetMinor: string;
+    private readonly drainEnv: Record<string, string>;
+    private readonly secrets: { K8SU_KUBECONFIG_B64: pulumi.Output<string> };
+    /** What every pool waits for once the cluster exists: the control plane's step and the add-ons. */
+    private readonly gate: pulumi.Resource[];
+    private readonly steps: pulumi.Resource[] = [];
+    private readonly greenReady: pulumi.Resource[] = [];
+    private readonly validateSelectors: pulumi.Output<string>[] = [];
+    private readonly registered: WorkersResult["registered"] = [];
     // Every step of this cluster that drains nodes waits for the one before it, so that drain.batchSize is the
     // number of nodes drained at once in the cluster (the engine would otherwise run independent steps in parallel).
-    let lastDrain: pulumi.Resource | undefined;
-    const afterLastDrain = (deps: pulumi.Resource[]): pulumi.Resource[] => (lastDrain ? [...deps, lastDrain] : deps);
-    const drainStep = (
-        stepName: string,
-        selector: pulumi.Input<string>,
-        minReadyElsewhere: number,
-        triggers: pulumi.Input<unknown>[],
-        deps: pulumi.Resource[],
-    ): pulumi.Resource => {
-        lastDrain = scriptStep(
-            stepName,
-            {
-                create: "drain",
-                environment: {
-                    K8SU_CLUSTER: name,
-                    K8SU_SELECTOR: selector,
-                    K8SU_MIN_READY_ELSEWHERE: String(minReadyElsewhere),
-                    ...drainEnv,
-                },
-                secrets,
-                triggers,
-            },
-            child({ dependsOn: afterLastDrain(deps) }),
-        );
-        return lastDrain;
-    };
+    private lastDrain: pulumi.Resource | undefined;
 
-    const register = (
-        resourceName: string,
-        spec: PoolSpec,
-        pool: NodePoolConfig,
-        deps: pulumi.Resource[],
-    ): PoolHandle => {
-        const handle = adapter.registerPool(resourceName, spec, pool, deps);
-        // The drain guard, the last safety net: its delete runs before the pool's (it depends on it), drains
-        // whatever is still there (normally nothing: a retiring pool is drained by a step of the deployment), and
-        // a failed drain stops the update with the pool still there. Never give it deletedWith.
-        scriptStep(
-            `${resourceName}-drain-guard`,
-            {
-                create: "drain-guard-create",
-                delete: "drain",
-                environment: {
-                    K8SU_CLUSTER: name,
-                    K8SU_SELECTOR: handle.selector,
-                    K8SU_MIN_READY_ELSEWHERE: String(spec.count),
-                    ...drainEnv,
-                },
-                secrets,
-                // Should the pool ever be replaced, the guard is replaced with it: the old guard's delete drains
-                // the old pool (its selector is in state) before the engine deletes that pool.
-                triggers: [handle.id],
-            },
-            child({ dependsOn: [handle.resource] }),
-        );
-        return handle;
-    };
+    constructor(args: WorkersArgs) {
+        const cfg = args.plan.cluster;
+        this.args = args;
+        this.targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
+        this.drainEnv = drainEnvironment(cfg.workers.drain);
+        this.secrets = { K8SU_KUBECONFIG_B64: args.kubeconfig };
+        this.gate = args.plan.exists ? [args.controlPlane, ...(args.beforeWorkers ?? [])] : [];
+    }
 
-    for (const p of plan.pools) {
+    result(): WorkersResult {
+        return { steps: this.steps, validateSelectors: this.validateSelectors, registered: this.registered };
+    }
+
+    /** One pool of the plan: a lower count carried out first, its generation registered, then moved by its action. */
+    carryOutPool(p: PoolPlan): void {
         // A rollback registers the retained pool exactly as the deployment that kept it did.
         const from = p.action === "rollback" ? p.running! : p.config;
         const spec: PoolSpec = {
@@ -145,17 +107,9 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             autoscaler: from.autoscaler,
             version: formatMinor(requireVersion(p.version)),
         };
-        let poolDeps = gate;
-        if (p.shrink && p.running) {
-            if (!adapter.shrink) throw new Error(`${cfg.provider} cannot lower the count of pool ${p.name}`);
-            lastDrain = adapter.shrink(p, afterLastDrain(gate));
-            steps.push(lastDrain);
-            poolDeps = [...gate, lastDrain];
-            if (p.action === "keep" && formatMinor(requireVersion(p.version)) === targetMinor)
-                validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
-        }
-        const handle = register(p.resourceName, spec, p.config, poolDeps);
-        registered.push({
+        const poolDeps = this.shrinkFirst(p);
+        const handle = this.register(p.resourceName, spec, p.config, poolDeps);
+        this.registered.push({
             running: {
                 name: p.name,
                 resourceName: p.resourceName,
@@ -166,22 +120,42 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
             },
             id: handle.id,
         });
-        if (p.action === "keep") continue;
+        if (p.action === "keep") return;
         if (p.action === "rollback") {
-            const back = rollbackSteps(args, p, handle, gate);
-            steps.push(...back);
-            greenReady.push(back[back.length - 1]);
-            continue;
+            const back = rollbackSteps(this.args, p, handle, this.gate);
+            this.steps.push(...back);
+            this.greenReady.push(back[back.length - 1]);
+            return;
         }
-        if (formatMinor(requireVersion(p.version)) === targetMinor) validateSelectors.push(handle.selector);
-        if (p.action === "in-place") {
-            const step = adapter.inPlace(p, handle, afterLastDrain([handle.resource, ...gate]));
-            if (step) {
-                steps.push(step);
-                if (step !== handle.resource) lastDrain = step;
-            }
-            continue;
+        if (formatMinor(requireVersion(p.version)) === this.targetMinor) this.validateSelectors.push(handle.selector);
+        if (p.action === "in-place") this.moveInPlace(p, handle);
+        else this.waitReady(p, handle);
+    }
+
+    /** A lower count: the nodes that go drained and deleted before the pool resource sets the count; its deps. */
+    private shrinkFirst(p: PoolPlan): pulumi.Resource[] {
+        if (!p.shrink || !p.running) return this.gate;
+        const { adapter, plan } = this.args;
+        if (!adapter.shrink) throw new Error(`${plan.cluster.provider} cannot lower the count of pool ${p.name}`);
+        const shrink = adapter.shrink(p, this.afterLastDrain(this.gate));
+        this.lastDrain = shrink;
+        this.steps.push(shrink);
+        if (p.action === "keep" && formatMinor(requireVersion(p.version)) === this.targetMinor)
+            this.validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
+        return [...this.gate, shrink];
+    }
+
+    /** The adapter's in-place move, after the drain before it: the move drains nodes itself. */
+    private moveInPlace(p: PoolPlan, handle: PoolHandle): void {
+        const step = this.args.adapter.inPlace(p, handle, this.afterLastDrain([handle.resource, ...this.gate]));
+        if (step) {
+            this.steps.push(step);
+            if (step !== handle.resource) this.lastDrain = step;
         }
+    }
+
+    /** A new generation (blue-green's green pool, or a new pool) waited Ready at its version. */
+    private waitReady(p: PoolPlan, handle: PoolHandle): void {
         const ready = scriptStep(
             `${p.resourceName}-ready`,
             {
@@ -190,96 +164,164 @@ export function carryOutWorkers(args: WorkersArgs): WorkersResult {
                     K8SU_SELECTOR: handle.selector,
                     K8SU_EXPECTED_NODES: String(p.config.count),
                     K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
-                    K8SU_TIMEOUT_SECONDS: String(cfg.workers.readyTimeoutSeconds),
+                    K8SU_TIMEOUT_SECONDS: String(this.args.plan.cluster.workers.readyTimeoutSeconds),
                 },
-                secrets,
-                triggers: [targetMinor],
+                secrets: this.secrets,
+                triggers: [this.targetMinor],
             },
-            child({ dependsOn: [handle.resource, ...gate] }),
+            this.child({ dependsOn: [handle.resource, ...this.gate] }),
         );
-        steps.push(ready);
-        if (p.action === "blue-green") greenReady.push(ready);
+        this.steps.push(ready);
+        if (p.action === "blue-green") this.greenReady.push(ready);
     }
 
     // Blue pools: all cordoned at once after every green pool is Ready, then drained one after another by steps of
     // this deployment, which the validation and the running record wait for. The engine deletes a blue pool only
     // after the program has finished (and the record is written), so the pool must be empty by then: its drain
     // guard checks again on delete. With retainPreviousPool the blue pool stays, drained, until the next deployment.
-    const blues = plan.pools.filter((p) => p.blue);
-    let cordon: pulumi.Resource | undefined;
-    if (blues.length > 0) {
-        cordon = scriptStep(
+    retireBluePools(): void {
+        const blues = this.args.plan.pools.filter((p) => p.blue);
+        if (blues.length === 0) return;
+        const { adapter, name } = this.args;
+        const cordon = scriptStep(
             `${name}-cordon-blue`,
             {
                 create: "cordon",
                 environment: { K8SU_SELECTORS: blues.map((p) => adapter.recordedSelector(p.blue!)).join("\n") },
-                secrets,
-                triggers: [targetMinor, ...blues.map((p) => p.blue!.resourceName)],
+                secrets: this.secrets,
+                triggers: [this.targetMinor, ...blues.map((p) => p.blue!.resourceName)],
             },
-            child({ dependsOn: greenReady }),
+            this.child({ dependsOn: this.greenReady }),
         );
-        steps.push(cordon);
-        for (const p of blues) {
-            const blue = p.blue!;
-            if (!p.retainBlue) {
-                steps.push(
-                    drainStep(
-                        `${blue.resourceName}-drain`,
-                        adapter.recordedSelector(blue),
-                        blue.count,
-                        [targetMinor],
-                        [cordon],
-                    ),
-                );
-                continue;
-            }
-            const handle = register(
-                blue.resourceName,
-                {
-                    type: blue.type,
-                    count: blue.count,
-                    autoscaler: blue.autoscaler,
-                    version: formatMinor(requireVersion(blue.version)),
-                },
-                p.config,
-                [],
-            );
-            registered.push({ running: { ...blue, retained: true }, id: handle.id });
-            steps.push(
-                drainStep(
+        this.steps.push(cordon);
+        for (const p of blues) this.drainBlue(p, cordon);
+    }
+
+    /** One blue pool drained after the cordon; a retained one stays registered, as the record keeps it. */
+    private drainBlue(p: PoolPlan, cordon: pulumi.Resource): void {
+        const blue = p.blue!;
+        if (!p.retainBlue) {
+            this.steps.push(
+                this.drainStep(
                     `${blue.resourceName}-drain`,
-                    handle.selector,
+                    this.args.adapter.recordedSelector(blue),
                     blue.count,
-                    [targetMinor],
-                    [cordon, handle.resource],
+                    [this.targetMinor],
+                    [cordon],
                 ),
             );
+            return;
         }
+        const handle = this.register(
+            blue.resourceName,
+            {
+                type: blue.type,
+                count: blue.count,
+                autoscaler: blue.autoscaler,
+                version: formatMinor(requireVersion(blue.version)),
+            },
+            p.config,
+            [],
+        );
+        this.registered.push({ running: { ...blue, retained: true }, id: handle.id });
+        this.steps.push(
+            this.drainStep(
+                `${blue.resourceName}-drain`,
+                handle.selector,
+                blue.count,
+                [this.targetMinor],
+                [cordon, handle.resource],
+            ),
+        );
     }
 
     // Pools that leave the program (removed from config, or retained by the previous deployment): drained now, after
     // the pre-flight and any new capacity, so that the engine's delete finds them empty. A new trigger from the
     // retained pool's drain of the previous deployment makes the step run again.
-    const newCapacity = [...steps];
-    for (const r of plan.retired) {
-        steps.push(
-            drainStep(
-                `${r.pool.resourceName}-drain`,
-                adapter.recordedSelector(r.pool),
-                r.pool.count,
-                ["leaves", r.reason],
-                [...gate, ...newCapacity],
-            ),
-        );
-    }
-    if (plan.retired.some((r) => r.reason === "no longer in config")) {
-        // Validation after the drain checks the pools that take the pods.
-        for (const p of plan.pools) {
-            if (p.action === "keep" && formatMinor(requireVersion(p.version)) === targetMinor && p.running)
-                validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
+    drainLeavingPools(): void {
+        const { plan, adapter } = this.args;
+        const newCapacity = [...this.steps];
+        for (const r of plan.retired) {
+            this.steps.push(
+                this.drainStep(
+                    `${r.pool.resourceName}-drain`,
+                    adapter.recordedSelector(r.pool),
+                    r.pool.count,
+                    ["leaves", r.reason],
+                    [...this.gate, ...newCapacity],
+                ),
+            );
+        }
+        if (plan.retired.some((r) => r.reason === "no longer in config")) {
+            // Validation after the drain checks the pools that take the pods.
+            for (const p of plan.pools) {
+                if (p.action === "keep" && formatMinor(requireVersion(p.version)) === this.targetMinor && p.running)
+                    this.validateSelectors.push(pulumi.output(adapter.recordedSelector(p.running)));
+            }
         }
     }
-    return { steps, validateSelectors, registered };
+
+    /** A pool generation from the adapter, with its drain guard. */
+    private register(resourceName: string, spec: PoolSpec, pool: NodePoolConfig, deps: pulumi.Resource[]): PoolHandle {
+        const handle = this.args.adapter.registerPool(resourceName, spec, pool, deps);
+        // The drain guard, the last safety net: its delete runs before the pool's (it depends on it), drains
+        // whatever is still there (normally nothing: a retiring pool is drained by a step of the deployment), and
+        // a failed drain stops the update with the pool still there. Never give it deletedWith.
+        scriptStep(
+            `${resourceName}-drain-guard`,
+            {
+                create: "drain-guard-create",
+                delete: "drain",
+                environment: {
+                    K8SU_CLUSTER: this.args.name,
+                    K8SU_SELECTOR: handle.selector,
+                    K8SU_MIN_READY_ELSEWHERE: String(spec.count),
+                    ...this.drainEnv,
+                },
+                secrets: this.secrets,
+                // Should the pool ever be replaced, the guard is replaced with it: the old guard's delete drains
+                // the old pool (its selector is in state) before the engine deletes that pool.
+                triggers: [handle.id],
+            },
+            this.child({ dependsOn: [handle.resource] }),
+        );
+        return handle;
+    }
+
+    /** A drain step, after the cluster's previous one. */
+    private drainStep(
+        stepName: string,
+        selector: pulumi.Input<string>,
+        minReadyElsewhere: number,
+        triggers: pulumi.Input<unknown>[],
+        deps: pulumi.Resource[],
+    ): pulumi.Resource {
+        const drain = scriptStep(
+            stepName,
+            {
+                create: "drain",
+                environment: {
+                    K8SU_CLUSTER: this.args.name,
+                    K8SU_SELECTOR: selector,
+                    K8SU_MIN_READY_ELSEWHERE: String(minReadyElsewhere),
+                    ...this.drainEnv,
+                },
+                secrets: this.secrets,
+                triggers,
+            },
+            this.child({ dependsOn: this.afterLastDrain(deps) }),
+        );
+        this.lastDrain = drain;
+        return drain;
+    }
+
+    private afterLastDrain(deps: pulumi.Resource[]): pulumi.Resource[] {
+        return this.lastDrain ? [...deps, this.lastDrain] : deps;
+    }
+
+    private child(extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
+        return { parent: this.args.parent, ...extra };
+    }
 }
 
 /**

@@ -83,6 +83,19 @@ export function userKubeconfig(
     );
 }
 
+/** What the steps of one AKS cluster's deployment share. */
+interface AksDeployment {
+    name: string;
+    plan: ClusterPlan;
+    aks: AksSettings;
+    /** The managed cluster's name in Azure. */
+    clusterName: string;
+    targetMinor: string;
+    upgradeSettings: containerservice.AgentPoolArgs["upgradeSettings"];
+    parent: pulumi.Resource;
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions;
+}
+
 export class AksUpgradeCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     /** What runs once this deployment succeeds; resolves only after every step has. */
@@ -93,106 +106,27 @@ export class AksUpgradeCluster extends pulumi.ComponentResource {
         super(AKS_COMPONENT_TYPE, name, componentInputs(plan), opts);
         const cfg = plan.cluster;
         const aks = cfg.aks!;
-        const clusterName = aksClusterName(cfg);
-        const targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
-        const upgradeSettings = upgradeSettingsOf(aks);
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
-            parent: this,
-            ...extra,
-        });
-
-        // Pre-flight reads the existing cluster's kubeconfig by name, before the cluster resource changes.
-        const preflight =
-            plan.preflight && plan.running
-                ? scriptStep(
-                      `${name}-preflight`,
-                      {
-                          create: "preflight",
-                          environment: { K8SU_TARGET_MINOR: targetMinor },
-                          secrets: {
-                              K8SU_KUBECONFIG_B64: base64Secret(
-                                  userKubeconfig(aks.resourceGroupName, clusterName, this),
-                              ),
-                          },
-                          triggers: preflightTriggers(plan),
-                      },
-                      child(),
-                  )
-                : undefined;
-
-        // The control plane: a kubernetesVersion change on the managed cluster is AKS's upgrade, one minor. The one
-        // inline pool is the System pool AKS needs to create a cluster; it names its orchestratorVersion, so that
-        // AKS moves only what is named (an unnamed version follows the control plane), and moves with it.
-        const cluster = new containerservice.ManagedCluster(
+        const d: AksDeployment = {
             name,
-            {
-                resourceGroupName: aks.resourceGroupName,
-                resourceName: clusterName,
-                location: aks.location,
-                dnsPrefix: aks.dnsPrefix ?? clusterName,
-                kubernetesVersion: targetMinor,
-                identity: { type: "SystemAssigned" },
-                // upgradeChannel other than none is refused in config: AKS would move the version on its own.
-                autoUpgradeProfile: {
-                    upgradeChannel: "none",
-                    nodeOSUpgradeChannel: aks.autoUpgradeProfile.nodeOSUpgradeChannel,
-                },
-                agentPoolProfiles: [
-                    {
-                        name: SYSTEM_POOL_NAME,
-                        mode: "System",
-                        osType: "Linux",
-                        type: "VirtualMachineScaleSets",
-                        vmSize: aks.systemPool.vmSize,
-                        count: aks.systemPool.count,
-                        orchestratorVersion: targetMinor,
-                        nodeTaints: [SYSTEM_POOL_TAINT],
-                        nodeLabels: { "k8s-upgrades/role": "system" },
-                        upgradeSettings,
-                    },
-                ],
-                tags: { ...aks.tags, "k8s-upgrades/stack": plan.stack },
-            },
-            child({ dependsOn: preflight ? [preflight] : [] }),
-        );
+            plan,
+            aks,
+            clusterName: aksClusterName(cfg),
+            targetMinor: formatMinor(requireVersion(cfg.kubernetesVersion)),
+            upgradeSettings: upgradeSettingsOf(aks),
+            parent: this,
+            child: (extra) => ({ parent: this, ...extra }),
+        };
+
+        const preflight = registerPreflight(d);
+        const cluster = registerControlPlane(d, preflight);
         this.kubeconfig = userKubeconfig(
             aks.resourceGroupName,
-            cluster.id.apply(() => clusterName),
+            cluster.id.apply(() => d.clusterName),
             this,
         );
         const kubeconfigB64 = base64Secret(this.kubeconfig);
 
-        const adapter: WorkerAdapter = {
-            registerPool: (resourceName, spec, pool, deps) => {
-                const poolName = agentPoolName(cfg.name, resourceName);
-                const agentPool = new containerservice.AgentPool(
-                    resourceName,
-                    {
-                        resourceGroupName: aks.resourceGroupName,
-                        resourceName: clusterName,
-                        agentPoolName: poolName,
-                        mode: "User",
-                        osType: "Linux",
-                        type: "VirtualMachineScaleSets",
-                        vmSize: spec.type,
-                        count: spec.count,
-                        enableAutoScaling: spec.autoscaler !== undefined,
-                        minCount: spec.autoscaler?.min,
-                        maxCount: spec.autoscaler?.max,
-                        orchestratorVersion: spec.version,
-                        nodeLabels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
-                        nodeTaints: pool.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
-                        upgradeSettings,
-                        tags: { ...aks.tags, "k8s-upgrades/pool": pool.name },
-                    },
-                    child({ dependsOn: [cluster, ...deps], ignoreChanges: spec.autoscaler ? ["count"] : [] }),
-                );
-                return { resource: agentPool, id: pulumi.output(poolName), selector: agentPoolSelector(poolName) };
-            },
-            recordedSelector: (pool) => `${AGENT_POOL_LABEL}=${pool.poolId}`,
-            // The agent pool's own orchestratorVersion change is AKS's surge upgrade under aks.upgradeSettings.
-            inPlace: (_p, handle) => handle.resource,
-        };
+        const adapter = poolAdapter(d, cluster);
         const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
         const workersArgs = { parent: this, name, plan, kubeconfig: kubeconfigB64, controlPlane, adapter };
         const workers = carryOutWorkers(workersArgs);
@@ -201,4 +135,100 @@ export class AksUpgradeCluster extends pulumi.ComponentResource {
         this.runningState = runningStateOf(plan, cluster.id, done, workers.registered);
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
+}
+
+/** Pre-flight reads the existing cluster's kubeconfig by name, before the cluster resource changes. */
+function registerPreflight(d: AksDeployment): pulumi.Resource | undefined {
+    const { plan } = d;
+    if (!plan.preflight || !plan.running) return undefined;
+    return scriptStep(
+        `${d.name}-preflight`,
+        {
+            create: "preflight",
+            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            secrets: {
+                K8SU_KUBECONFIG_B64: base64Secret(userKubeconfig(d.aks.resourceGroupName, d.clusterName, d.parent)),
+            },
+            triggers: preflightTriggers(plan),
+        },
+        d.child(),
+    );
+}
+
+// The control plane: a kubernetesVersion change on the managed cluster is AKS's upgrade, one minor. The one
+// inline pool is the System pool AKS needs to create a cluster; it names its orchestratorVersion, so that
+// AKS moves only what is named (an unnamed version follows the control plane), and moves with it.
+function registerControlPlane(
+    d: AksDeployment,
+    preflight: pulumi.Resource | undefined,
+): containerservice.ManagedCluster {
+    const { aks, clusterName, targetMinor } = d;
+    return new containerservice.ManagedCluster(
+        d.name,
+        {
+            resourceGroupName: aks.resourceGroupName,
+            resourceName: clusterName,
+            location: aks.location,
+            dnsPrefix: aks.dnsPrefix ?? clusterName,
+            kubernetesVersion: targetMinor,
+            identity: { type: "SystemAssigned" },
+            // upgradeChannel other than none is refused in config: AKS would move the version on its own.
+            autoUpgradeProfile: {
+                upgradeChannel: "none",
+                nodeOSUpgradeChannel: aks.autoUpgradeProfile.nodeOSUpgradeChannel,
+            },
+            agentPoolProfiles: [
+                {
+                    name: SYSTEM_POOL_NAME,
+                    mode: "System",
+                    osType: "Linux",
+                    type: "VirtualMachineScaleSets",
+                    vmSize: aks.systemPool.vmSize,
+                    count: aks.systemPool.count,
+                    orchestratorVersion: targetMinor,
+                    nodeTaints: [SYSTEM_POOL_TAINT],
+                    nodeLabels: { "k8s-upgrades/role": "system" },
+                    upgradeSettings: d.upgradeSettings,
+                },
+            ],
+            tags: { ...aks.tags, "k8s-upgrades/stack": d.plan.stack },
+        },
+        d.child({ dependsOn: preflight ? [preflight] : [] }),
+    );
+}
+
+/** Agent pools, one per pool generation, each after the managed cluster. */
+function poolAdapter(d: AksDeployment, cluster: containerservice.ManagedCluster): WorkerAdapter {
+    const { aks } = d;
+    return {
+        registerPool: (resourceName, spec, pool, deps) => {
+            const poolName = agentPoolName(d.plan.cluster.name, resourceName);
+            const agentPool = new containerservice.AgentPool(
+                resourceName,
+                {
+                    resourceGroupName: aks.resourceGroupName,
+                    resourceName: d.clusterName,
+                    agentPoolName: poolName,
+                    mode: "User",
+                    osType: "Linux",
+                    type: "VirtualMachineScaleSets",
+                    vmSize: spec.type,
+                    count: spec.count,
+                    enableAutoScaling: spec.autoscaler !== undefined,
+                    minCount: spec.autoscaler?.min,
+                    maxCount: spec.autoscaler?.max,
+                    orchestratorVersion: spec.version,
+                    nodeLabels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                    nodeTaints: pool.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+                    upgradeSettings: d.upgradeSettings,
+                    tags: { ...aks.tags, "k8s-upgrades/pool": pool.name },
+                },
+                d.child({ dependsOn: [cluster, ...deps], ignoreChanges: spec.autoscaler ? ["count"] : [] }),
+            );
+            return { resource: agentPool, id: pulumi.output(poolName), selector: agentPoolSelector(poolName) };
+        },
+        recordedSelector: (pool) => `${AGENT_POOL_LABEL}=${pool.poolId}`,
+        // The agent pool's own orchestratorVersion change is AKS's surge upgrade under aks.upgradeSettings.
+        inPlace: (_p, handle) => handle.resource,
+    };
 }

@@ -157,59 +157,44 @@ export interface CapiClusterArgs {
     amis: AmiByVersion;
 }
 
+/** What the steps of one Cluster API cluster's deployment share. */
+interface CapiDeployment {
+    name: string;
+    plan: ClusterPlan;
+    capi: CapiAwsSettings;
+    /** The target version, patch included. */
+    target: string;
+    amis: AmiByVersion;
+    managementKubeconfig: pulumi.Output<string>;
+    parent: pulumi.Resource;
+    /** Options of a resource in the management cluster. */
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions;
+}
+
+type RegisteredPool = { running: RunningPool; id: pulumi.Output<string> };
+
 export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
     readonly runningState: pulumi.Output<RunningCluster>;
 
     constructor(name: string, args: CapiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { plan, amis } = args;
         super(CAPI_COMPONENT_TYPE, name, componentInputs(plan), opts);
-        const cfg = plan.cluster;
-        const capi: CapiAwsSettings = cfg.capiAws!;
-        const target = formatVersion(requireVersion(cfg.kubernetesVersion));
+        const capi: CapiAwsSettings = plan.cluster.capiAws!;
+        const target = formatVersion(requireVersion(plan.cluster.kubernetesVersion));
         const provider = new k8s.Provider(
             `${name}-management`,
             { kubeconfig: args.managementKubeconfig, enableServerSideApply: true },
             { parent: this },
         );
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+        const d: CapiDeployment = {
+            name,
+            plan,
+            capi,
+            target,
+            amis,
+            managementKubeconfig: args.managementKubeconfig,
             parent: this,
-            provider,
-            ...extra,
-        });
-        const meta = (resourceName: string, annotations: Record<string, string> = {}) => ({
-            name: resourceName,
-            namespace: capi.namespace,
-            annotations,
-        });
-
-        const machineTemplate = (
-            resourceName: string,
-            base: string,
-            version: string,
-            instanceType: string,
-            profile: string,
-        ) => {
-            const spec = {
-                template: {
-                    spec: {
-                        instanceType,
-                        ami: { id: amis[version] },
-                        iamInstanceProfile: profile,
-                        ...(capi.sshKeyName ? { sshKeyName: capi.sshKeyName } : {}),
-                    },
-                },
-            };
-            // Immutable: the name carries the whole spec's hash, and a replacement is created before the old one goes.
-            return new k8s.apiextensions.CustomResource(
-                resourceName,
-                {
-                    apiVersion: API.machineTemplate,
-                    kind: "AWSMachineTemplate",
-                    metadata: meta(templateName(base, version, spec)),
-                    spec,
-                },
-                child({ deleteBeforeReplace: false }),
-            );
+            child: (extra) => ({ parent: this, provider, ...extra }),
         };
 
         // The workload cluster's kubeconfig, which Cluster API keeps in the management cluster, for pre-flight and validation.
@@ -217,248 +202,12 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
             k8s.core.v1.Secret.get(`${name}-workload-kubeconfig`, `${capi.namespace}/${capi.clusterName}-kubeconfig`, {
                 parent: this,
                 provider,
-            }).data.apply((d) => d?.value ?? ""),
+            }).data.apply((data) => data?.value ?? ""),
         );
-        // A new image for a version that runs already (capi-aws.amis changed) rolls every machine: pre-flight it.
-        const moves = imageMoves(plan, amis);
-        const preflight =
-            plan.preflight || (plan.exists && moves.length > 0)
-                ? scriptStep(
-                      `${name}-preflight`,
-                      {
-                          create: "preflight",
-                          environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
-                          secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
-                          // A second image move at the same version must pre-flight again.
-                          triggers: [target, ...plan.pools.map((p) => p.resourceName), ...moves.map((m) => m.to)],
-                      },
-                      { parent: this },
-                  )
-                : undefined;
-
-        // Control plane: the existing KubeadmControlPlane patched to the target, waited until every replica runs it.
-        const cpTemplate = machineTemplate(
-            `${name}-control-plane-template`,
-            capi.controlPlane.name,
-            target,
-            capi.controlPlane.instanceType,
-            capi.controlPlaneIamInstanceProfile,
-        );
-        const controlPlanePatch = new k8s.apiextensions.CustomResourcePatch(
-            `${name}-control-plane`,
-            {
-                apiVersion: API.controlPlane,
-                kind: "KubeadmControlPlane",
-                metadata: meta(capi.controlPlane.name, { "pulumi.com/patchForce": "true" }),
-                spec: {
-                    version: `v${target}`,
-                    replicas: capi.controlPlane.replicas,
-                    rolloutStrategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: capi.controlPlane.maxSurge } },
-                    machineTemplate: {
-                        infrastructureRef: {
-                            apiVersion: API.machineTemplate,
-                            kind: "AWSMachineTemplate",
-                            name: cpTemplate.metadata.name,
-                        },
-                    },
-                },
-            },
-            child({ dependsOn: preflight ? [preflight] : [] }),
-        );
-        // Patch resources get no await logic from the Kubernetes provider (pulumi-kubernetes#2455), so a waitFor
-        // annotation would not hold the workers back: this step waits on the control plane's status instead.
-        const controlPlane = scriptStep(
-            `${name}-control-plane-rollout`,
-            {
-                create: "wait-resource",
-                environment: {
-                    K8SU_RESOURCE: `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/${capi.controlPlane.name}`,
-                    K8SU_NAMESPACE: capi.namespace,
-                    K8SU_CONDITIONS: controlPlaneConditions(target, capi.controlPlane.replicas).join("\n"),
-                    K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
-                },
-                secrets: { K8SU_KUBECONFIG_B64: base64Secret(args.managementKubeconfig) },
-                // The image too: a new AMI alone rolls the control plane, and the workers wait for that rollout.
-                triggers: [target, capi.controlPlane.replicas, amis[target]],
-            },
-            { parent: this, dependsOn: [controlPlanePatch] },
-        );
-
-        // Workers: a MachineDeployment per pool generation, after the control plane reports the target.
-        const registered: Array<{ running: RunningPool; id: pulumi.Output<string> }> = [];
-        const machineDeployment = (
-            p: PoolPlan,
-            resourceName: string,
-            version: string,
-            replicas: number,
-            extraDeps: pulumi.Resource[],
-            retiring = false,
-        ) => {
-            const instanceType = p.blue && resourceName === p.blue.resourceName ? p.blue.type : p.config.type;
-            const mt = machineTemplate(
-                `${resourceName}-machine-template`,
-                resourceName,
-                version,
-                instanceType,
-                capi.iamInstanceProfile,
-            );
-            const bootstrap = new k8s.apiextensions.CustomResource(
-                `${resourceName}-bootstrap`,
-                {
-                    apiVersion: API.bootstrap,
-                    kind: "KubeadmConfigTemplate",
-                    metadata: meta(resourceName),
-                    spec: {
-                        template: {
-                            spec: {
-                                joinConfiguration: {
-                                    nodeRegistration: {
-                                        name: "{{ ds.meta_data.local_hostname }}",
-                                        kubeletExtraArgs: { "cloud-provider": "external" },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-                child(),
-            );
-            // A retiring (blue) MachineDeployment is scaled down by the retire step, never by its resource or an autoscaler.
-            const autoscaled = p.config.autoscaler && !retiring;
-            const labels = { ...p.config.labels, "k8s-upgrades/pool": p.name, [GENERATION_LABEL]: resourceName };
-            return new k8s.apiextensions.CustomResource(
-                resourceName,
-                {
-                    apiVersion: API.machineDeployment,
-                    kind: "MachineDeployment",
-                    metadata: meta(resourceName, {
-                        ...(retiring ? {} : waitForAnnotation(machineDeploymentConditions(replicas))),
-                        ...(autoscaled
-                            ? {
-                                  "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": String(
-                                      p.config.autoscaler!.min,
-                                  ),
-                                  "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": String(
-                                      p.config.autoscaler!.max,
-                                  ),
-                              }
-                            : {}),
-                    }),
-                    spec: {
-                        clusterName: capi.clusterName,
-                        replicas,
-                        selector: { matchLabels: { [GENERATION_LABEL]: resourceName } },
-                        strategy: {
-                            type: "RollingUpdate",
-                            rollingUpdate: { maxSurge: capi.maxSurge, maxUnavailable: capi.maxUnavailable },
-                        },
-                        template: {
-                            metadata: { labels },
-                            spec: {
-                                clusterName: capi.clusterName,
-                                version: `v${version}`,
-                                bootstrap: {
-                                    configRef: {
-                                        apiVersion: API.bootstrap,
-                                        kind: "KubeadmConfigTemplate",
-                                        name: bootstrap.metadata.name,
-                                    },
-                                },
-                                infrastructureRef: {
-                                    apiVersion: API.machineTemplate,
-                                    kind: "AWSMachineTemplate",
-                                    name: mt.metadata.name,
-                                },
-                                // No nodeDrainTimeout: past it the machine controller stops draining and deletes the
-                                // machine regardless of PodDisruptionBudgets. Our retire step holds the deadline.
-                            },
-                        },
-                    },
-                },
-                child({
-                    dependsOn: [controlPlane, ...extraDeps],
-                    ignoreChanges: autoscaled || retiring ? ["spec.replicas"] : [],
-                }),
-            );
-        };
-
-        const steps: pulumi.Resource[] = [];
-        const greens: pulumi.Resource[] = [];
-        const blues: Array<{ pool: RunningPool; resource: pulumi.Resource }> = [];
-        for (const p of plan.pools) {
-            const md = machineDeployment(
-                p,
-                p.resourceName,
-                formatVersion(requireVersion(p.version)),
-                p.config.count,
-                [],
-            );
-            registered.push({
-                running: {
-                    name: p.name,
-                    resourceName: p.resourceName,
-                    version: p.version,
-                    type: p.config.type,
-                    count: p.config.count,
-                    autoscaler: p.config.autoscaler,
-                },
-                id: pulumi.output(p.resourceName),
-            });
-            steps.push(md);
-            if (p.blue) {
-                // Blue-green: the old MachineDeployment stays as it is (its replicas now owned by the retire step)
-                // until every green one is ready; then it is retired in batches. The next deployment removes it.
-                const blue = p.blue;
-                greens.push(md);
-                const old = machineDeployment(
-                    p,
-                    blue.resourceName,
-                    formatVersion(requireVersion(blue.version)),
-                    blue.count,
-                    [],
-                    true,
-                );
-                registered.push({ running: { ...blue, retained: true }, id: pulumi.output(blue.resourceName) });
-                blues.push({ pool: blue, resource: old });
-            }
-        }
-        if (blues.length > 0) {
-            // Every blue node cordoned at once, so that evicted pods land on green nodes only; then the blue
-            // MachineDeployments retired one after another, batchSize machines at a time across the cluster.
-            const drain = cfg.workers.drain;
-            let previous: pulumi.Resource = scriptStep(
-                `${name}-cordon-blue`,
-                {
-                    create: "cordon",
-                    environment: {
-                        K8SU_SELECTORS: blues.map((b) => `${GENERATION_LABEL}=${b.pool.resourceName}`).join("\n"),
-                    },
-                    secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
-                    triggers: [target, ...blues.map((b) => b.pool.resourceName)],
-                },
-                { parent: this, dependsOn: greens },
-            );
-            steps.push(previous);
-            for (const b of blues) {
-                previous = scriptStep(
-                    `${b.pool.resourceName}-retire`,
-                    {
-                        create: "capi-retire",
-                        environment: {
-                            K8SU_MACHINE_DEPLOYMENT: b.pool.resourceName,
-                            K8SU_NAMESPACE: capi.namespace,
-                            K8SU_BATCH_SIZE: String(drain.batchSize),
-                            K8SU_SOAK_SECONDS: String(drain.soakSeconds),
-                            K8SU_DRAIN_TIMEOUT_SECONDS: String(drain.timeoutSeconds),
-                        },
-                        secrets: { K8SU_KUBECONFIG_B64: base64Secret(args.managementKubeconfig) },
-                        triggers: [target],
-                    },
-                    { parent: this, dependsOn: [previous, b.resource] },
-                );
-                steps.push(b.resource, previous);
-            }
-        }
+        const preflight = registerPreflight(d, workloadKubeconfig);
+        const { controlPlanePatch, controlPlane } = registerControlPlane(d, preflight);
+        const workers = registerPools(d, controlPlane);
+        const steps = [...workers.steps, ...retireBluePools(d, workloadKubeconfig, workers.greens, workers.blues)];
 
         const moved = plan.pools
             .filter((p) => p.action !== "keep")
@@ -470,10 +219,337 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
         );
         const done = [controlPlanePatch, controlPlane, ...steps, ...(validation ? [validation] : [])];
         // The images are part of what runs: pinned for the next deployment (see resolveAmis).
-        this.runningState = runningStateOf(plan, capi.clusterName, done, registered).apply((state) => ({
+        this.runningState = runningStateOf(plan, capi.clusterName, done, workers.registered).apply((state) => ({
             ...state,
             images: Object.fromEntries(neededVersions(plan).map((v) => [v, amis[v]])),
         }));
         this.registerOutputs({ runningState: this.runningState });
     }
+}
+
+function meta(d: CapiDeployment, resourceName: string, annotations: Record<string, string> = {}) {
+    return { name: resourceName, namespace: d.capi.namespace, annotations };
+}
+
+/** An AWSMachineTemplate of one version's AMI. */
+function machineTemplate(
+    d: CapiDeployment,
+    resourceName: string,
+    base: string,
+    version: string,
+    instanceType: string,
+    profile: string,
+): k8s.apiextensions.CustomResource {
+    const { capi } = d;
+    const spec = {
+        template: {
+            spec: {
+                instanceType,
+                ami: { id: d.amis[version] },
+                iamInstanceProfile: profile,
+                ...(capi.sshKeyName ? { sshKeyName: capi.sshKeyName } : {}),
+            },
+        },
+    };
+    // Immutable: the name carries the whole spec's hash, and a replacement is created before the old one goes.
+    return new k8s.apiextensions.CustomResource(
+        resourceName,
+        {
+            apiVersion: API.machineTemplate,
+            kind: "AWSMachineTemplate",
+            metadata: meta(d, templateName(base, version, spec)),
+            spec,
+        },
+        d.child({ deleteBeforeReplace: false }),
+    );
+}
+
+/** A new image for a version that runs already (capi-aws.amis changed) rolls every machine: pre-flight it. */
+function registerPreflight(d: CapiDeployment, workloadKubeconfig: pulumi.Output<string>): pulumi.Resource | undefined {
+    const { plan, target } = d;
+    const moves = imageMoves(plan, d.amis);
+    if (!plan.preflight && !(plan.exists && moves.length > 0)) return undefined;
+    return scriptStep(
+        `${d.name}-preflight`,
+        {
+            create: "preflight",
+            environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
+            secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
+            // A second image move at the same version must pre-flight again.
+            triggers: [target, ...plan.pools.map((p) => p.resourceName), ...moves.map((m) => m.to)],
+        },
+        { parent: d.parent },
+    );
+}
+
+/** Control plane: the existing KubeadmControlPlane patched to the target, waited until every replica runs it. */
+function registerControlPlane(
+    d: CapiDeployment,
+    preflight: pulumi.Resource | undefined,
+): { controlPlanePatch: pulumi.Resource; controlPlane: pulumi.Resource } {
+    const { name, capi, target } = d;
+    const cpTemplate = machineTemplate(
+        d,
+        `${name}-control-plane-template`,
+        capi.controlPlane.name,
+        target,
+        capi.controlPlane.instanceType,
+        capi.controlPlaneIamInstanceProfile,
+    );
+    const controlPlanePatch = new k8s.apiextensions.CustomResourcePatch(
+        `${name}-control-plane`,
+        {
+            apiVersion: API.controlPlane,
+            kind: "KubeadmControlPlane",
+            metadata: meta(d, capi.controlPlane.name, { "pulumi.com/patchForce": "true" }),
+            spec: {
+                version: `v${target}`,
+                replicas: capi.controlPlane.replicas,
+                rolloutStrategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: capi.controlPlane.maxSurge } },
+                machineTemplate: {
+                    infrastructureRef: {
+                        apiVersion: API.machineTemplate,
+                        kind: "AWSMachineTemplate",
+                        name: cpTemplate.metadata.name,
+                    },
+                },
+            },
+        },
+        d.child({ dependsOn: preflight ? [preflight] : [] }),
+    );
+    // Patch resources get no await logic from the Kubernetes provider (pulumi-kubernetes#2455), so a waitFor
+    // annotation would not hold the workers back: this step waits on the control plane's status instead.
+    const controlPlane = scriptStep(
+        `${name}-control-plane-rollout`,
+        {
+            create: "wait-resource",
+            environment: {
+                K8SU_RESOURCE: `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/${capi.controlPlane.name}`,
+                K8SU_NAMESPACE: capi.namespace,
+                K8SU_CONDITIONS: controlPlaneConditions(target, capi.controlPlane.replicas).join("\n"),
+                K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
+            },
+            secrets: { K8SU_KUBECONFIG_B64: base64Secret(d.managementKubeconfig) },
+            // The image too: a new AMI alone rolls the control plane, and the workers wait for that rollout.
+            triggers: [target, capi.controlPlane.replicas, d.amis[target]],
+        },
+        { parent: d.parent, dependsOn: [controlPlanePatch] },
+    );
+    return { controlPlanePatch, controlPlane };
+}
+
+/** A pool generation's KubeadmConfigTemplate: how its machines join the cluster. */
+function bootstrapTemplate(d: CapiDeployment, resourceName: string): k8s.apiextensions.CustomResource {
+    return new k8s.apiextensions.CustomResource(
+        `${resourceName}-bootstrap`,
+        {
+            apiVersion: API.bootstrap,
+            kind: "KubeadmConfigTemplate",
+            metadata: meta(d, resourceName),
+            spec: {
+                template: {
+                    spec: {
+                        joinConfiguration: {
+                            nodeRegistration: {
+                                name: "{{ ds.meta_data.local_hostname }}",
+                                kubeletExtraArgs: { "cloud-provider": "external" },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        d.child(),
+    );
+}
+
+/** A MachineDeployment's annotations: the rollout to wait for, and the autoscaler's range when autoscaled. */
+function machineDeploymentAnnotations(
+    p: PoolPlan,
+    replicas: number,
+    retiring: boolean,
+    autoscaled: boolean,
+): Record<string, string> {
+    return {
+        ...(retiring ? {} : waitForAnnotation(machineDeploymentConditions(replicas))),
+        ...(autoscaled
+            ? {
+                  "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": String(p.config.autoscaler!.min),
+                  "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": String(p.config.autoscaler!.max),
+              }
+            : {}),
+    };
+}
+
+/** A pool generation: its machine template, its bootstrap template and its MachineDeployment, after the control plane. */
+function machineDeployment(
+    d: CapiDeployment,
+    controlPlane: pulumi.Resource,
+    p: PoolPlan,
+    resourceName: string,
+    version: string,
+    replicas: number,
+    retiring = false,
+): pulumi.Resource {
+    const { capi } = d;
+    const instanceType = p.blue && resourceName === p.blue.resourceName ? p.blue.type : p.config.type;
+    const mt = machineTemplate(
+        d,
+        `${resourceName}-machine-template`,
+        resourceName,
+        version,
+        instanceType,
+        capi.iamInstanceProfile,
+    );
+    const bootstrap = bootstrapTemplate(d, resourceName);
+    // A retiring (blue) MachineDeployment is scaled down by the retire step, never by its resource or an autoscaler.
+    const autoscaled = Boolean(p.config.autoscaler) && !retiring;
+    const labels = { ...p.config.labels, "k8s-upgrades/pool": p.name, [GENERATION_LABEL]: resourceName };
+    return new k8s.apiextensions.CustomResource(
+        resourceName,
+        {
+            apiVersion: API.machineDeployment,
+            kind: "MachineDeployment",
+            metadata: meta(d, resourceName, machineDeploymentAnnotations(p, replicas, retiring, autoscaled)),
+            spec: {
+                clusterName: capi.clusterName,
+                replicas,
+                selector: { matchLabels: { [GENERATION_LABEL]: resourceName } },
+                strategy: {
+                    type: "RollingUpdate",
+                    rollingUpdate: { maxSurge: capi.maxSurge, maxUnavailable: capi.maxUnavailable },
+                },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        clusterName: capi.clusterName,
+                        version: `v${version}`,
+                        bootstrap: {
+                            configRef: {
+                                apiVersion: API.bootstrap,
+                                kind: "KubeadmConfigTemplate",
+                                name: bootstrap.metadata.name,
+                            },
+                        },
+                        infrastructureRef: {
+                            apiVersion: API.machineTemplate,
+                            kind: "AWSMachineTemplate",
+                            name: mt.metadata.name,
+                        },
+                        // No nodeDrainTimeout: past it the machine controller stops draining and deletes the
+                        // machine regardless of PodDisruptionBudgets. Our retire step holds the deadline.
+                    },
+                },
+            },
+        },
+        d.child({
+            dependsOn: [controlPlane],
+            ignoreChanges: autoscaled || retiring ? ["spec.replicas"] : [],
+        }),
+    );
+}
+
+/** Workers: a MachineDeployment per pool generation, after the control plane reports the target. */
+function registerPools(
+    d: CapiDeployment,
+    controlPlane: pulumi.Resource,
+): {
+    steps: pulumi.Resource[];
+    greens: pulumi.Resource[];
+    blues: Array<{ pool: RunningPool; resource: pulumi.Resource }>;
+    registered: RegisteredPool[];
+} {
+    const registered: RegisteredPool[] = [];
+    const steps: pulumi.Resource[] = [];
+    const greens: pulumi.Resource[] = [];
+    const blues: Array<{ pool: RunningPool; resource: pulumi.Resource }> = [];
+    for (const p of d.plan.pools) {
+        const md = machineDeployment(
+            d,
+            controlPlane,
+            p,
+            p.resourceName,
+            formatVersion(requireVersion(p.version)),
+            p.config.count,
+        );
+        registered.push({
+            running: {
+                name: p.name,
+                resourceName: p.resourceName,
+                version: p.version,
+                type: p.config.type,
+                count: p.config.count,
+                autoscaler: p.config.autoscaler,
+            },
+            id: pulumi.output(p.resourceName),
+        });
+        steps.push(md);
+        if (p.blue) {
+            // Blue-green: the old MachineDeployment stays as it is (its replicas now owned by the retire step)
+            // until every green one is ready; then it is retired in batches. The next deployment removes it.
+            const blue = p.blue;
+            greens.push(md);
+            const old = machineDeployment(
+                d,
+                controlPlane,
+                p,
+                blue.resourceName,
+                formatVersion(requireVersion(blue.version)),
+                blue.count,
+                true,
+            );
+            registered.push({ running: { ...blue, retained: true }, id: pulumi.output(blue.resourceName) });
+            blues.push({ pool: blue, resource: old });
+        }
+    }
+    return { steps, greens, blues, registered };
+}
+
+/**
+ * Every blue node cordoned at once, so that evicted pods land on green nodes only; then the blue
+ * MachineDeployments retired one after another, batchSize machines at a time across the cluster.
+ */
+function retireBluePools(
+    d: CapiDeployment,
+    workloadKubeconfig: pulumi.Output<string>,
+    greens: pulumi.Resource[],
+    blues: Array<{ pool: RunningPool; resource: pulumi.Resource }>,
+): pulumi.Resource[] {
+    if (blues.length === 0) return [];
+    const { capi, target } = d;
+    const drain = d.plan.cluster.workers.drain;
+    const steps: pulumi.Resource[] = [];
+    let previous: pulumi.Resource = scriptStep(
+        `${d.name}-cordon-blue`,
+        {
+            create: "cordon",
+            environment: {
+                K8SU_SELECTORS: blues.map((b) => `${GENERATION_LABEL}=${b.pool.resourceName}`).join("\n"),
+            },
+            secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
+            triggers: [target, ...blues.map((b) => b.pool.resourceName)],
+        },
+        { parent: d.parent, dependsOn: greens },
+    );
+    steps.push(previous);
+    for (const b of blues) {
+        previous = scriptStep(
+            `${b.pool.resourceName}-retire`,
+            {
+                create: "capi-retire",
+                environment: {
+                    K8SU_MACHINE_DEPLOYMENT: b.pool.resourceName,
+                    K8SU_NAMESPACE: capi.namespace,
+                    K8SU_BATCH_SIZE: String(drain.batchSize),
+                    K8SU_SOAK_SECONDS: String(drain.soakSeconds),
+                    K8SU_DRAIN_TIMEOUT_SECONDS: String(drain.timeoutSeconds),
+                },
+                secrets: { K8SU_KUBECONFIG_B64: base64Secret(d.managementKubeconfig) },
+                triggers: [target],
+            },
+            { parent: d.parent, dependsOn: [previous, b.resource] },
+        );
+        steps.push(b.resource, previous);
+    }
+    return steps;
 }

@@ -1036,32 +1036,40 @@ function checkGke(g: GkeSettings, ctx: Ctx): void {
             "false",
             "With node auto-upgrade GKE moves pools on its own schedule, undrained by this program. Remove the key (false is the default) and upgrade pools by changing kubernetesVersion.",
         );
-    const u = g.upgradeSettings;
-    const where = ["gke", "upgradeSettings"];
-    if (u.strategy === "SURGE") {
-        if (u.blueGreenSettings !== undefined)
-            problem(
-                ctx,
-                [...where, "blueGreenSettings"],
-                u.blueGreenSettings,
-                "no blueGreenSettings with strategy SURGE",
-                "Set strategy: BLUE_GREEN to use them, or remove them.",
-            );
-        if ((u.maxSurge ?? 1) + (u.maxUnavailable ?? 0) === 0)
-            problem(
-                ctx,
-                [...where, "maxSurge"],
-                u.maxSurge,
-                "maxSurge or maxUnavailable above 0",
-                "GKE needs room to surge (maxSurge: 1) or to take a node down; maxSurge: 1 keeps capacity.",
-            );
-        return;
-    }
+    if (g.upgradeSettings.strategy === "SURGE") checkGkeSurge(g.upgradeSettings, ctx);
+    else checkGkeBlueGreen(g.upgradeSettings, ctx);
+}
+
+type GkeUpgradeSettings = GkeSettings["upgradeSettings"];
+const GKE_UPGRADE_SETTINGS = ["gke", "upgradeSettings"];
+
+/** SURGE: no blue-green settings, and room to surge or to take a node down. */
+function checkGkeSurge(u: GkeUpgradeSettings, ctx: Ctx): void {
+    if (u.blueGreenSettings !== undefined)
+        problem(
+            ctx,
+            [...GKE_UPGRADE_SETTINGS, "blueGreenSettings"],
+            u.blueGreenSettings,
+            "no blueGreenSettings with strategy SURGE",
+            "Set strategy: BLUE_GREEN to use them, or remove them.",
+        );
+    if ((u.maxSurge ?? 1) + (u.maxUnavailable ?? 0) === 0)
+        problem(
+            ctx,
+            [...GKE_UPGRADE_SETTINGS, "maxSurge"],
+            u.maxSurge,
+            "maxSurge or maxUnavailable above 0",
+            "GKE needs room to surge (maxSurge: 1) or to take a node down; maxSurge: 1 keeps capacity.",
+        );
+}
+
+/** BLUE_GREEN: no surge numbers, one way to size the batches, and soaks within GKE's 7 days. */
+function checkGkeBlueGreen(u: GkeUpgradeSettings, ctx: Ctx): void {
     for (const key of ["maxSurge", "maxUnavailable"] as const)
         if (u[key] !== undefined)
             problem(
                 ctx,
-                [...where, key],
+                [...GKE_UPGRADE_SETTINGS, key],
                 u[key],
                 `no ${key} with strategy BLUE_GREEN`,
                 "Blue-green batches are set in blueGreenSettings.standardRolloutPolicy.",
@@ -1070,7 +1078,7 @@ function checkGke(g: GkeSettings, ctx: Ctx): void {
     if (!policy || (policy.batchNodeCount === undefined) === (policy.batchPercentage === undefined))
         problem(
             ctx,
-            [...where, "blueGreenSettings", "standardRolloutPolicy"],
+            [...GKE_UPGRADE_SETTINGS, "blueGreenSettings", "standardRolloutPolicy"],
             policy,
             "exactly one of batchNodeCount or batchPercentage",
             "Say how many blue nodes GKE drains at a time: batchNodeCount: 1, or batchPercentage: 0.25.",
@@ -1083,7 +1091,7 @@ function checkGke(g: GkeSettings, ctx: Ctx): void {
         if (value !== undefined && Number.parseInt(value, 10) > GKE_MAX_SOAK_SECONDS)
             problem(
                 ctx,
-                [...where, "blueGreenSettings", ...key.split(".")],
+                [...GKE_UPGRADE_SETTINGS, "blueGreenSettings", ...key.split(".")],
                 value,
                 'at most "604800s" (7 days)',
                 "GKE keeps a blue pool at most 7 days.",

@@ -3,15 +3,16 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
-import type { Taint } from "../config";
-import type { ClusterPlan } from "../plan";
+import { type Adoption, adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
+import type { EksSettings, Taint } from "../config";
+import type { ClusterPlan, PoolPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
 import {
     carryOutWorkers,
     componentInputs,
+    type PoolHandle,
     preflightTriggers,
     runningStateOf,
     validationStep,
@@ -109,6 +110,24 @@ function role(
     return { arn: r.arn, ready: [r, ...attachments] };
 }
 
+/** What the steps of one EKS cluster's deployment share. */
+interface EksDeployment {
+    name: string;
+    plan: ClusterPlan;
+    eks: EksSettings;
+    region: string | undefined;
+    /** The region argument every resource and data source takes, when one is set. */
+    regional: { region?: string };
+    targetMinor: string;
+    // An adopted cluster, its add-ons and node groups are imported by this deployment, and recorded from what
+    // they report; the add-ons stay at the versions they run.
+    adoption: Adoption | undefined;
+    parent: pulumi.Resource;
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions;
+}
+
+type IamRole = { arn: pulumi.Output<string>; ready: pulumi.Resource[] };
+
 export class EksUpgradeCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly runningState: pulumi.Output<RunningCluster>;
@@ -116,72 +135,24 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { plan } = args;
         super(EKS_COMPONENT_TYPE, name, componentInputs(plan), opts);
-        const cfg = plan.cluster;
-        const eks = cfg.eks!;
+        const eks = plan.cluster.eks!;
         const region = eks.region ?? args.defaultRegion;
-        const targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+        const d: EksDeployment = {
+            name,
+            plan,
+            eks,
+            region,
+            targetMinor: formatMinor(requireVersion(plan.cluster.kubernetesVersion)),
+            regional: region ? { region } : {},
+            adoption: adoptionOf(plan),
             parent: this,
-            ...extra,
-        });
-        const regional = region ? { region } : {};
-        // An adopted cluster, its add-ons and node groups are imported by this deployment, and recorded from what
-        // they report; the add-ons stay at the versions they run.
-        const adoption = adoptionOf(plan);
+            child: (extra) => ({ parent: this, ...extra }),
+        };
         const reportedPools: Record<string, ReportedPool> = {};
 
-        const clusterRole = eks.clusterRoleArn
-            ? { arn: pulumi.output(eks.clusterRoleArn), ready: [] }
-            : role(`${name}-cluster-role`, "eks.amazonaws.com", CLUSTER_POLICIES, this);
-        const nodeRole = eks.nodeRoleArn
-            ? { arn: pulumi.output(eks.nodeRoleArn), ready: [] }
-            : role(`${name}-node-role`, "ec2.amazonaws.com", NODE_POLICIES, this);
-
-        // Pre-flight reads the existing cluster through the data source, before the cluster resource changes.
-        let preflight: pulumi.Resource | undefined;
-        if (plan.preflight && plan.running?.clusterId) {
-            const existing = aws.eks.getClusterOutput({ name: plan.running.clusterId, ...regional }, { parent: this });
-            preflight = scriptStep(
-                `${name}-preflight`,
-                {
-                    create: "preflight",
-                    environment: { K8SU_TARGET_MINOR: targetMinor },
-                    secrets: {
-                        K8SU_KUBECONFIG_B64: base64Secret(
-                            execKubeconfig(
-                                existing.name,
-                                existing.endpoint,
-                                existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""),
-                                region,
-                            ),
-                        ),
-                    },
-                    triggers: preflightTriggers(plan),
-                },
-                child(),
-            );
-        }
-
-        // The control plane: EKS upgrades it in place when `version` changes (UpdateClusterVersion), one minor.
-        const cluster = new aws.eks.Cluster(
-            name,
-            {
-                version: targetMinor,
-                roleArn: clusterRole.arn,
-                vpcConfig: {
-                    subnetIds: eks.subnetIds,
-                    securityGroupIds: eks.securityGroupIds,
-                    endpointPublicAccess: eks.endpointPublicAccess,
-                    endpointPrivateAccess: eks.endpointPrivateAccess,
-                },
-                tags: { ...eks.tags, "k8s-upgrades/stack": plan.stack },
-                ...regional,
-            },
-            child({
-                dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready],
-                ...importOption(adoption?.cluster),
-            }),
-        );
+        const { clusterRole, nodeRole } = registerRoles(d);
+        const preflight = registerPreflight(d);
+        const cluster = registerControlPlane(d, clusterRole, preflight);
         this.kubeconfig = pulumi.secret(
             execKubeconfig(
                 cluster.name,
@@ -190,120 +161,26 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
                 region,
             ),
         );
-        const kubeconfigB64 = base64Secret(this.kubeconfig);
 
         // Add-ons after the control plane, at the versions decided for this deployment (eks/addons.ts): moved only
         // with a control plane upgrade or a pin. On a first deployment CoreDNS waits for the node groups, since its
         // pods need nodes to become active.
-        const addonResources: Array<{ addonName: AddonName; resource: aws.eks.Addon }> = [];
-        const addon = (addonName: AddonName, deps: pulumi.Resource[]) => {
-            const resource = new aws.eks.Addon(
-                `${name}-${addonName}`,
-                {
-                    clusterName: cluster.name,
-                    addonName,
-                    addonVersion: adoption ? undefined : args.addonVersions[addonName],
-                    resolveConflictsOnUpdate: "PRESERVE",
-                    ...regional,
-                },
-                child({
-                    dependsOn: [cluster, ...deps],
-                    ...importOption(adoption && `${adoption.cluster}:${addonName}`),
-                }),
-            );
-            addonResources.push({ addonName, resource });
-            return resource;
-        };
-        const networking = [addon("vpc-cni", []), addon("kube-proxy", [])];
-        const coreDnsNow = plan.exists ? [addon("coredns", [])] : [];
+        const addons = addonRegistrar(d, cluster, args.addonVersions);
+        const networking = [addons.register("vpc-cni", []), addons.register("kube-proxy", [])];
+        const coreDnsNow = plan.exists ? [addons.register("coredns", [])] : [];
 
         const nodeGroups: pulumi.Resource[] = [];
-        const rolling =
-            cfg.workers.strategy === "recycle"
-                ? { maxUnavailable: 1 }
-                : eks.maxUnavailablePercentage !== undefined
-                  ? { maxUnavailablePercentage: eks.maxUnavailablePercentage }
-                  : { maxUnavailable: eks.maxUnavailable ?? 1 };
-        const adapter: WorkerAdapter = {
-            registerPool: (resourceName, spec, pool, deps) => {
-                // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
-                const ng = new aws.eks.NodeGroup(
-                    resourceName,
-                    {
-                        clusterName: cluster.name,
-                        nodeRoleArn: nodeRole.arn,
-                        subnetIds: eks.subnetIds,
-                        instanceTypes: [spec.type],
-                        version: spec.version,
-                        scalingConfig: {
-                            desiredSize: spec.count,
-                            minSize: spec.autoscaler?.min ?? spec.count,
-                            maxSize: spec.autoscaler?.max ?? spec.count,
-                        },
-                        labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
-                        taints: pool.taints.map((t) => ({
-                            key: t.key,
-                            value: t.value,
-                            effect: TAINT_EFFECTS[t.effect],
-                        })),
-                        updateConfig: { ...rolling, updateStrategy: eks.updateStrategy },
-                        forceUpdateVersion: eks.forceUpdateVersion,
-                        tags: { ...eks.tags, "k8s-upgrades/pool": pool.name },
-                        ...regional,
-                    },
-                    child({
-                        dependsOn: [...deps, ...nodeRole.ready],
-                        ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
-                        ...importOption(adoption?.pools[pool.name]),
-                    }),
-                );
-                nodeGroups.push(ng);
-                if (adoption)
-                    reportedPools[resourceName] = {
-                        version: ng.version,
-                        count: ng.scalingConfig.desiredSize,
-                        type: ng.instanceTypes.apply((t) => t?.[0]),
-                    };
-                return {
-                    resource: ng,
-                    id: ng.nodeGroupName,
-                    selector: pulumi.interpolate`eks.amazonaws.com/nodegroup=${ng.nodeGroupName}`,
-                };
-            },
-            recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
-            // The node group's own version change is the managed rolling update. After a failed update the engine
-            // keeps the target in state and the next run sees no diff, so a step checks what EKS runs and, when the
-            // node group lags, issues the update itself.
-            inPlace: (p, handle) =>
-                scriptStep(
-                    `${p.resourceName}-version`,
-                    {
-                        create: "eks-nodegroup-version",
-                        environment: {
-                            K8SU_EKS_CLUSTER: cluster.name,
-                            K8SU_NODEGROUP: handle.id,
-                            K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
-                            K8SU_FORCE: String(eks.forceUpdateVersion),
-                            K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
-                            ...(region ? { K8SU_AWS_REGION: region } : {}),
-                        },
-                        triggers: [formatMinor(requireVersion(p.version))],
-                    },
-                    child({ dependsOn: [handle.resource] }),
-                ),
-        };
-        const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
         const workersArgs = {
             parent: this,
             name,
             plan,
-            kubeconfig: kubeconfigB64,
-            controlPlane,
+            kubeconfig: base64Secret(this.kubeconfig),
+            controlPlane: plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster),
             beforeWorkers: [...networking, ...coreDnsNow],
-            adapter,
+            adapter: poolAdapter(d, cluster, nodeRole, nodeGroups, reportedPools),
         };
         const workers = carryOutWorkers(workersArgs);
-        const coreDnsAfterNodes = plan.exists ? [] : [addon("coredns", nodeGroups)];
+        const coreDnsAfterNodes = plan.exists ? [] : [addons.register("coredns", nodeGroups)];
 
         const validation = validationStep(
             workersArgs,
@@ -313,15 +190,210 @@ export class EksUpgradeCluster extends pulumi.ComponentResource {
         const done = [validation, ...workers.steps, ...networking, ...coreDnsNow, ...coreDnsAfterNodes, cluster].filter(
             (r): r is pulumi.Resource => r !== undefined,
         );
-        // The versions the add-ons run once this deployment is done, for the next one (and for promotion).
-        const addonsRunning = pulumi
-            .all(addonResources.map((a) => a.resource.addonVersion))
-            .apply((versions) => Object.fromEntries(addonResources.map((a, i) => [a.addonName, versions[i]])));
         const planned = runningStateOf(plan, cluster.name, done, workers.registered);
-        const recorded = adoption ? reportedRunningState(name, planned, cluster.version, reportedPools) : planned;
+        const recorded = d.adoption ? reportedRunningState(name, planned, cluster.version, reportedPools) : planned;
         this.runningState = pulumi
-            .all([recorded, addonsRunning])
+            .all([recorded, addons.running()])
             .apply(([state, running]) => ({ ...state, addons: running }));
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
+}
+
+/** The cluster's and the nodes' IAM roles: the configured ARNs, else roles of this deployment. */
+function registerRoles(d: EksDeployment): { clusterRole: IamRole; nodeRole: IamRole } {
+    const { name, eks } = d;
+    const clusterRole = eks.clusterRoleArn
+        ? { arn: pulumi.output(eks.clusterRoleArn), ready: [] }
+        : role(`${name}-cluster-role`, "eks.amazonaws.com", CLUSTER_POLICIES, d.parent);
+    const nodeRole = eks.nodeRoleArn
+        ? { arn: pulumi.output(eks.nodeRoleArn), ready: [] }
+        : role(`${name}-node-role`, "ec2.amazonaws.com", NODE_POLICIES, d.parent);
+    return { clusterRole, nodeRole };
+}
+
+/** Pre-flight reads the existing cluster through the data source, before the cluster resource changes. */
+function registerPreflight(d: EksDeployment): pulumi.Resource | undefined {
+    const { plan } = d;
+    if (!plan.preflight || !plan.running?.clusterId) return undefined;
+    const existing = aws.eks.getClusterOutput({ name: plan.running.clusterId, ...d.regional }, { parent: d.parent });
+    return scriptStep(
+        `${d.name}-preflight`,
+        {
+            create: "preflight",
+            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            secrets: {
+                K8SU_KUBECONFIG_B64: base64Secret(
+                    execKubeconfig(
+                        existing.name,
+                        existing.endpoint,
+                        existing.certificateAuthorities.apply((c) => c[0]?.data ?? ""),
+                        d.region,
+                    ),
+                ),
+            },
+            triggers: preflightTriggers(plan),
+        },
+        d.child(),
+    );
+}
+
+/** The control plane: EKS upgrades it in place when `version` changes (UpdateClusterVersion), one minor. */
+function registerControlPlane(
+    d: EksDeployment,
+    clusterRole: IamRole,
+    preflight: pulumi.Resource | undefined,
+): aws.eks.Cluster {
+    const { eks } = d;
+    return new aws.eks.Cluster(
+        d.name,
+        {
+            version: d.targetMinor,
+            roleArn: clusterRole.arn,
+            vpcConfig: {
+                subnetIds: eks.subnetIds,
+                securityGroupIds: eks.securityGroupIds,
+                endpointPublicAccess: eks.endpointPublicAccess,
+                endpointPrivateAccess: eks.endpointPrivateAccess,
+            },
+            tags: { ...eks.tags, "k8s-upgrades/stack": d.plan.stack },
+            ...d.regional,
+        },
+        d.child({
+            dependsOn: [...(preflight ? [preflight] : []), ...clusterRole.ready],
+            ...importOption(d.adoption?.cluster),
+        }),
+    );
+}
+
+/**
+ * Registers the cluster's add-ons, each after the cluster and what it is given, and tells the versions they run
+ * once this deployment is done, for the next one (and for promotion).
+ */
+function addonRegistrar(
+    d: EksDeployment,
+    cluster: aws.eks.Cluster,
+    addonVersions: AddonVersions,
+): {
+    register: (addonName: AddonName, deps: pulumi.Resource[]) => aws.eks.Addon;
+    running: () => pulumi.Output<Record<string, string>>;
+} {
+    const { adoption } = d;
+    const registered: Array<{ addonName: AddonName; resource: aws.eks.Addon }> = [];
+    const register = (addonName: AddonName, deps: pulumi.Resource[]) => {
+        const resource = new aws.eks.Addon(
+            `${d.name}-${addonName}`,
+            {
+                clusterName: cluster.name,
+                addonName,
+                addonVersion: adoption ? undefined : addonVersions[addonName],
+                resolveConflictsOnUpdate: "PRESERVE",
+                ...d.regional,
+            },
+            d.child({
+                dependsOn: [cluster, ...deps],
+                ...importOption(adoption && `${adoption.cluster}:${addonName}`),
+            }),
+        );
+        registered.push({ addonName, resource });
+        return resource;
+    };
+    const running = () =>
+        pulumi
+            .all(registered.map((a) => a.resource.addonVersion))
+            .apply((versions) => Object.fromEntries(registered.map((a, i) => [a.addonName, versions[i]])));
+    return { register, running };
+}
+
+/** The maximum unavailable nodes of a managed rolling update: one at a time for recycle, else eks settings. */
+function rollingUpdate(d: EksDeployment): { maxUnavailable: number } | { maxUnavailablePercentage: number } {
+    const { eks } = d;
+    return d.plan.cluster.workers.strategy === "recycle"
+        ? { maxUnavailable: 1 }
+        : eks.maxUnavailablePercentage !== undefined
+          ? { maxUnavailablePercentage: eks.maxUnavailablePercentage }
+          : { maxUnavailable: eks.maxUnavailable ?? 1 };
+}
+
+/** Managed node groups, one per pool generation; `nodeGroups` collects them for what waits on every one. */
+function poolAdapter(
+    d: EksDeployment,
+    cluster: aws.eks.Cluster,
+    nodeRole: IamRole,
+    nodeGroups: pulumi.Resource[],
+    reportedPools: Record<string, ReportedPool>,
+): WorkerAdapter {
+    const { eks, adoption } = d;
+    const rolling = rollingUpdate(d);
+    return {
+        registerPool: (resourceName, spec, pool, deps) => {
+            // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
+            const ng = new aws.eks.NodeGroup(
+                resourceName,
+                {
+                    clusterName: cluster.name,
+                    nodeRoleArn: nodeRole.arn,
+                    subnetIds: eks.subnetIds,
+                    instanceTypes: [spec.type],
+                    version: spec.version,
+                    scalingConfig: {
+                        desiredSize: spec.count,
+                        minSize: spec.autoscaler?.min ?? spec.count,
+                        maxSize: spec.autoscaler?.max ?? spec.count,
+                    },
+                    labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                    taints: pool.taints.map((t) => ({ key: t.key, value: t.value, effect: TAINT_EFFECTS[t.effect] })),
+                    updateConfig: { ...rolling, updateStrategy: eks.updateStrategy },
+                    forceUpdateVersion: eks.forceUpdateVersion,
+                    tags: { ...eks.tags, "k8s-upgrades/pool": pool.name },
+                    ...d.regional,
+                },
+                d.child({
+                    dependsOn: [...deps, ...nodeRole.ready],
+                    ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
+                    ...importOption(adoption?.pools[pool.name]),
+                }),
+            );
+            nodeGroups.push(ng);
+            if (adoption)
+                reportedPools[resourceName] = {
+                    version: ng.version,
+                    count: ng.scalingConfig.desiredSize,
+                    type: ng.instanceTypes.apply((t) => t?.[0]),
+                };
+            return {
+                resource: ng,
+                id: ng.nodeGroupName,
+                selector: pulumi.interpolate`eks.amazonaws.com/nodegroup=${ng.nodeGroupName}`,
+            };
+        },
+        recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
+        inPlace: (p, handle) => nodeGroupVersionStep(d, cluster, p, handle),
+    };
+}
+
+// The node group's own version change is the managed rolling update. After a failed update the engine keeps
+// the target in state and the next run sees no diff, so a step checks what EKS runs and, when the node group
+// lags, issues the update itself.
+function nodeGroupVersionStep(
+    d: EksDeployment,
+    cluster: aws.eks.Cluster,
+    p: PoolPlan,
+    handle: PoolHandle,
+): pulumi.Resource {
+    return scriptStep(
+        `${p.resourceName}-version`,
+        {
+            create: "eks-nodegroup-version",
+            environment: {
+                K8SU_EKS_CLUSTER: cluster.name,
+                K8SU_NODEGROUP: handle.id,
+                K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
+                K8SU_FORCE: String(d.eks.forceUpdateVersion),
+                K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
+                ...(d.region ? { K8SU_AWS_REGION: d.region } : {}),
+            },
+            triggers: [formatMinor(requireVersion(p.version))],
+        },
+        d.child({ dependsOn: [handle.resource] }),
+    );
 }

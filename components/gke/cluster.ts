@@ -99,6 +99,18 @@ export function gkeKubeconfig(endpoint: pulumi.Input<string>, caData: pulumi.Inp
     );
 }
 
+/** What the steps of one GKE cluster's deployment share. */
+interface GkeDeployment {
+    name: string;
+    plan: ClusterPlan;
+    gke: GkeSettings;
+    targetMinor: string;
+    /** The cluster's location and project, as every GKE resource and data source takes them. */
+    where: { location: string; project?: string };
+    parent: pulumi.Resource;
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions;
+}
+
 export class GkeUpgradeCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly runningState: pulumi.Output<RunningCluster>;
@@ -106,58 +118,19 @@ export class GkeUpgradeCluster extends pulumi.ComponentResource {
     constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { plan, versions } = args;
         super(GKE_COMPONENT_TYPE, name, componentInputs(plan), opts);
-        const cfg = plan.cluster;
-        const gke = cfg.gke!;
-        const targetMinor = formatMinor(requireVersion(cfg.kubernetesVersion));
-        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
-            parent: this,
-            ...extra,
-        });
-        const where = { location: gke.location, ...(gke.project ? { project: gke.project } : {}) };
-
-        // Pre-flight reads the existing cluster through the data source, before the cluster resource changes.
-        let preflight: pulumi.Resource | undefined;
-        if (plan.preflight && plan.running?.clusterId) {
-            const existing = container.getClusterOutput({ name: plan.running.clusterId, ...where }, { parent: this });
-            preflight = scriptStep(
-                `${name}-preflight`,
-                {
-                    create: "preflight",
-                    environment: { K8SU_TARGET_MINOR: targetMinor },
-                    secrets: {
-                        K8SU_KUBECONFIG_B64: base64Secret(
-                            gkeKubeconfig(
-                                existing.endpoint,
-                                existing.masterAuths.apply((a) => a[0]?.clusterCaCertificate ?? ""),
-                            ),
-                        ),
-                    },
-                    triggers: preflightTriggers(plan),
-                },
-                child(),
-            );
-        }
-
-        // The control plane: the provider upgrades the master only while it runs older than minMasterVersion, and
-        // GKE picks the newest patch of the minor. No release channel, so GKE moves nothing of its own accord but
-        // patches (and a minor at its end of support). nodeVersion reports the removed default pool's version; the
-        // program never sets it, so what GKE reports there is never a diff.
-        const cluster = new container.Cluster(
+        const gke = plan.cluster.gke!;
+        const d: GkeDeployment = {
             name,
-            {
-                name: cfg.name,
-                ...where,
-                network: gke.network,
-                subnetwork: gke.subnetwork,
-                minMasterVersion: versions.masterVersion,
-                removeDefaultNodePool: true,
-                initialNodeCount: 1,
-                releaseChannel: { channel: "UNSPECIFIED" },
-                deletionProtection: gke.deletionProtection,
-                resourceLabels: gke.resourceLabels,
-            },
-            child({ dependsOn: preflight ? [preflight] : [], ignoreChanges: ["nodeVersion"] }),
-        );
+            plan,
+            gke,
+            targetMinor: formatMinor(requireVersion(plan.cluster.kubernetesVersion)),
+            where: { location: gke.location, ...(gke.project ? { project: gke.project } : {}) },
+            parent: this,
+            child: (extra) => ({ parent: this, ...extra }),
+        };
+
+        const preflight = registerPreflight(d);
+        const cluster = registerControlPlane(d, versions, preflight);
         this.kubeconfig = pulumi.secret(
             gkeKubeconfig(
                 cluster.endpoint,
@@ -166,52 +139,7 @@ export class GkeUpgradeCluster extends pulumi.ComponentResource {
         );
         const kubeconfigB64 = base64Secret(this.kubeconfig);
 
-        const zones = zonesOf(gke);
-        const upgradeSettings = upgradeSettingsOf(gke);
-        const adapter: WorkerAdapter = {
-            registerPool: (resourceName, spec, pool, deps) => {
-                const poolName = nodePoolName(resourceName);
-                const np = new container.NodePool(
-                    resourceName,
-                    {
-                        name: poolName,
-                        cluster: cluster.name,
-                        ...where,
-                        nodeLocations: gke.nodeLocations.length > 0 ? gke.nodeLocations : undefined,
-                        version: versions.nodeVersions[spec.version],
-                        // GKE counts nodes per zone; config counts them in total (validated to divide evenly).
-                        nodeCount: spec.count / zones.length,
-                        autoscaling: spec.autoscaler
-                            ? { totalMinNodeCount: spec.autoscaler.min, totalMaxNodeCount: spec.autoscaler.max }
-                            : undefined,
-                        management: { autoUpgrade: false, autoRepair: true },
-                        upgradeSettings,
-                        nodeConfig: {
-                            machineType: spec.type,
-                            diskSizeGb: gke.diskSizeGb,
-                            serviceAccount: gke.serviceAccount,
-                            labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
-                            taints: pool.taints.map((t) => ({
-                                key: t.key,
-                                value: t.value,
-                                effect: TAINT_EFFECTS[t.effect],
-                            })),
-                            resourceLabels: gke.resourceLabels,
-                        },
-                    },
-                    child({ dependsOn: deps, ignoreChanges: spec.autoscaler ? ["nodeCount"] : [] }),
-                );
-                return {
-                    resource: np,
-                    id: np.name,
-                    selector: pulumi.interpolate`${NODE_POOL_LABEL}=${np.name}`,
-                };
-            },
-            recordedSelector: (pool) => `${NODE_POOL_LABEL}=${pool.poolId ?? nodePoolName(pool.resourceName)}`,
-            // The pool's own version change is GKE's node upgrade, with the pool's upgradeSettings: the provider
-            // waits for the operation, so the pool resource itself is the step.
-            inPlace: (_p, handle) => handle.resource,
-        };
+        const adapter = poolAdapter(d, versions, cluster);
         const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
         const workersArgs = { parent: this, name, plan, kubeconfig: kubeconfigB64, controlPlane, adapter };
         const workers = carryOutWorkers(workersArgs);
@@ -223,4 +151,102 @@ export class GkeUpgradeCluster extends pulumi.ComponentResource {
         }));
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
+}
+
+/** Pre-flight reads the existing cluster through the data source, before the cluster resource changes. */
+function registerPreflight(d: GkeDeployment): pulumi.Resource | undefined {
+    const { plan } = d;
+    if (!plan.preflight || !plan.running?.clusterId) return undefined;
+    const existing = container.getClusterOutput({ name: plan.running.clusterId, ...d.where }, { parent: d.parent });
+    return scriptStep(
+        `${d.name}-preflight`,
+        {
+            create: "preflight",
+            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            secrets: {
+                K8SU_KUBECONFIG_B64: base64Secret(
+                    gkeKubeconfig(
+                        existing.endpoint,
+                        existing.masterAuths.apply((a) => a[0]?.clusterCaCertificate ?? ""),
+                    ),
+                ),
+            },
+            triggers: preflightTriggers(plan),
+        },
+        d.child(),
+    );
+}
+
+// The control plane: the provider upgrades the master only while it runs older than minMasterVersion, and
+// GKE picks the newest patch of the minor. No release channel, so GKE moves nothing of its own accord but
+// patches (and a minor at its end of support). nodeVersion reports the removed default pool's version; the
+// program never sets it, so what GKE reports there is never a diff.
+function registerControlPlane(
+    d: GkeDeployment,
+    versions: GkeVersions,
+    preflight: pulumi.Resource | undefined,
+): container.Cluster {
+    const { gke } = d;
+    return new container.Cluster(
+        d.name,
+        {
+            name: d.plan.cluster.name,
+            ...d.where,
+            network: gke.network,
+            subnetwork: gke.subnetwork,
+            minMasterVersion: versions.masterVersion,
+            removeDefaultNodePool: true,
+            initialNodeCount: 1,
+            releaseChannel: { channel: "UNSPECIFIED" },
+            deletionProtection: gke.deletionProtection,
+            resourceLabels: gke.resourceLabels,
+        },
+        d.child({ dependsOn: preflight ? [preflight] : [], ignoreChanges: ["nodeVersion"] }),
+    );
+}
+
+/** Node pools, one per pool generation, at the exact node version decided for its minor. */
+function poolAdapter(d: GkeDeployment, versions: GkeVersions, cluster: container.Cluster): WorkerAdapter {
+    const { gke } = d;
+    const zones = zonesOf(gke);
+    const upgradeSettings = upgradeSettingsOf(gke);
+    return {
+        registerPool: (resourceName, spec, pool, deps) => {
+            const np = new container.NodePool(
+                resourceName,
+                {
+                    name: nodePoolName(resourceName),
+                    cluster: cluster.name,
+                    ...d.where,
+                    nodeLocations: gke.nodeLocations.length > 0 ? gke.nodeLocations : undefined,
+                    version: versions.nodeVersions[spec.version],
+                    // GKE counts nodes per zone; config counts them in total (validated to divide evenly).
+                    nodeCount: spec.count / zones.length,
+                    autoscaling: spec.autoscaler
+                        ? { totalMinNodeCount: spec.autoscaler.min, totalMaxNodeCount: spec.autoscaler.max }
+                        : undefined,
+                    management: { autoUpgrade: false, autoRepair: true },
+                    upgradeSettings,
+                    nodeConfig: {
+                        machineType: spec.type,
+                        diskSizeGb: gke.diskSizeGb,
+                        serviceAccount: gke.serviceAccount,
+                        labels: { ...pool.labels, "k8s-upgrades/pool": pool.name },
+                        taints: pool.taints.map((t) => ({
+                            key: t.key,
+                            value: t.value,
+                            effect: TAINT_EFFECTS[t.effect],
+                        })),
+                        resourceLabels: gke.resourceLabels,
+                    },
+                },
+                d.child({ dependsOn: deps, ignoreChanges: spec.autoscaler ? ["nodeCount"] : [] }),
+            );
+            return { resource: np, id: np.name, selector: pulumi.interpolate`${NODE_POOL_LABEL}=${np.name}` };
+        },
+        recordedSelector: (pool) => `${NODE_POOL_LABEL}=${pool.poolId ?? nodePoolName(pool.resourceName)}`,
+        // The pool's own version change is GKE's node upgrade, with the pool's upgradeSettings: the provider
+        // waits for the operation, so the pool resource itself is the step.
+        inPlace: (_p, handle) => handle.resource,
+    };
 }
