@@ -56,8 +56,8 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
     /** The registered upgrade component; usable in `dependsOn`. Rejects when the upgrade is refused. */
     readonly component: Promise<C>;
     /**
-     * The component when it was registered during construction: only for a cluster built from a stack-wide decision,
-     * whose rollout waves need it at once. Undefined otherwise; use `component`.
+     * @internal The component when it was registered during construction: only for a cluster built from a stack-wide
+     * decision, whose rollout waves need it at once. Undefined otherwise; use `component`.
      */
     readonly registered: C | undefined;
     /** What this deployment decided: the phases, holds and warnings the offline plan prints. */
