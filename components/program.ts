@@ -1,11 +1,19 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { AksUpgradeCluster } from "./aks/cluster";
-import { checkUpgradeProfile } from "./aks/upgrade-profile";
+import type { LibraryProvider } from "./api/args";
+import {
+    AksCluster,
+    CapiAwsCluster,
+    decided,
+    EksCluster,
+    GkeCluster,
+    KubeadmCluster,
+    LkeCluster,
+    type UpgradeCluster,
+} from "./api/clusters";
 import { type Decision, prepareProviders, readPromotionSource } from "./api/decide";
 import { firstDeploymentIssue, liveProviderVersions, readRunningState, stackReferenceName } from "./api/history";
-import { CapiAwsUpgradeCluster } from "./capi-aws/cluster";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -16,16 +24,10 @@ import {
     scrub,
     stackFile,
 } from "./config";
-import { EksUpgradeCluster } from "./eks/cluster";
-import { GkeUpgradeCluster } from "./gke/cluster";
-import { lookUpGkeVersions } from "./gke/engine";
-import type { GkeVersions } from "./gke/versions";
-import { KubeadmUpgradeCluster } from "./kubeadm/cluster";
-import { LkeUpgradeCluster } from "./lke/cluster";
 import { type ClusterPlan, planStack } from "./plan";
 import { ROLLOUT_OUTPUT } from "./rollout";
 import { RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA } from "./running";
-import { type ClusterComponent, registerInWaves } from "./waves";
+import { registerInWaves } from "./waves";
 
 export { CONFIG_NAMESPACE };
 
@@ -103,74 +105,45 @@ async function readConfigAndHistory(stack: string) {
     return { config, running, versionIssues: versions.issues, refuse };
 }
 
-/** What the program exports of each registered cluster. */
-type Registered = ClusterComponent & { runningState: pulumi.Output<unknown>; kubeconfig?: pulumi.Output<string> };
-
 /**
- * Registers one cluster's upgrade component from the stack-wide decision. The public classes (components/api)
- * register the same components under the same names; the config program registers them directly because the
- * rollout waves need each component at once, to make the next wave wait for it.
+ * One cluster of the stack-wide decision, through the public class of its provider (components/api/clusters.ts),
+ * built from that decision: the class registers its component during construction, under the same name and type a
+ * library user's class registers, so the rollout waves can make the next wave wait for it.
  */
 function registerCluster(
     plan: ClusterPlan,
     decision: Decision,
-    gkeVersions: Map<string, GkeVersions>,
     opts: pulumi.ComponentResourceOptions,
-): Registered {
+): UpgradeCluster<LibraryProvider> & { kubeconfig?: pulumi.Output<string> } {
     const { cluster } = plan;
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
     switch (cluster.provider) {
         case "lke":
-            return new LkeUpgradeCluster(
-                cluster.name,
-                { plan, linodeToken: new pulumi.Config("linode").getSecret("token") },
-                opts,
-            );
+            return new LkeCluster(cluster.name, decided<"lke">(decision, {}), opts);
         case "eks":
-            return new EksUpgradeCluster(
-                cluster.name,
-                { plan, defaultRegion: decision.defaultRegion, addonVersions: decision.addons! },
-                opts,
-            );
+            return new EksCluster(cluster.name, decided<"eks">(decision, {}), opts);
         case "kubeadm":
-            return new KubeadmUpgradeCluster(
+            return new KubeadmCluster(
                 cluster.name,
-                {
-                    plan,
+                decided<"kubeadm">(decision, {
                     sshPrivateKey: secrets.requireSecret(cluster.kubeadm!.ssh.privateKeySecret),
                     kubeconfig: secrets.requireSecret(cluster.kubeadm!.kubeconfigSecret),
-                },
+                }),
                 opts,
             );
         case "capi-aws":
-            return new CapiAwsUpgradeCluster(
+            return new CapiAwsCluster(
                 cluster.name,
-                {
-                    plan,
-                    amis: decision.amis!,
+                decided<"capi-aws">(decision, {
                     managementKubeconfig: secrets.requireSecret(cluster.capiAws!.managementKubeconfigSecret),
-                },
+                }),
                 opts,
             );
-        case "gke":
-            return new GkeUpgradeCluster(cluster.name, { plan, versions: gkeVersions.get(cluster.name)! }, opts);
         case "aks":
-            return new AksUpgradeCluster(cluster.name, { plan }, opts);
+            return new AksCluster(cluster.name, decided<"aks">(decision, {}), opts);
+        case "gke":
+            return new GkeCluster(cluster.name, decided<"gke">(decision, {}), opts);
     }
-}
-
-/** GKE's offered versions and AKS's upgrade profile, asked before anything is registered. */
-async function checkManagedOffers(plans: ClusterPlan[], clusters: ClusterPlan["cluster"][]) {
-    const issues: ConfigIssue[] = [];
-    const gkeVersions = new Map<string, GkeVersions>();
-    for (const plan of plans.filter((p) => p.cluster.provider === "gke")) {
-        const decided = await lookUpGkeVersions(plan, clusters.indexOf(plan.cluster));
-        gkeVersions.set(plan.cluster.name, decided.versions);
-        issues.push(...decided.issues);
-    }
-    for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
-        issues.push(...(await checkUpgradeProfile(plan, clusters.indexOf(plan.cluster))));
-    return { gkeVersions, issues };
 }
 
 export async function main(): Promise<Record<string, unknown>> {
@@ -181,21 +154,16 @@ export async function main(): Promise<Record<string, unknown>> {
     issues.unshift(...versionIssues);
     const prepared = await prepareProviders(stack, config, plans, source);
     issues.push(...prepared.issues);
-    const offers = await checkManagedOffers(plans, config.clusters);
-    issues.push(...offers.issues);
     if (issues.length > 0) throw refuse(issues);
 
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     // Clusters in rollout order: each wave waits for the previous one's validations and soak (components/waves.ts).
     registerInWaves(plans, config.rollout, (plan, opts) => {
-        for (const w of plan.warnings) void pulumi.log.warn(`cluster ${plan.cluster.name}: ${w}`);
-        for (const h of plan.holds) void pulumi.log.info(`cluster ${plan.cluster.name}: ${h}`);
-        const decision = prepared.decisions.get(plan.cluster.name)!;
-        const cluster = registerCluster(plan, decision, offers.gkeVersions, opts);
+        const cluster = registerCluster(plan, prepared.decisions.get(plan.cluster.name)!, opts);
         clusters[plan.cluster.name] = cluster.runningState;
         if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
-        return cluster;
+        return cluster.registered!;
     });
 
     return {

@@ -77,8 +77,15 @@ describe("the packed library", () => {
             path.join(app, "node_modules/k8s-upgrades/dist/components/index.d.ts"),
             "utf8",
         );
-        assert.match(declarations, /LkeCluster/);
-        assert.match(declarations, /EksCluster/);
+        for (const cls of ["LkeCluster", "EksCluster", "KubeadmCluster", "CapiAwsCluster", "AksCluster", "GkeCluster"])
+            assert.match(declarations, new RegExp(`\\b${cls}\\b`));
+        // The config program's way in (a stack-wide decision) is not part of the package's declarations.
+        const classes = fs.readFileSync(
+            path.join(app, "node_modules/k8s-upgrades/dist/components/api/clusters.d.ts"),
+            "utf8",
+        );
+        assert.doesNotMatch(classes, /args: Decided</);
+        assert.doesNotMatch(classes, /readonly registered/);
     });
 
     it("the example plans under mocks from the tarball: both clusters, their pools, the running record", async () => {

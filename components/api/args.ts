@@ -119,13 +119,37 @@ export type CapiAwsClusterArgs = CommonClusterArgs &
         managementKubeconfig: pulumi.Input<string>;
     };
 
-/** The providers the public classes cover; AKS and GKE clusters are declared through stack config for now. */
+/**
+ * An Azure Kubernetes Service cluster: the `aks` block of the stack config, at the top level. Credentials come from
+ * the azure-native provider's configuration.
+ */
+export type AksClusterArgs = CommonClusterArgs & NonNullable<ClusterInputShape["aks"]>;
+
+/**
+ * A Google Kubernetes Engine cluster: the `gke` block of the stack config, at the top level. Credentials come from
+ * the gcp provider's configuration.
+ */
+export type GkeClusterArgs = CommonClusterArgs & NonNullable<ClusterInputShape["gke"]>;
+
+/** The providers the public classes cover: every provider of the stack config. */
 export type LibraryProvider = keyof ClusterArgsOf;
 export type ClusterArgsOf = {
     lke: LkeClusterArgs;
     eks: EksClusterArgs;
     kubeadm: KubeadmClusterArgs;
     "capi-aws": CapiAwsClusterArgs;
+    aks: AksClusterArgs;
+    gke: GkeClusterArgs;
+};
+
+/** The arguments of each class that are not in the stack config's cluster: secrets given as values. */
+export type SecretArgsOf = {
+    lke: Pick<LkeClusterArgs, "linodeToken">;
+    eks: Record<never, never>;
+    kubeadm: Pick<KubeadmClusterArgs, "sshPrivateKey" | "kubeconfig">;
+    "capi-aws": Pick<CapiAwsClusterArgs, "managementKubeconfig">;
+    aks: Record<never, never>;
+    gke: Record<never, never>;
 };
 
 /** Keys of the arguments that are not part of the cluster's config (history, secrets, adoption). */

@@ -3,9 +3,12 @@
 // (Cluster API images, EKS add-on versions).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { checkUpgradeProfile } from "../aks/upgrade-profile";
 import { type AmiByVersion, imageMoves, neededVersions, resolveAmis } from "../capi-aws/cluster";
 import { ConfigError, type ConfigIssue, checkSupportedVersions, parseStackConfig, type StackConfig } from "../config";
 import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "../eks/addons";
+import { lookUpGkeVersions } from "../gke/engine";
+import type { GkeVersions } from "../gke/versions";
 import { type ClusterPlan, type PromotionSource, planStack } from "../plan";
 import { parseRunningState, type RunningState } from "../running";
 import { formatMinor, requireVersion } from "../versions";
@@ -21,6 +24,8 @@ export interface Decision {
     addons?: AddonVersions;
     /** EKS: the `aws:region` config, for clusters that name no region. */
     defaultRegion?: string;
+    /** GKE: the exact versions this deployment asks for, from what the location offers. */
+    gkeVersions?: GkeVersions;
 }
 
 /** Turns issues into the program's refusal, with secrets scrubbed. */
@@ -29,8 +34,8 @@ export function refusal(issues: ConfigIssue[], secretValues: readonly string[] =
 }
 
 /**
- * The provider inputs the plans need (images, add-on versions), looked up before anything is registered; the
- * problems found join the planner's issues.
+ * The provider inputs the plans need (images, add-on versions, GKE versions) and the AKS upgrade profile's offer,
+ * looked up before anything is registered; the problems found join the planner's issues.
  */
 export async function prepareProviders(
     stack: string,
@@ -77,7 +82,25 @@ export async function prepareProviders(
             issues.push(...finished.issues);
         }
     }
+    issues.push(...(await checkManagedOffers(plans, config, decisions)));
     return { decisions, issues };
+}
+
+/** What GKE offers each GKE cluster's location, and whether AKS's upgrade profile offers each AKS target. */
+async function checkManagedOffers(
+    plans: ClusterPlan[],
+    config: StackConfig,
+    decisions: Map<string, Decision>,
+): Promise<ConfigIssue[]> {
+    const issues: ConfigIssue[] = [];
+    for (const plan of plans.filter((p) => p.cluster.provider === "gke")) {
+        const looked = await lookUpGkeVersions(plan, config.clusters.indexOf(plan.cluster));
+        decisions.get(plan.cluster.name)!.gkeVersions = looked.versions;
+        issues.push(...looked.issues);
+    }
+    for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
+        issues.push(...(await checkUpgradeProfile(plan, config.clusters.indexOf(plan.cluster))));
+    return issues;
 }
 
 /** The promotion source's record; a record that cannot be read leaves the gate to refuse what it cannot prove. */
