@@ -49,6 +49,26 @@ describe("mutants killed", { concurrency: true }, () => {
                 assert.equal(f.nodes.get("blue-1")!.unschedulable, false);
             }));
 
+    // wait-ready.sh checks its variables first. Without that line, an empty K8SU_SELECTOR (a pool whose label the
+    // program failed to render) would select every node: the Ready nodes of other pools at the target minor then
+    // count for the new pool, and the wait passes for a pool that has no Ready node at all.
+    test("mutant wait-ready.sh `require_env …` dropped: an empty selector is refused, not read as every node", () =>
+        withFixture(async (f) => {
+            // green-1 and green-2 run the target minor and are Ready; blue-1 runs the one before.
+            const env = {
+                K8SU_KUBECONFIG: f.kubeconfig(),
+                K8SU_SELECTOR: "",
+                K8SU_EXPECTED_NODES: "2",
+                K8SU_TARGET_MINOR: "1.31",
+                K8SU_TIMEOUT_SECONDS: "5",
+                K8SU_POLL_SECONDS: "1",
+            };
+            const r = await runScript("wait-ready", env, KUBECTL, { killAfterMs: 60_000 });
+            assert.notEqual(r.code, 0, "a wait over every node passed");
+            assert.match(r.stderr, /environment variable K8SU_SELECTOR is not set/);
+            assert.deepEqual(f.requests, [], "the wait talked to the cluster before checking its inputs");
+        }));
+
     // lke-in-place.sh waits for LKE to delete the old node, polling every K8SU_POLL_SECONDS. Without the pause,
     // the wait is a busy loop of node lists against the API server for as long as the delete takes.
     test("mutant lke-in-place.sh `pause` dropped from the wait for a deleted node: the wait polls every K8SU_POLL_SECONDS, it does not spin", async () => {
