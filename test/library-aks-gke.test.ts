@@ -4,6 +4,8 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { asArgumentIssue } from "../components/api/args";
+import { ConfigError } from "../components/config";
 import type { Capture } from "../tools/capture-types";
 import type { RunOptions } from "../tools/harness";
 import { runProgram } from "./helpers";
@@ -119,8 +121,11 @@ describe("AksCluster and GkeCluster", async () => {
     });
 
     test("a minor GKE does not offer at the location is refused before the GKE cluster registers anything", () => {
-        assert.match(gkeRefused.error ?? "", /cluster "shop"/);
         assert.match(gkeRefused.error ?? "", /1\.36/);
+        // Said in the terms the user wrote: the class, its name and the argument, not a stack file they never wrote.
+        assert.match(gkeRefused.error ?? "", /refused the cluster's arguments/);
+        assert.match(gkeRefused.error ?? "", /GkeCluster "shop" in stack "[^"]+", argument kubernetesVersion/);
+        assert.doesNotMatch(gkeRefused.error ?? "", /Pulumi\.[a-z]+\.yaml|k8s-upgrades:clusters/);
         assert.ok(!gkeRefused.resources.some((r) => r.type === GKE || r.type.startsWith("gcp:")));
     });
 
@@ -131,4 +136,29 @@ describe("AksCluster and GkeCluster", async () => {
         );
         assert.ok(!aksRefused.resources.some((r) => r.type === AKS || r.type.startsWith("azure-native:")));
     });
+});
+
+test("a problem in a class's arguments names the class, the cluster and the argument's own path", () => {
+    const issue = (field: string) => ({ stack: "dev", cluster: "prod", field, given: "x", allowed: "y" });
+    const cases: Array<[Parameters<typeof asArgumentIssue>[0], string, string]> = [
+        ["lke", "k8s-upgrades:clusters[0].lke.region", "region"],
+        ["lke", "k8s-upgrades:clusters[0].nodePools[1].count", "nodePools[1].count"],
+        ["capi-aws", "k8s-upgrades:clusters[0].capi-aws.amis", "amis"],
+        ["eks", "k8s-upgrades:promotesFrom", "promotesFrom"],
+        ["gke", "firstDeployment", "firstDeployment"],
+        ["aks", "k8s-upgrades:clusters[0]", "(the arguments as a whole)"],
+    ];
+    for (const [provider, field, argument] of cases)
+        assert.equal(asArgumentIssue(provider, "prod", issue(field)).field, argument, field);
+    const message = new ConfigError([asArgumentIssue("lke", "prod", issue("k8s-upgrades:clusters[0].lke.region"))])
+        .message;
+    assert.equal(
+        message,
+        'k8s-upgrades refused the cluster\'s arguments (1 problem); nothing was changed:\n  - LkeCluster "prod" in stack "dev", argument region: given "x"; allowed: y.',
+    );
+    // A stack file's problem keeps its file and field.
+    assert.match(
+        new ConfigError([issue("k8s-upgrades:clusters[0].lke.region")]).message,
+        /refused the stack config[^]*Pulumi\.dev\.yaml: stack "dev", cluster "prod", field k8s-upgrades:clusters\[0\]\.lke\.region/,
+    );
 });

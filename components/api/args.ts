@@ -2,7 +2,7 @@
 // cluster shape, so one schema (components/config/schema.ts) validates both the library and the config program.
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { clusterInput, Strategy } from "../config";
+import type { ConfigIssue, clusterInput, Strategy } from "../config";
 
 /** What the schema accepts for one cluster, before defaults: the provider blocks below reuse it. */
 type ClusterInputShape = z.input<typeof clusterInput>;
@@ -180,4 +180,31 @@ export function toClusterInput<P extends LibraryProvider>(
     }
     out[provider] = block;
     return out;
+}
+
+/** The public class of each provider, as a refusal names it. */
+const CLASS_OF: Record<LibraryProvider, string> = {
+    lke: "LkeCluster",
+    eks: "EksCluster",
+    kubeadm: "KubeadmCluster",
+    "capi-aws": "CapiAwsCluster",
+    aks: "AksCluster",
+    gke: "GkeCluster",
+};
+
+/**
+ * A problem found in the stack-config form of a class's arguments (toClusterInput), said in the terms the user
+ * wrote: the class and its name, and the argument's path rather than the config key (`clusters[0].lke.region`
+ * is the `region` argument, `clusters[0].nodePools[1].count` is `nodePools[1].count`).
+ */
+export function asArgumentIssue(provider: LibraryProvider, name: string, issue: ConfigIssue): ConfigIssue {
+    const field = issue.field
+        .replace(/^k8s-upgrades:/, "")
+        .replace(/^clusters\[0\]\.?/, "")
+        .replace(new RegExp(`^${provider.replace("-", "\\-")}\\.?`), "");
+    return {
+        ...issue,
+        declaredBy: `${CLASS_OF[provider]} "${name}"`,
+        field: field === "" ? "(the arguments as a whole)" : field,
+    };
 }

@@ -12,7 +12,7 @@ import type { GkeVersions } from "../gke/versions";
 import { type ClusterPlan, type PromotionSource, planStack } from "../plan";
 import { parseRunningState, type RunningState } from "../running";
 import { formatMinor, requireVersion } from "../versions";
-import { type ClusterArgsOf, type HistoryArgs, type LibraryProvider, toClusterInput } from "./args";
+import { asArgumentIssue, type ClusterArgsOf, type HistoryArgs, type LibraryProvider, toClusterInput } from "./args";
 import { firstDeploymentIssue, liveProviderVersions, readRunningState } from "./history";
 
 /** What a cluster class needs to register its resources. */
@@ -133,15 +133,17 @@ export async function decideCluster<P extends LibraryProvider>(
     const raw: Record<string, unknown> = { clusters: [toClusterInput(provider, name, args)] };
     if (args.promotesFrom) raw.promotesFrom = args.promotesFrom;
     if (args.firstDeployment !== undefined) raw.firstDeployment = args.firstDeployment;
+    // Problems are said in the terms of the class's arguments, not of a stack file the user never wrote.
+    const refuse = (issues: ConfigIssue[]) => refusal(issues.map((i) => asArgumentIssue(provider, name, i)));
     let config: StackConfig;
     try {
         config = parseStackConfig(stack, raw);
     } catch (err) {
-        throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
+        throw err instanceof ConfigError ? refuse(err.issues) : err;
     }
     const running = await historyOf(name, args, stack);
     if (!running && !config.firstDeployment && !config.clusters[0]?.import)
-        throw refusal([firstDeploymentIssue(stack, name)]);
+        throw refuse([firstDeploymentIssue(stack, name)]);
     const source = config.promotesFrom
         ? await readPromotionSource(`promotes-from-${config.promotesFrom}`, config.promotesFrom)
         : undefined;
@@ -156,6 +158,6 @@ export async function decideCluster<P extends LibraryProvider>(
     const prepared = await prepareProviders(stack, config, plans, source);
     issues.push(...prepared.issues);
     const decision = prepared.decisions.get(name);
-    if (issues.length > 0 || !decision) throw refusal(issues);
+    if (issues.length > 0 || !decision) throw refuse(issues);
     return decision;
 }

@@ -12,6 +12,11 @@ export interface ConfigIssue {
     hint?: string;
     /** The value is secret (Pulumi marks it so, or it sits under a secret key): never shown. */
     sensitive?: boolean;
+    /**
+     * Set when the cluster was declared in code through a public class, not in a stack file: the class and name
+     * (`LkeCluster "prod"`), and `field` is then the argument's path (`nodePools[0].count`).
+     */
+    declaredBy?: string;
 }
 
 /** Pulumi's convention: the stack's settings live in Pulumi.<stack>.yaml beside Pulumi.yaml. */
@@ -40,7 +45,9 @@ export function renderGiven(i: Pick<ConfigIssue, "given" | "field" | "sensitive"
 
 export function formatIssue(i: ConfigIssue, secretValues: readonly string[] = []): string {
     const cluster = i.cluster !== undefined ? `, cluster "${i.cluster}"` : "";
-    const where = `${stackFile(i.stack)}: stack "${i.stack}"${cluster}, field ${i.field}`;
+    const where = i.declaredBy
+        ? `${i.declaredBy} in stack "${i.stack}", argument ${i.field}`
+        : `${stackFile(i.stack)}: stack "${i.stack}"${cluster}, field ${i.field}`;
     return scrub(
         `${where}: given ${renderGiven(i)}; allowed: ${i.allowed}.${i.hint ? ` ${i.hint}` : ""}`,
         secretValues,
@@ -54,8 +61,10 @@ export class ConfigError extends Error {
         secretValues: readonly string[] = [],
     ) {
         const count = `${issues.length} problem${issues.length === 1 ? "" : "s"}`;
+        const what =
+            issues.length > 0 && issues.every((i) => i.declaredBy) ? "the cluster's arguments" : "the stack config";
         super(
-            `k8s-upgrades refused the stack config (${count}); nothing was changed:\n` +
+            `k8s-upgrades refused ${what} (${count}); nothing was changed:\n` +
                 issues.map((i) => `  - ${formatIssue(i, secretValues)}`).join("\n"),
         );
         this.name = "ConfigError";
