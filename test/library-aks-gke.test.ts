@@ -159,6 +159,6 @@ test("a problem in a class's arguments names the class, the cluster and the argu
     // A stack file's problem keeps its file and field.
     assert.match(
         new ConfigError([issue("k8s-upgrades:clusters[0].lke.region")]).message,
-        /refused the stack config[^]*Pulumi\.dev\.yaml: stack "dev", cluster "prod", field k8s-upgrades:clusters\[0\]\.lke\.region/,
+        /refused the stack config[\s\S]*Pulumi\.dev\.yaml: stack "dev", cluster "prod", field k8s-upgrades:clusters\[0\]\.lke\.region/,
     );
 });
