@@ -13,6 +13,7 @@ import { ConfigError, parseStackConfig } from "../components/config";
 import { planStack } from "../components/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { describe as describeResource } from "../tools/graph";
 import { ROOT } from "../tools/harness";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
@@ -130,6 +131,17 @@ describe("AKS", async () => {
         const guard = resource(first, "data-general-1-34-drain-guard");
         assert.equal(scriptKindOf(guard, "delete"), "drain");
         assert.equal(env(guard).K8SU_SELECTOR, "kubernetes.azure.com/agentpool=general134");
+    });
+
+    test("the review describes the cluster and the agent pool in AKS's terms: versions, sizes, surge settings", () => {
+        assert.equal(
+            describeResource(resource(first, "data", CLUSTER)),
+            "AKS cluster data in westeurope: control plane 1.34, system pool 1 × Standard_D2s_v5 at 1.34; a version change here is AKS's control plane upgrade, the system pool with it (maxSurge 33%, drain timeout 45 min, soak 5 min)",
+        );
+        assert.equal(
+            describeResource(resource(first, "data-general-1-34", POOL)),
+            "agent pool general134: 3 × Standard_D4s_v5 at 1.34 (autoscaler 3–6); a version change here is AKS's surge upgrade (maxSurge 33%, drain timeout 45 min, soak 5 min)",
+        );
     });
 
     test("in-place: pre-flight → control plane 1.35 → the same agent pool at 1.35 (AKS's surge) → validation", () => {

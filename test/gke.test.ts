@@ -13,6 +13,7 @@ import { decideGkeVersions, newestOfMinor } from "../components/gke/versions";
 import { planStack } from "../components/plan";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
+import { describe as describeResource } from "../tools/graph";
 import { ROOT } from "../tools/harness";
 import { SCHEMA_FILE } from "../tools/schema";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
@@ -122,6 +123,17 @@ describe("GKE blue-green (our own: a new pool, the old one drained by the progra
         });
         assert.ok(allDeps(second, "shop-web-1-36", NODE_POOL).has("shop"));
         assert.equal(inputs(first, "shop-web-1-35", NODE_POOL).version, "1.35.6-gke.1500");
+    });
+
+    test("the review describes the cluster and the pool in GKE's terms: master, per-zone count, node upgrade", () => {
+        assert.equal(
+            describeResource(resource(second, "shop", CLUSTER)),
+            "GKE cluster shop in europe-west4: master 1.36, release channel UNSPECIFIED; a version change here is GKE's control plane upgrade",
+        );
+        assert.equal(
+            describeResource(resource(second, "shop-web-1-36", NODE_POOL)),
+            "node pool shop-web-1-36: 2 per zone × e2-standard-4 at 1.36.6-gke.1500; node auto-upgrade off; a version change here is GKE's surge node upgrade",
+        );
     });
 
     test("the blue pool is cordoned after the green one is Ready, drained by a step, and leaves the program", () => {

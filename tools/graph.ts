@@ -101,6 +101,15 @@ function describeRemoteStep(r: CapturedResource, i: Record<string, unknown>): st
     }
 }
 
+/** An AKS upgradeSettings block in a reviewer's words. */
+function aksSurge(u: { maxSurge?: string; drainTimeoutInMinutes?: number; nodeSoakDurationInMinutes?: number } = {}) {
+    return [
+        `maxSurge ${u.maxSurge ?? "AKS default"}`,
+        ...(u.drainTimeoutInMinutes !== undefined ? [`drain timeout ${u.drainTimeoutInMinutes} min`] : []),
+        ...(u.nodeSoakDurationInMinutes !== undefined ? [`soak ${u.nodeSoakDurationInMinutes} min`] : []),
+    ].join(", ");
+}
+
 /** What each provider resource is, in the words of its inputs. */
 // biome-ignore lint/suspicious/noExplicitAny: a describer reads many provider-specific input shapes
 const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource) => string> = {
@@ -129,6 +138,28 @@ const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource) =>
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (i) => `IAM policy ${String(i.policyArn).split("/").pop()}`,
     "linode:index/lkeNodePool:LkeNodePool": (i) =>
         `node pool: ${i.nodeCount} × ${i.type}${i.autoscaler ? ` (autoscaler ${i.autoscaler.min}–${i.autoscaler.max})` : ""}`,
+    "azure-native:containerservice:ManagedCluster": (i) => {
+        const system = i.agentPoolProfiles?.[0];
+        return (
+            `AKS cluster ${i.resourceName} in ${i.location}: control plane ${i.kubernetesVersion}, system pool ` +
+            `${system?.count} × ${system?.vmSize} at ${system?.orchestratorVersion}; a version change here is AKS's ` +
+            `control plane upgrade, the system pool with it (${aksSurge(system?.upgradeSettings)})`
+        );
+    },
+    "azure-native:containerservice:AgentPool": (i) =>
+        `agent pool ${i.agentPoolName}: ${i.count} × ${i.vmSize} at ${i.orchestratorVersion}` +
+        (i.enableAutoScaling ? ` (autoscaler ${i.minCount}–${i.maxCount})` : "") +
+        `; a version change here is AKS's surge upgrade (${aksSurge(i.upgradeSettings)})`,
+    "gcp:container/cluster:Cluster": (i) =>
+        `GKE cluster ${i.name} in ${i.location}: master ${i.minMasterVersion}, release channel ` +
+        `${i.releaseChannel?.channel}; a version change here is GKE's control plane upgrade`,
+    "gcp:container/nodePool:NodePool": (i) =>
+        `node pool ${i.name}: ${i.nodeCount} per zone × ${i.nodeConfig?.machineType} at ${i.version}` +
+        (i.autoscaling
+            ? ` (autoscaler ${i.autoscaling.totalMinNodeCount}–${i.autoscaling.totalMaxNodeCount} in total)`
+            : "") +
+        `; node auto-upgrade ${i.management?.autoUpgrade ? "on" : "off"}; a version change here is GKE's ` +
+        `${i.upgradeSettings?.strategy === "BLUE_GREEN" ? "blue-green" : "surge"} node upgrade`,
     "command:remote:Command": (i, r) => describeRemoteStep(r, i),
     "command:local:Command": (_i, r) => LOCAL_STEPS[scriptKind(r) ?? ""]?.(env(r)) ?? "command",
 };
