@@ -319,6 +319,48 @@ test("no rollback applies: below the retained group, to another pool's retained 
     assert.equal(typeBack.pool.blue?.resourceName, "apps-web-1-31-0a1b2c");
 });
 
+test("a green generation never takes the name of a recorded one: the retained group leaves under its own name", () => {
+    // A type change kept the old group ("apps-web-1-31", drained and cordoned); the type goes back. The green group
+    // is new, named by its type (sha256 "m6i.large" begins 311375), and the cordoned retained group is retired,
+    // not reused as the green one.
+    const sameMinor = runs("eks", "1.31", [
+        { name: "web", version: "1.31", type: "m6i.xlarge", id: "apps-web-1-31-c5744a" },
+        { name: "web", version: "1.31", retained: true },
+    ]);
+    const input = clusterInput(eksCluster("1.31"), sameMinor);
+    const { pools, refusals } = decidePools(input);
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(
+        pools.map((p) => [p.action, p.resourceName, p.blue?.resourceName]),
+        [["blue-green", "apps-web-1-31-311375", "apps-web-1-31-c5744a"]],
+    );
+    assert.deepEqual(
+        retirePools(input, pools).map((r) => [r.pool.resourceName, r.reason]),
+        [["apps-web-1-31", "blue pool retained by the previous deployment; removed now"]],
+    );
+    // Then a lower EKS count while both names are recorded: the name carries type and count
+    // (sha256 "m6i.xlarge/2" begins d9d996).
+    const c = cluster("eks", "1.31", "blue-green", [{ name: "web", type: "m6i.xlarge", count: 2 }]);
+    const fewer = decidePools(clusterInput(c, sameMinor));
+    assert.deepEqual(
+        fewer.pools.map((p) => [p.action, p.resourceName, p.note]),
+        [
+            [
+                "blue-green",
+                "apps-web-1-31-d9d996",
+                "count 3 → 2: new pool apps-web-1-31-d9d996, then apps-web-1-31-c5744a cordoned, drained and removed",
+            ],
+        ],
+    );
+});
+
+test("a lower count where the provider's own scale-down drains is kept, with no planned shrink", () => {
+    const at = runs("eks", "1.31", [{ name: "web", version: "1.31" }]);
+    const capi = withTraits(clusterInput(eksCluster("1.31"), at), "capi-aws");
+    const kept = decided(decidePool(capi, pool("eks", { name: "web", kubernetesVersion: "1.31", count: 2 }))).pool;
+    assert.deepEqual([kept.action, kept.shrink, kept.note], ["keep", undefined, "count 3 → 2"]);
+});
+
 test("LKE pins, word for word: a pool differs from the cluster's version only to hold back what it runs", () => {
     const at = runs("lke", "1.31", [{ name: "web", version: "1.31" }]);
     const input = clusterInput(cluster("lke", "1.32", "blue-green", [{ name: "web" }]), at);
@@ -732,10 +774,11 @@ test("phases: the workers phase lists new, moving and shrinking pools, and a dra
         return plans[0].phases;
     };
     const workers = (p: ReturnType<typeof phases>) => p.find((ph) => ph.id === "workers")?.steps;
-    // In place: the moving pool and the new one; the pool held back is not listed, and nothing drains blue.
+    // In place: the moving pool (once, with its lower count) and the new one; the pool held back is not listed, and
+    // nothing drains blue.
     const inPlace = phases(
         clusterSpec("lke", "1.32", "in-place", [
-            { name: "web" },
+            { name: "web", count: 2 },
             { name: "api", kubernetesVersion: "1.31" },
             { name: "batch" },
         ]),
@@ -746,7 +789,7 @@ test("phases: the workers phase lists new, moving and shrinking pools, and a dra
     );
     assert.deepEqual(workers(inPlace), [
         "apps-batch-1-32: new pool at 1.32",
-        "apps-web-1-31: 1.31 → 1.32 in place: one surge node, then each old node cordoned, drained and recycled",
+        "apps-web-1-31: 1.31 → 1.32 in place: one surge node, then each old node cordoned, drained and recycled; count 3 → 2: the 1 node(s) to go cordoned, drained and deleted through the node API before the count is set",
     ]);
     // A new pool beside a shrinking one: both listed, no drain step for blue nodes.
     const shrink = phases(
