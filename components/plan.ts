@@ -566,11 +566,21 @@ function movePool(input: ClusterInput, pool: NodePoolConfig, current: RunningPoo
     };
 }
 
-/** Blue-green: the green generation's name differs from the blue one's by minor, then type, then count. */
-function greenPool({ cluster, traits }: ClusterInput, pool: NodePoolConfig, current: RunningPool, change: PoolChange) {
+/**
+ * Blue-green: the green generation's name differs from every recorded one's (the blue one, and a retained one of
+ * the last move, which leaves in this deployment) by minor, then type, then count. Taking a recorded name would
+ * turn that drained, cordoned generation into the green one.
+ */
+function greenPool(
+    { cluster, traits, running }: ClusterInput,
+    pool: NodePoolConfig,
+    current: RunningPool,
+    change: PoolChange,
+) {
     const candidates = [undefined, shortHash(pool.type), shortHash(`${pool.type}/${pool.count}`)];
     const names = candidates.map((suffix) => poolResourceName(cluster.name, pool.name, pool.kubernetesVersion, suffix));
-    const resourceName = names.find((n) => n !== current.resourceName) ?? names[names.length - 1];
+    const recorded = new Set(running?.pools.map((p) => p.resourceName));
+    const resourceName = names.find((n) => !recorded.has(n)) ?? names[names.length - 1];
     const why = change.moves
         ? `${current.version} → ${pool.kubernetesVersion}`
         : change.typeChanged
