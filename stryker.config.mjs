@@ -34,6 +34,7 @@ export default {
             ? ["test/*.test.ts"]
             : [
                   "test/versions.test.ts",
+                  "test/policy-stack-rules.test.ts",
                   "test/plan-phases.test.ts",
                   "test/plan.test.ts",
                   "test/plan-drains.test.ts",
