@@ -508,6 +508,8 @@ test("production HA: the stack tag is found among others, and only production st
         refused("production"),
     ]);
     assert.deepEqual(await check(productionHighAvailability, lke(["k8s-upgrades-stack-dev"]), at), []);
+    // A cluster the program did not tag belongs to no known stack.
+    assert.deepEqual(await check(productionHighAvailability, { label: "apps-prod" }, at), []);
     assert.deepEqual(
         await check(productionHighAvailability, lke(["k8s-upgrades-stack-prod"], { highAvailability: true }), at),
         [],
