@@ -34,7 +34,12 @@ export default {
             ? ["test/*.test.ts"]
             : [
                   "test/versions.test.ts",
+                  "test/supported-versions.test.ts",
+                  "test/config-table.test.ts",
+                  "test/config-schema.test.ts",
+                  "test/config-properties.test.ts",
                   "test/plan-boundaries.test.ts",
+                  "test/policy-stack-rules.test.ts",
                   "test/plan-phases.test.ts",
                   "test/plan.test.ts",
                   "test/plan-drains.test.ts",
