@@ -555,11 +555,27 @@ test("kubeadm: only a command that upgrades a worker's kubelet is a worker step"
         { parent: "onprem" },
     );
     const workerScript = buildRemoteScript("kubeadm-kubelet", { ...params, K8SU_ROLE: "worker" });
+    const controlPlaneKubelet = buildRemoteScript("kubeadm-kubelet", { ...params, K8SU_ROLE: "control-plane" });
+    assert.match(controlPlaneKubelet, /^K8SU_ROLE='control-plane'$/m);
     const steps = [
         // Another resource type carrying the same text is not a step.
         res("onprem-note", "pulumi-nodejs:dynamic:Resource", { create: workerScript }, { parent: "onprem" }),
         // A hand-written command that sets the same variable upgrades no kubelet.
         res("onprem-env", REMOTE, { create: "K8SU_ROLE='worker'\necho ready" }, { parent: "onprem" }),
+        // The role is the assignment's whole value, as the kubelet script compares it: "worker-canary" is not
+        // "worker", and a comment that mentions the worker role assigns nothing.
+        res(
+            "onprem-canary",
+            REMOTE,
+            { create: controlPlaneKubelet.replace("K8SU_ROLE='control-plane'", "K8SU_ROLE='worker'-canary") },
+            { parent: "onprem" },
+        ),
+        res(
+            "onprem-cp-1-kubelet",
+            REMOTE,
+            { create: `${controlPlaneKubelet}\n# workers run this with K8SU_ROLE='worker'` },
+            { parent: "onprem" },
+        ),
         // Other generated steps of the same cluster.
         res("onprem-preflight", COMMAND, { create: buildScript("preflight") }, { parent: "onprem" }),
     ];
