@@ -46,6 +46,7 @@ export default {
                   "test/plan-text.test.ts",
                   "test/promote.test.ts",
                   "test/policy-edges.test.ts",
+                  "test/policy-version-rules.test.ts",
               ],
         nodeArgs: ["--import", "tsx", "--test-reporter=tap", "-r", "{{hookFile}}", "{{testFile}}"],
         forceBail: true,
