@@ -11,6 +11,7 @@ import {
     maxKubeletLag,
     minorDistance,
     minorPath,
+    parseProviderVersion,
     parseVersion,
     promotionRefusal,
     requireVersion,
@@ -237,4 +238,20 @@ test("HA apiservers in any order, and no path of minors across majors", () => {
         assert.equal(kubeletSkew(api, v("1.28")).ok, false);
     }
     assert.deepEqual(minorPath(v("1.1"), v("2.5")), []);
+});
+
+test("a version part beyond what a number holds exactly is no version, in config and from a provider", () => {
+    // 2^53 and more: Number() would round it, so "1.9007199254740993" would read as another minor.
+    for (const text of ["1.9007199254740993", "9007199254740993.31", "1.31.9007199254740993"]) {
+        assert.equal(parseVersion(text), undefined, text);
+        assert.equal(parseProviderVersion(`${text}-gke.1000`), undefined, text);
+    }
+    assert.deepEqual(parseVersion("1.9007199254740991"), { major: 1, minor: 9007199254740991, patch: undefined });
+});
+
+test("a provider's version is read with surrounding blanks, and anything not a string is no version", () => {
+    assert.deepEqual(parseProviderVersion("  1.31.4-gke.1000\n"), { major: 1, minor: 31, patch: 4 });
+    assert.deepEqual(parseProviderVersion(" v1.30.2+k3s1 "), { major: 1, minor: 30, patch: 2 });
+    for (const value of [131, 1.31, null, undefined, { version: "1.31" }, ["1.31"]])
+        assert.equal(parseProviderVersion(value), undefined, JSON.stringify(value));
 });
