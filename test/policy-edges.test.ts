@@ -4,10 +4,9 @@
 
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { buildRemoteScript, buildScript } from "../components/scripts";
 import { read, UNKNOWN } from "../policy/clusters";
-import { toPolicyResources } from "../policy/evaluate";
 import {
     controlPlaneOneMinor,
     drainBeforeDelete,
@@ -21,53 +20,17 @@ import {
     workersAfterControlPlane,
 } from "../policy/rules";
 import type { CapturedResource } from "../tools/capture-types";
+import { checkStack, runResourcePolicy } from "./policy-calls";
 
 const COMPONENT = "k8s-upgrades:lke:Cluster";
 
-async function check(
+function check(
     policy: ResourceValidationPolicy,
     props: Record<string, unknown>,
     type = COMPONENT,
     config: Record<string, unknown> = {},
 ): Promise<string[]> {
-    const defaults = Object.fromEntries(
-        Object.entries(policy.configSchema?.properties ?? {}).map(([k, v]) => [
-            k,
-            (v as { default?: unknown }).default,
-        ]),
-    );
-    const messages: string[] = [];
-    const validate = policy.validateResource as (
-        a: ResourceValidationArgs,
-        r: (m: string) => void,
-    ) => void | Promise<void>;
-    await validate(
-        {
-            type,
-            props,
-            urn: "urn:x",
-            name: "x",
-            getConfig: () => ({ ...defaults, ...config }),
-        } as unknown as ResourceValidationArgs,
-        (m) => messages.push(m),
-    );
-    return messages;
-}
-
-async function checkStack(policy: StackValidationPolicy, resources: CapturedResource[]): Promise<string[]> {
-    const messages: string[] = [];
-    await policy.validateStack(
-        {
-            resources: toPolicyResources(resources),
-            stackTags: new Map(),
-            getConfig: () => ({}) as never,
-            notApplicable: () => {
-                throw new Error("n/a");
-            },
-        },
-        (m) => messages.push(m),
-    );
-    return messages;
+    return runResourcePolicy(policy, { type, props, urn: "urn:x", name: "x", config });
 }
 
 function component(over: Record<string, unknown> = {}, drain: Record<string, unknown> = {}) {

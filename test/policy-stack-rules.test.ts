@@ -5,9 +5,8 @@
 
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { buildRemoteScript, buildScript } from "../components/scripts";
-import { toPolicyResources } from "../policy/evaluate";
 import {
     drainBeforeDelete,
     greenCoversBlue,
@@ -22,6 +21,7 @@ import {
     workersAfterControlPlane,
 } from "../policy/rules";
 import type { CapturedResource } from "../tools/capture-types";
+import { checkStack, runResourcePolicy } from "./policy-calls";
 
 const COMPONENT = "k8s-upgrades:lke:Cluster";
 const LKE_CLUSTER = "linode:index/lkeCluster:LkeCluster";
@@ -38,50 +38,11 @@ interface Target {
 }
 
 /** Calls a resource policy as CrossGuard does, with its schema's defaults under the given config. */
-async function check(
-    policy: ResourceValidationPolicy,
-    props: Record<string, unknown>,
-    at: Target = {},
-): Promise<string[]> {
-    const defaults = Object.fromEntries(
-        Object.entries(policy.configSchema?.properties ?? {}).map(([k, v]) => [
-            k,
-            (v as { default?: unknown }).default,
-        ]),
-    );
-    const messages: string[] = [];
-    const validate = policy.validateResource as (
-        a: ResourceValidationArgs,
-        r: (m: string) => void,
-    ) => void | Promise<void>;
+function check(policy: ResourceValidationPolicy, props: Record<string, unknown>, at: Target = {}): Promise<string[]> {
+    const type = at.type ?? COMPONENT;
     const name = at.name ?? "x";
-    await validate(
-        {
-            type: at.type ?? COMPONENT,
-            props,
-            urn: at.urn ?? `urn:pulumi:dev::apps::${at.type ?? COMPONENT}::${name}`,
-            name,
-            getConfig: () => ({ ...defaults, ...at.config }),
-        } as unknown as ResourceValidationArgs,
-        (m) => messages.push(m),
-    );
-    return messages;
-}
-
-async function checkStack(policy: StackValidationPolicy, resources: CapturedResource[]): Promise<string[]> {
-    const messages: string[] = [];
-    await policy.validateStack(
-        {
-            resources: toPolicyResources(resources),
-            stackTags: new Map(),
-            getConfig: () => ({}) as never,
-            notApplicable: () => {
-                throw new Error("n/a");
-            },
-        },
-        (m) => messages.push(m),
-    );
-    return messages;
+    const urn = at.urn ?? `urn:pulumi:dev::apps::${type}::${name}`;
+    return runResourcePolicy(policy, { type, props, urn, name, config: at.config });
 }
 
 interface Links {

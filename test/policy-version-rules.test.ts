@@ -6,7 +6,7 @@
 
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import Ajv from "ajv";
 import { buildRemoteScript, buildScript } from "../components/scripts";
 import { toPolicyResources } from "../policy/evaluate";
@@ -18,6 +18,7 @@ import {
     workersAfterControlPlane,
 } from "../policy/rules";
 import type { CapturedResource } from "../tools/capture-types";
+import { checkStack, runResourcePolicy } from "./policy-calls";
 
 const EKS = "aws:eks/cluster:Cluster";
 const LKE = "linode:index/lkeCluster:LkeCluster";
@@ -38,51 +39,15 @@ interface Call {
     config?: Record<string, unknown> | null;
 }
 
-async function check(
+function check(
     policy: ResourceValidationPolicy,
     type: string,
     props: Record<string, unknown>,
     call: Call = {},
 ): Promise<string[]> {
-    const defaults = Object.fromEntries(
-        Object.entries(policy.configSchema?.properties ?? {}).map(([k, v]) => [
-            k,
-            (v as { default?: unknown }).default,
-        ]),
-    );
     const name = call.name ?? "prod";
-    const messages: string[] = [];
-    const validate = policy.validateResource as (
-        a: ResourceValidationArgs,
-        r: (m: string) => void,
-    ) => void | Promise<void>;
-    await validate(
-        {
-            type,
-            props,
-            urn: call.urn ?? `urn:pulumi:dev::apps::${type}::${name}`,
-            name,
-            getConfig: () => (call.config === null ? {} : { ...defaults, ...call.config }),
-        } as unknown as ResourceValidationArgs,
-        (m) => messages.push(m),
-    );
-    return messages;
-}
-
-async function checkStack(policy: StackValidationPolicy, resources: CapturedResource[]): Promise<string[]> {
-    const messages: string[] = [];
-    await policy.validateStack(
-        {
-            resources: toPolicyResources(resources),
-            stackTags: new Map(),
-            getConfig: () => ({}) as never,
-            notApplicable: () => {
-                throw new Error("n/a");
-            },
-        },
-        (m) => messages.push(m),
-    );
-    return messages;
+    const urn = call.urn ?? `urn:pulumi:dev::apps::${type}::${name}`;
+    return runResourcePolicy(policy, { type, props, urn, name, config: call.config });
 }
 
 interface Links {
