@@ -61,3 +61,35 @@ export async function checkStack(policy: StackValidationPolicy, resources: Captu
     );
     return messages;
 }
+
+/**
+ * A k8s-upgrades LKE component's inputs as the policies read them: cluster "apps" in stack "dev" moving from 1.30
+ * to `over.target` (default 1.31) blue-green, one pool "web" unless `over.nodePools` says otherwise, with the drain
+ * settings overridden by `drain`.
+ */
+export function lkeComponent(over: Record<string, unknown> = {}, drain: Record<string, unknown> = {}) {
+    const target = (over.target as string) ?? "1.31";
+    return {
+        stack: "dev",
+        cluster: {
+            name: "apps",
+            provider: "lke",
+            kubernetesVersion: target,
+            nodePools: over.nodePools ?? [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: target }],
+            workers: {
+                strategy: "blue-green",
+                drain: {
+                    gracePeriodSeconds: 60,
+                    timeoutSeconds: 900,
+                    deleteEmptyDirData: false,
+                    deleteEmptyDirDataExplicit: true,
+                    ...drain,
+                },
+            },
+        },
+        running: over.running === undefined ? { controlPlaneVersion: "1.30" } : over.running,
+        controlPlane: { from: "1.30", to: target, change: over.change ?? "minor" },
+        pools: over.pools ?? [],
+        promotion: over.promotion ?? null,
+    };
+}

@@ -20,7 +20,7 @@ import {
     workersAfterControlPlane,
 } from "../policy/rules";
 import type { CapturedResource } from "../tools/capture-types";
-import { checkStack, runResourcePolicy } from "./policy-calls";
+import { checkStack, lkeComponent as component, runResourcePolicy } from "./policy-calls";
 
 const COMPONENT = "k8s-upgrades:lke:Cluster";
 
@@ -31,33 +31,6 @@ function check(
     config: Record<string, unknown> = {},
 ): Promise<string[]> {
     return runResourcePolicy(policy, { type, props, urn: "urn:x", name: "x", config });
-}
-
-function component(over: Record<string, unknown> = {}, drain: Record<string, unknown> = {}) {
-    const target = (over.target as string) ?? "1.31";
-    return {
-        stack: "dev",
-        cluster: {
-            name: "apps",
-            provider: "lke",
-            kubernetesVersion: target,
-            nodePools: over.nodePools ?? [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: target }],
-            workers: {
-                strategy: "blue-green",
-                drain: {
-                    gracePeriodSeconds: 60,
-                    timeoutSeconds: 900,
-                    deleteEmptyDirData: false,
-                    deleteEmptyDirDataExplicit: true,
-                    ...drain,
-                },
-            },
-        },
-        running: over.running === undefined ? { controlPlaneVersion: "1.30" } : over.running,
-        controlPlane: { from: "1.30", to: target, change: over.change ?? "minor" },
-        pools: over.pools ?? [],
-        promotion: over.promotion ?? null,
-    };
 }
 
 function res(name: string, type: string, inputs: Record<string, unknown>, deps: string[] = [], parent?: string) {

@@ -21,7 +21,7 @@ import {
     workersAfterControlPlane,
 } from "../policy/rules";
 import type { CapturedResource } from "../tools/capture-types";
-import { checkStack, runResourcePolicy } from "./policy-calls";
+import { checkStack, lkeComponent as component, runResourcePolicy } from "./policy-calls";
 
 const COMPONENT = "k8s-upgrades:lke:Cluster";
 const LKE_CLUSTER = "linode:index/lkeCluster:LkeCluster";
@@ -72,33 +72,6 @@ function res(name: string, type: string, props: Record<string, unknown> = {}, li
 
 const step = (name: string, kind: "lke-control-plane" | "drain" | "cordon" | "wait-ready", links: Links) =>
     res(name, LOCAL, { create: buildScript(kind) }, links);
-
-function component(over: Record<string, unknown> = {}, drain: Record<string, unknown> = {}) {
-    const target = (over.target as string) ?? "1.31";
-    return {
-        stack: "dev",
-        cluster: {
-            name: "apps",
-            provider: "lke",
-            kubernetesVersion: target,
-            nodePools: over.nodePools ?? [{ name: "web", count: 3, type: "g6-standard-4", kubernetesVersion: target }],
-            workers: {
-                strategy: "blue-green",
-                drain: {
-                    gracePeriodSeconds: 60,
-                    timeoutSeconds: 900,
-                    deleteEmptyDirData: false,
-                    deleteEmptyDirDataExplicit: true,
-                    ...drain,
-                },
-            },
-        },
-        running: { controlPlaneVersion: "1.30" },
-        controlPlane: { from: "1.30", to: target, change: over.change ?? "minor" },
-        pools: over.pools ?? [],
-        promotion: over.promotion ?? null,
-    };
-}
 
 const late = (worker: string, cp: string) =>
     `${worker} changes worker capacity but does not wait for the control plane step ${cp}`;
