@@ -448,6 +448,16 @@ describe("adoption", () => {
         ]);
     });
 
+    test("an EKS cluster to adopt without its eks block is asked for the block and both roles", () => {
+        const roleHint =
+            "allowed: the ARN of the role the adopted cluster uses, when import is set. aws eks describe-cluster (roleArn) and describe-nodegroup (nodeRole) show them; a new role would differ from what runs.";
+        assert.deepEqual(refusal({ ...eks(), eks: undefined, import: { cluster: "data-prod", pools: {} } }), [
+            `${DATA}.eks: given nothing; allowed: settings under eks:, which every eks cluster needs. Add it; see the README's config reference.`,
+            `${DATA}.eks.clusterRoleArn: given nothing; ${roleHint}`,
+            `${DATA}.eks.nodeRoleArn: given nothing; ${roleHint}`,
+        ]);
+    });
+
     test("kubeadm, Cluster API, AKS and GKE clusters take no import", () => {
         assert.deepEqual(refusal({ ...kubeadm(), import: { cluster: "12345", pools: {} } }), [
             `${METAL}.import: given {"cluster":"12345","pools":{}}; allowed: import only for lke and eks clusters. Remove it: kubeadm and Cluster API clusters are not created by this program, so they need no adoption.`,
@@ -635,6 +645,18 @@ describe("GKE zones", () => {
                 `${SHOP}.gke.nodeLocations[0]: given "us-east1-b"; allowed: a zone of us-central1-a. Pools run in the cluster's region.`,
             ],
         );
+    });
+
+    test("a zonal cluster's region is matched whole: europe-west10 is not europe-west1", () => {
+        const zonal = (zone: string) =>
+            gke(
+                { location: "europe-west1-b", nodeLocations: [zone] },
+                { nodePools: [{ name: "web", type: "e2-standard-4", count: 2 }] },
+            );
+        assert.deepEqual(refusal(zonal("europe-west10-a")), [
+            `${SHOP}.gke.nodeLocations[0]: given "europe-west10-a"; allowed: a zone of europe-west1-b. Pools run in the cluster's region.`,
+        ]);
+        assert.deepEqual(accepted(zonal("europe-west1-c")).gke?.nodeLocations, ["europe-west1-c"]);
     });
 
     test("a regional cluster's zones lie in its region", () => {
