@@ -88,7 +88,7 @@ describe("the resolved cluster", () => {
         assert.equal(c.name, "apps");
         assert.equal(c.provider, "lke");
         assert.equal(c.kubernetesVersion, "1.36");
-        assert.deepEqual(c.lke, { region: "us-ord", ...c.lke });
+        assert.equal(c.lke?.region, "us-ord");
         assert.equal(c.capiAws, undefined);
         assert.equal(c.import, undefined);
         assert.equal("import" in c, false);
@@ -180,6 +180,8 @@ describe("provider blocks", () => {
     test("LKE, EKS, AKS and GKE take a minor alone", () => {
         assert.equal(accepted(lke({ kubernetesVersion: "1.34" })).kubernetesVersion, "1.34");
         assert.equal(accepted(eks()).kubernetesVersion, "1.35");
+        assert.equal(accepted(aks()).kubernetesVersion, "1.33");
+        assert.equal(accepted(gke()).kubernetesVersion, "1.33");
     });
 });
 
