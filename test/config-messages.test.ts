@@ -255,7 +255,16 @@ test("keys of other namespaces are left alone; a namespace up to 3 edits from ou
     const ok = parseStackConfig(
         "dev",
         { clusters: [lke()] },
-        { otherConfig: { "linode:token": "t", "aws:region": "us-east-1", "k8s-up:x": 1, k8s: 1 } },
+        {
+            // Ours among them is no misspelling, nor is a bare word however close.
+            otherConfig: {
+                "linode:token": "t",
+                "aws:region": "us-east-1",
+                "k8s-up:x": 1,
+                "k8s-upgrades:clusters": [],
+                "k8s-upgrade": 1,
+            },
+        },
     );
     assert.equal(ok.clusters.length, 1);
     assert.deepEqual(refusal({ clusters: [lke()] }, { otherConfig: { "k8s-upgra:rollout": "x" } }), [
@@ -353,4 +362,18 @@ test("a host is a hostname of at most 253 characters, an IPv4 or an IPv6 address
         assert.equal(isHost(ok), true, ok);
     for (const bad of ["1:2:3", "fe80::1::2", "999.1.1.1", "10.0.0", "-oProxyCommand", "ops@host", "host:22", "a b"])
         assert.equal(isHost(bad), false, bad);
+});
+
+test("a rule on a transformed value shows what the user wrote, not the normalised form", () => {
+    const aks = {
+        name: "data",
+        provider: "aks",
+        kubernetesVersion: "v1.34.2",
+        aks: { location: "westeurope", resourceGroupName: "rg-data" },
+        nodePools: [{ name: "general", count: 3, type: "Standard_D4s_v5" }],
+        workers: { strategy: "in-place" },
+    };
+    assert.deepEqual(refusal({ clusters: [aks] }), [
+        `${F}, cluster "data", field clusters[0].kubernetesVersion: given "v1.34.2"; allowed: a minor such as "1.34". AKS installs the newest patch of a minor when the cluster or a pool moves to it; this program moves minors only.`,
+    ]);
 });
