@@ -377,3 +377,22 @@ test("a rule on a transformed value shows what the user wrote, not the normalise
         `${F}, cluster "data", field clusters[0].kubernetesVersion: given "v1.34.2"; allowed: a minor such as "1.34". AKS installs the newest patch of a minor when the cluster or a pool moves to it; this program moves minors only.`,
     ]);
 });
+
+test("a Google Cloud label refused by key or by value names the label rule", () => {
+    const gke = (resourceLabels: Record<string, string>) => ({
+        name: "shop",
+        provider: "gke",
+        kubernetesVersion: "1.36",
+        gke: { project: "shop-prod-4711", location: "europe-west4", nodeLocations: ["europe-west4-a"], resourceLabels },
+        nodePools: [{ name: "web", count: 6, type: "e2-standard-4" }],
+        workers: { strategy: "blue-green" },
+    });
+    const rule = "lower-case letters, digits, '_' and '-' (keys start with a letter), at most 63";
+    assert.equal(parseStackConfig("dev", { clusters: [gke({ team: "platform" })] }).clusters.length, 1);
+    assert.deepEqual(refusal({ clusters: [gke({ Team: "platform" })] }), [
+        `${F}, cluster "shop", field clusters[0].gke.resourceLabels.Team: given "Team"; allowed: ${rule}.`,
+    ]);
+    assert.deepEqual(refusal({ clusters: [gke({ team: "Platform" })] }), [
+        `${F}, cluster "shop", field clusters[0].gke.resourceLabels.team: given "Platform"; allowed: ${rule}.`,
+    ]);
+});
