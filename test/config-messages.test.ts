@@ -34,7 +34,7 @@ function refusal(raw: Record<string, unknown>, opts: Parameters<typeof parseStac
 // ---------------------------------------------------------------------------------------------------------------
 // The head of the refusal, and one issue's wording.
 
-test("the refusal counts its problems: 1 problem, 2 problems, and 0 problems when only the schema objected", () => {
+test("the refusal counts its problems: 1 problem, 2 problems, 0 problems for an empty list; its name is ConfigError", () => {
     const one: ConfigIssue = { stack: "dev", field: "k8s-upgrades:promotesFrom", given: "dev", allowed: "x" };
     assert.match(new ConfigError([one]).message, /^k8s-upgrades refused the stack config \(1 problem\); nothing/);
     assert.match(new ConfigError([one, one]).message, /^k8s-upgrades refused the stack config \(2 problems\); nothing/);
