@@ -39,6 +39,7 @@ export default {
                   "test/config-schema.test.ts",
                   "test/config-properties.test.ts",
                   "test/config-cross-checks.test.ts",
+                  "test/config-messages.test.ts",
                   "test/plan-boundaries.test.ts",
                   "test/policy-stack-rules.test.ts",
                   "test/plan-phases.test.ts",
