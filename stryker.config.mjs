@@ -38,6 +38,7 @@ export default {
                   "test/config-table.test.ts",
                   "test/config-schema.test.ts",
                   "test/config-properties.test.ts",
+                  "test/config-fields.test.ts",
                   "test/plan-boundaries.test.ts",
                   "test/policy-stack-rules.test.ts",
                   "test/plan-phases.test.ts",
