@@ -756,6 +756,13 @@ const CASES: Case[] = [
         ],
     },
     {
+        name: "a cluster in two waves, naming the cluster rather than the whole wave",
+        raw: { clusters: [lke()], rollout: { waves: [{ clusters: ["apps"] }, { clusters: ["apps"] }] } },
+        expect: [
+            `${F}, field rollout.waves[1]: given "apps"; allowed: each cluster in exactly one wave. Cluster apps is in wave 1 already; remove it from one of the two (names and labels both select).`,
+        ],
+    },
+    {
         name: "promotesFrom that is not a string",
         raw: { clusters: [lke()], promotesFrom: 5 },
         expect: [`${F}, field k8s-upgrades:promotesFrom: given 5; allowed: a stack name.`],
