@@ -40,6 +40,7 @@ export default {
                   "test/config-properties.test.ts",
                   "test/config-cross-checks.test.ts",
                   "test/config-messages.test.ts",
+                  "test/config-fields.test.ts",
                   "test/plan-boundaries.test.ts",
                   "test/policy-stack-rules.test.ts",
                   "test/plan-phases.test.ts",
