@@ -544,6 +544,16 @@ describe("GKE channels and surge", () => {
         assert.equal(accepted(surge({ maxUnavailable: 0 })).gke?.upgradeSettings.strategy, "SURGE");
         assert.equal(accepted(surge({})).gke?.upgradeSettings.maxSurge, undefined);
     });
+
+    test("a surge number out of range is refused alone, not also read as leaving no room", () => {
+        const surge = (s: Record<string, unknown>) => gke({ upgradeSettings: s });
+        assert.deepEqual(refusal(surge({ maxSurge: 1, maxUnavailable: -1 })), [
+            `${SHOP}.gke.upgradeSettings.maxUnavailable: given -1; allowed: a whole number from 0 to 20.`,
+        ]);
+        assert.deepEqual(refusal(surge({ maxSurge: -2, maxUnavailable: 2 })), [
+            `${SHOP}.gke.upgradeSettings.maxSurge: given -2; allowed: a whole number from 0 to 20.`,
+        ]);
+    });
 });
 
 describe("GKE blue-green", () => {

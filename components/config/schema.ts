@@ -1053,7 +1053,8 @@ function checkGkeSurge(u: GkeUpgradeSettings, ctx: Ctx): void {
             "no blueGreenSettings with strategy SURGE",
             "Set strategy: BLUE_GREEN to use them, or remove them.",
         );
-    if ((u.maxSurge ?? 1) + (u.maxUnavailable ?? 0) === 0)
+    // Both at 0, not a sum of 0: a number out of range has its own refusal and must not read as "no room".
+    if ((u.maxSurge ?? 1) === 0 && (u.maxUnavailable ?? 0) === 0)
         problem(
             ctx,
             [...GKE_UPGRADE_SETTINGS, "maxSurge"],
