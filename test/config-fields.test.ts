@@ -218,7 +218,6 @@ const CASES: Case[] = [
         raw: { clusters: [eks({ subnetIds: "subnet-0a1b2c3d4e5f60001" })] },
         expect: [
             `${F}, cluster "data", field clusters[0].eks.subnetIds: given "subnet-0a1b2c3d4e5f60001"; allowed: a list of at least 2 subnet ids.`,
-            "…",
         ],
     },
     {
@@ -242,7 +241,6 @@ const CASES: Case[] = [
         raw: { clusters: [eks({ securityGroupIds: "sg-0a1b2c3d4e5f60001" })] },
         expect: [
             `${F}, cluster "data", field clusters[0].eks.securityGroupIds: given "sg-0a1b2c3d4e5f60001"; allowed: a list of security group ids.`,
-            "…",
         ],
     },
     {
@@ -483,7 +481,6 @@ const CASES: Case[] = [
         raw: { clusters: [gke({ nodeLocations: "europe-west4-a" })] },
         expect: [
             `${F}, cluster "shop", field clusters[0].gke.nodeLocations: given "europe-west4-a"; allowed: a list of zones.`,
-            "…",
         ],
     },
     {

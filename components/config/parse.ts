@@ -79,7 +79,10 @@ function toIssues(
             hint: s.hint,
             sensitive: secretKeys.includes(String(path[0])),
         });
+    // A value of the wrong type gets one refusal: a length or range check zod still ran on it adds only noise.
+    const mistyped = new Set(zodIssues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)));
     for (const issue of zodIssues) {
+        if (issue.code !== "invalid_type" && mistyped.has(JSON.stringify(issue.path))) continue;
         const s = said(issue.message);
         if (issue.code === "unrecognized_keys") {
             for (const key of issue.keys) {
