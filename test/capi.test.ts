@@ -353,6 +353,11 @@ describe("capi-retire against a stand-in management cluster", () => {
         const c = cluster(5);
         const r = c.run();
         assert.equal(r.status, 0, r.stderr);
+        // The step's log says where it starts from: what the MachineDeployment asks for and what runs.
+        assert.match(
+            r.stderr,
+            /machinedeployments\.cluster\.x-k8s\.io\/edge-md-0-1-30: 5 replica\(s\), 5 machine\(s\); retiring 2 at a time/,
+        );
         assert.deepEqual(scales(c.calls()), ["--replicas=3", "--replicas=1", "--replicas=0"]);
         assert.deepEqual(c.machines(), []);
     });
