@@ -299,6 +299,15 @@ test("a missing snapshot is refused on the node before anything changes", () => 
     assert.ok(!n.calls().some((c) => c.startsWith("crictl") || c.startsWith("apt-get")), n.calls().join("\n"));
 });
 
+test("a deadline that is not a whole number of seconds is refused on the node before anything changes", () => {
+    const n = upgradedNode();
+    const r = runScript(n, { K8SU_TIMEOUT_SECONDS: "10m" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /K8SU_TIMEOUT_SECONDS/);
+    assertUntouched(n);
+    assert.ok(!n.calls().some((c) => c.startsWith("crictl") || c.startsWith("apt-get")), n.calls().join("\n"));
+});
+
 test("no manifest backup of the version to return to: refused before anything changes, naming the backups found", () => {
     const n = upgradedNode();
     fs.rmSync(path.join(n.root, BACKUP), { recursive: true });

@@ -39,6 +39,11 @@ test("the sample gives every script a mutant before any gets a second, and repea
 
 test("a script's mutants are judged by the tests that run it", () => {
     assert.deepEqual(testFilesFor("kubeadm-kubelet.sh"), ["test/kubeadm-scripts.test.ts"]);
+    assert.deepEqual(testFilesFor("kubeadm-etcd-restore.sh"), [
+        "test/kubeadm-scripts.test.ts",
+        "test/kubeadm-restore.test.ts",
+    ]);
+    assert.ok(testFilesFor("kubeadm-lib.sh").includes("test/kubeadm-restore.test.ts"));
     assert.ok(testFilesFor("capi-retire.sh").includes("test/capi.test.ts"));
     assert.ok(testFilesFor("eks-nodegroup-version.sh").includes("test/eks.test.ts"));
     assert.ok(testFilesFor("lke-shrink-pool.sh").includes("test/shrink.test.ts"));

@@ -90,15 +90,19 @@ export function mutantsOf(script: string, text: string): ScriptMutant[] {
 const OWN_TESTS: Record<string, string[]> = {
     "capi-retire.sh": ["test/capi.test.ts"],
     "eks-nodegroup-version.sh": ["test/eks.test.ts"],
+    "kubeadm-etcd-restore.sh": ["test/kubeadm-restore.test.ts"],
+    // Every remote script carries kubeadm-lib.sh, the restore included.
+    "kubeadm-lib.sh": ["test/kubeadm-restore.test.ts"],
 };
 
 /**
  * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
- * test): kubeadm node scripts have their own; lib.sh is everyone's; the LKE shrink has its own as well.
+ * test): kubeadm node scripts have their own, and the etcd restore its own; lib.sh is everyone's; the LKE shrink
+ * has its own as well.
  */
 export function testFilesFor(script: string): string[] {
     const exists = (f: string) => fs.existsSync(path.join(ROOT, f));
-    if (script.startsWith("kubeadm-")) return ["test/kubeadm-scripts.test.ts"];
+    if (script.startsWith("kubeadm-")) return ["test/kubeadm-scripts.test.ts", ...(OWN_TESTS[script] ?? [])];
     const shrink = script === "lke-shrink-pool.sh" || script === "lib.sh" ? ["test/shrink.test.ts"] : [];
     const kubeadm = script === "lib.sh" ? ["test/kubeadm-scripts.test.ts"] : [];
     return [
