@@ -3,24 +3,14 @@
 // accepted. The limits are the ones the README's config reference and the providers document.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ClusterConfig, ConfigError, parseStackConfig } from "../components/config";
+import { type ClusterConfig, parseStackConfig } from "../components/config";
+import { stackRefusal } from "./config-calls";
 import { capi, eks, kubeadm, lke } from "./fixtures/bad-configs";
 
 const F = 'Pulumi.dev.yaml: stack "dev"';
 
-/** The lines of the refusal of a stack with these clusters, without the leading "  - ". */
-function refusal(...clusters: Record<string, unknown>[]): string[] {
-    try {
-        parseStackConfig("dev", { clusters: structuredClone(clusters) });
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return err.message
-            .split("\n")
-            .slice(1)
-            .map((l) => l.replace(/^ {2}- /, ""));
-    }
-    return assert.fail("the config was accepted");
-}
+/** The lines of the refusal of a stack with these clusters. */
+const refusal = (...clusters: Record<string, unknown>[]): string[] => stackRefusal({ clusters });
 
 /** The one cluster of an accepted stack. */
 function accepted(cluster: Record<string, unknown>): ClusterConfig {

@@ -3,8 +3,9 @@
 // tried just outside (the value just inside is accepted by the fixtures or by the cases beside it).
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/config";
 import { DEFAULT_DRAIN, quoteHint, rolloutOf, stackInput } from "../components/config/schema";
+import { stackRefusal } from "./config-calls";
 import { capi, eks, kubeadm, lke } from "./fixtures/bad-configs";
 
 const F = 'Pulumi.dev.yaml: stack "dev"';
@@ -771,18 +772,7 @@ const CASES: Case[] = [
     },
 ];
 
-function refusal(raw: Record<string, unknown>): string[] {
-    try {
-        parseStackConfig("dev", structuredClone(raw));
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return err.message
-            .split("\n")
-            .slice(1)
-            .map((l) => l.replace(/^ {2}- /, ""));
-    }
-    return assert.fail("the config was accepted");
-}
+const refusal = (raw: Record<string, unknown>): string[] => stackRefusal(raw);
 
 /** An expected line, where "…" stands for any text (a shortened given value, or further lines). */
 function pattern(line: string): RegExp {

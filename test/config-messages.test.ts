@@ -14,22 +14,12 @@ import {
 } from "../components/config";
 import { isSensitiveKey, looksSecret, REDACTED, redactValue, scrub } from "../components/config/redact";
 import { isHost } from "../components/config/rules";
+import { stackRefusal } from "./config-calls";
 import { capi, kubeadm, lke } from "./fixtures/bad-configs";
 
 const F = 'Pulumi.dev.yaml: stack "dev"';
 
-/** The lines of the refusal of `raw` in stack "dev", without the leading "  - ". */
-function refusal(raw: Record<string, unknown>, opts: Parameters<typeof parseStackConfig>[2] = {}): string[] {
-    try {
-        parseStackConfig("dev", raw, opts);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        const [head, ...lines] = err.message.split("\n");
-        assert.match(head, /^k8s-upgrades refused the stack config \(\d+ problems?\); nothing was changed:$/);
-        return lines.map((l) => l.replace(/^ {2}- /, ""));
-    }
-    return assert.fail("the config was accepted");
-}
+const refusal = stackRefusal;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The head of the refusal, and one issue's wording.
