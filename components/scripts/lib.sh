@@ -82,7 +82,8 @@ setup_kubeconfig() {
 
 # What to check, from an error's text.
 api_hint() {
-  case "$1" in
+  # kubectl's error lines quote the request URL, whose "?timeout=30s" would otherwise read as a timeout.
+  case "${1//\?timeout=/?}" in
     *"getting credentials"*|*"exec plugin"*|*"executable "*) printf 'the kubeconfig'"'"'s credential plugin failed: log in again (an expired session or token) and check that the plugin runs' ;;
     *Unauthorized*|*"logged in"*|*"provide credentials"*|*" 401"*) printf 'the credentials were refused: refresh the token or credentials in the kubeconfig (or LINODE_TOKEN)' ;;
     *Forbidden*|*forbidden*|*" 403"*) printf 'the credentials lack a permission: check the RBAC rules of the kubeconfig'"'"'s user' ;;

@@ -97,7 +97,7 @@ export function writeKubeconfig(file: string, server: string, caCert: string, us
         "users:",
         `- name: ${user}`,
         "  user:",
-        `    token: ${bearer}`,
+        `    token: "${bearer}"`,
         "contexts:",
         "- name: k8su-test",
         "  context:",
