@@ -1,0 +1,28 @@
+// How long a provider's own long-running operation may take in the worst case the config allows, so that the
+// engine waits for it rather than giving up under the provider's default timeout while the cloud goes on (and
+// state keeps the old version). See README "Design notes" for each provider's default.
+import type { AksSettings } from "./config";
+
+/** A node's creation and join, generously: the surge node of a batch, or a reimage. */
+export const NODE_PROVISION_MINUTES = 15;
+/** Slack on top of every estimate: API queueing, the first and last batch's bookkeeping. */
+export const OPERATION_SLACK_MINUTES = 30;
+
+/** The surge of a batch as a count of nodes: a number, or a percentage of the pool rounded up; at least 1. */
+export function surgeNodes(maxSurge: string | number, count: number): number {
+    const text = String(maxSurge).trim();
+    const n = text.endsWith("%") ? Math.ceil((count * Number(text.slice(0, -1))) / 100) : Number(text);
+    return Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
+}
+
+/**
+ * An AKS surge upgrade of a pool of `count` nodes (the agent pool API's upgrade, or an AgentPool's
+ * orchestratorVersion change): ceil(count / surge) batches, each a new node, every old node's drain within
+ * drainTimeoutInMinutes and its soak; in seconds.
+ */
+export function aksPoolUpgradeSeconds(count: number, aks: Pick<AksSettings, "upgradeSettings">): number {
+    const u = aks.upgradeSettings;
+    const batches = Math.ceil(Math.max(count, 1) / surgeNodes(u.maxSurge, Math.max(count, 1)));
+    const perBatch = NODE_PROVISION_MINUTES + u.drainTimeoutInMinutes + u.nodeSoakDurationInMinutes;
+    return (batches * perBatch + OPERATION_SLACK_MINUTES) * 60;
+}
