@@ -71,6 +71,15 @@ const patchReleaseRun = blueGreenRuns.then(({ second }) =>
         gkeOffers: { "europe-west4": { validMasterVersions: LATER, validNodeVersions: LATER } },
     }),
 );
+// GKE has dropped the recorded 1.36.6-gke.1500 from its offer: only a newer patch of 1.36 is offered.
+const retiredPatchRun = blueGreenRuns.then(({ second }) =>
+    runProgram({
+        stack: "dev",
+        config: stackConfig([gkeCluster("1.36", "blue-green")]),
+        previous: second.stackOutputs,
+        gkeOffers: { "europe-west4": { validMasterVersions: [LATER[0]], validNodeVersions: [LATER[0]] } },
+    }),
+);
 const unavailableRun = runProgram({
     stack: "dev",
     config: stackConfig([gkeCluster("1.36", "blue-green")]),
@@ -220,6 +229,17 @@ describe("GKE versions", async () => {
         assert.equal(newestOfMinor(LATER, "1.36"), "1.36.7-gke.2000");
     });
 
+    test("a recorded node version GKE no longer offers is not reused: the newest patch of its minor, said in the plan", async () => {
+        const run = await retiredPatchRun;
+        assert.equal(run.error, undefined, run.error);
+        assert.equal(inputs(run, "shop-web-1-36", NODE_POOL).version, "1.36.7-gke.2000");
+        assert.equal(record(run).nodeVersions["1.36"], "1.36.7-gke.2000");
+        assert.match(
+            run.log ?? "",
+            /GKE no longer offers node version 1\.36\.6-gke\.1500 \(recorded for 1\.36\) in europe-west4: pools at 1\.36 take 1\.36\.7-gke\.2000/,
+        );
+    });
+
     test("a target minor the location does not offer is refused before anything is registered", async () => {
         const run = await unavailableRun;
         assert.ok(run.error, "the program must refuse");
@@ -230,6 +250,32 @@ describe("GKE versions", async () => {
         assert.match(run.error, /clusters\[0\]\.kubernetesVersion/);
         assert.match(run.error, /europe-west4: 1\.34, 1\.35/);
         assert.match(run.error, /gcloud container get-server-config --location europe-west4/);
+    });
+
+    test("the recorded exact version is kept while GKE offers it, and replaced by the newest patch once it does not", () => {
+        const config = parseStackConfig("dev", { clusters: [gkeCluster("1.36", "in-place")] });
+        const running = {
+            name: "shop",
+            provider: "gke",
+            controlPlaneVersion: "1.36",
+            nodeVersions: { "1.36": "1.36.6-gke.1500" },
+        };
+        const plan = { ...planStack(config).plans[0], running } as any;
+        const decide = (offered: string[]) =>
+            decideGkeVersions(plan, 0, {
+                location: "europe-west4",
+                validMasterVersions: offered,
+                validNodeVersions: offered,
+            });
+        const offeredStill = decide(["1.36.7-gke.2000", "1.36.6-gke.1500"]);
+        assert.equal(offeredStill.versions.nodeVersions["1.36"], "1.36.6-gke.1500");
+        assert.deepEqual(offeredStill.warnings, []);
+        const dropped = decide(["1.36.7-gke.2000", "1.36.5-gke.1200"]);
+        assert.equal(dropped.versions.nodeVersions["1.36"], "1.36.7-gke.2000");
+        assert.deepEqual(dropped.issues, []);
+        assert.equal(dropped.warnings.length, 1);
+        assert.match(dropped.warnings[0], /no longer offers node version 1\.36\.6-gke\.1500.*take 1\.36\.7-gke\.2000/);
+        assert.match(dropped.warnings[0], /in-place upgrade/);
     });
 
     test("a pool minor with no node version offered (and none recorded) is refused on the pool's field", () => {
