@@ -26,3 +26,39 @@ export function aksPoolUpgradeSeconds(count: number, aks: Pick<AksSettings, "upg
     const perBatch = NODE_PROVISION_MINUTES + u.drainTimeoutInMinutes + u.nodeSoakDurationInMinutes;
     return (batches * perBatch + OPERATION_SLACK_MINUTES) * 60;
 }
+
+/** GKE waits this long for a node's PodDisruptionBudgets before it drains the node anyway (surge and blue-green). */
+export const GKE_DRAIN_MINUTES = 60;
+
+/** GKE's upgradeSettings as the node pool registers them. */
+export interface GkeUpgradeShape {
+    strategy?: string;
+    maxSurge?: number;
+    maxUnavailable?: number;
+    blueGreenSettings?: {
+        standardRolloutPolicy?: { batchNodeCount?: number; batchPercentage?: number; batchSoakDuration?: string };
+        nodePoolSoakDuration?: string;
+    };
+}
+
+const seconds = (d: string | undefined) => Number(/^(\d+)s$/.exec(d ?? "")?.[1] ?? 0);
+
+/**
+ * A GKE node pool upgrade of `nodes` nodes in all (its version change, which the provider waits for): SURGE moves
+ * maxSurge + maxUnavailable nodes at a time, each a new node and a drain GKE holds for at most an hour for
+ * PodDisruptionBudgets; BLUE_GREEN creates the green nodes, drains the blue ones a batch at a time with the batch
+ * soak, then soaks the whole pool. In minutes.
+ */
+export function gkePoolUpgradeMinutes(nodes: number, u: GkeUpgradeShape): number {
+    const total = Math.max(nodes, 1);
+    if (u.strategy !== "BLUE_GREEN") {
+        const parallel = Math.max((u.maxSurge ?? 1) + (u.maxUnavailable ?? 0), 1);
+        return Math.ceil(total / parallel) * (NODE_PROVISION_MINUTES + GKE_DRAIN_MINUTES) + OPERATION_SLACK_MINUTES;
+    }
+    const policy = u.blueGreenSettings?.standardRolloutPolicy;
+    const perBatch = policy?.batchNodeCount ?? Math.ceil(total * (policy?.batchPercentage ?? 1));
+    const batches = Math.ceil(total / Math.max(perBatch, 1));
+    const batchMinutes = GKE_DRAIN_MINUTES + Math.ceil(seconds(policy?.batchSoakDuration) / 60);
+    const poolSoak = Math.ceil(seconds(u.blueGreenSettings?.nodePoolSoakDuration) / 60);
+    return NODE_PROVISION_MINUTES + batches * batchMinutes + poolSoak + OPERATION_SLACK_MINUTES;
+}

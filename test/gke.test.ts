@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../components/config";
 import { decideGkeVersions, newestOfMinor } from "../components/gke/versions";
 import { planStack } from "../components/plan";
+import { aksPoolUpgradeSeconds, gkePoolUpgradeMinutes, surgeNodes } from "../components/timeouts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { describe as describeResource } from "../tools/graph";
@@ -293,6 +294,48 @@ describe("GKE versions", async () => {
             issues.map((i) => [i.field, i.given]),
             [["k8s-upgrades:clusters[0].nodePools[0].kubernetesVersion", "1.34"]],
         );
+    });
+});
+
+describe("GKE: the provider waits for a node pool upgrade as long as its worst case", async () => {
+    const { second } = await blueGreenRuns;
+    const { second: toBlueGreen } = await inPlaceRuns;
+
+    test("the update timeout grows with the pool's size, the surge and the soaks, past the provider's 30 minutes", () => {
+        // SURGE 1 + 0 on 6 nodes: 6 batches of a new node (15 min) and a drain held at most an hour, + 30 min.
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 }), 480);
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "SURGE", maxSurge: 2, maxUnavailable: 1 }), 180);
+        // BLUE_GREEN, batches of 1 with a 120 s soak, a 1800 s pool soak: 15 + 6 × (60 + 2) + 30 + 30.
+        const bg = { batchNodeCount: 1, batchSoakDuration: "120s" };
+        assert.equal(
+            gkePoolUpgradeMinutes(6, {
+                strategy: "BLUE_GREEN",
+                blueGreenSettings: { standardRolloutPolicy: bg, nodePoolSoakDuration: "1800s" },
+            }),
+            447,
+        );
+        const half = { standardRolloutPolicy: { batchPercentage: 0.5 } };
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "BLUE_GREEN", blueGreenSettings: half }), 165);
+        assert.ok(gkePoolUpgradeMinutes(1, { strategy: "SURGE", maxSurge: 1 }) > 30);
+    });
+
+    test("each node pool registers that timeout for its updates", () => {
+        assert.deepEqual(resource(second, "shop-web-1-36", NODE_POOL).customTimeouts, { update: "480m" });
+        assert.deepEqual(resource(toBlueGreen, "shop-web-1-35", NODE_POOL).customTimeouts, { update: "447m" });
+    });
+});
+
+describe("AKS: an agent pool upgrade's timeout", () => {
+    test("ceil(count / surge) batches of a new node, the drain timeout and the soak, + 30 min", () => {
+        const u = {
+            maxSurge: "33%",
+            drainTimeoutInMinutes: 45,
+            nodeSoakDurationInMinutes: 5,
+            undrainableNodeBehavior: "Cordon",
+        };
+        assert.equal(aksPoolUpgradeSeconds(6, { upgradeSettings: u } as any), (3 * 65 + 30) * 60);
+        assert.equal(aksPoolUpgradeSeconds(3, { upgradeSettings: { ...u, maxSurge: "1" } } as any), (3 * 65 + 30) * 60);
+        assert.equal(surgeNodes("10%", 3), 1);
     });
 });
 

@@ -251,6 +251,15 @@ function recordResource(req: any, resp: any): CapturedResource {
         importId: req.getImportid() || undefined,
         id: resp.getId() || undefined,
         ignoreChanges: req.getIgnorechangesList(),
+        customTimeouts: (() => {
+            const t = req.getCustomtimeouts();
+            const all = {
+                create: t?.getCreate() || undefined,
+                update: t?.getUpdate() || undefined,
+                delete: t?.getDelete() || undefined,
+            };
+            return Object.values(all).some((v) => v !== undefined) ? all : undefined;
+        })(),
         inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
         outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
         secretPaths,

@@ -271,7 +271,14 @@ function poolAdapter(d: AksDeployment, cluster: containerservice.ManagedCluster)
                     upgradeSettings: d.upgradeSettings,
                     tags: { ...aks.tags, "k8s-upgrades/pool": pool.name },
                 },
-                d.child({ dependsOn: [cluster, ...deps], ignoreChanges: spec.autoscaler ? ["count"] : [] }),
+                d.child({
+                    dependsOn: [cluster, ...deps],
+                    ignoreChanges: spec.autoscaler ? ["count"] : [],
+                    // An orchestratorVersion change is AKS's surge upgrade, which the provider waits for.
+                    customTimeouts: {
+                        update: `${Math.ceil(aksPoolUpgradeSeconds(spec.autoscaler?.max ?? spec.count, aks) / 60)}m`,
+                    },
+                }),
             );
             return { resource: agentPool, id: pulumi.output(poolName), selector: agentPoolSelector(poolName) };
         },
