@@ -15,6 +15,15 @@ export function adoptionOf(plan: ClusterPlan): Adoption | undefined {
     return plan.cluster.import && !plan.running ? plan.cluster.import : undefined;
 }
 
+/**
+ * An LKE node pool's import ID: terraform-provider-linode's lkenodepool importer parses `<cluster_id>,<pool_id>`
+ * (the SDK's example `150003,12345`); the pool's id after the import is the pool id alone.
+ */
+export function lkePoolImportId(adoption: Adoption | undefined, pool: string): string | undefined {
+    const id = adoption?.pools[pool];
+    return id === undefined ? undefined : `${adoption?.cluster},${id}`;
+}
+
 /** The `import` resource option for one ID, or nothing. */
 export function importOption(id: string | undefined): pulumi.CustomResourceOptions {
     return id === undefined ? {} : { import: id };

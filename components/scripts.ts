@@ -24,6 +24,7 @@ export const SCRIPT_KINDS = [
     "kubeadm-wait-ready",
     "capi-retire",
     "eks-nodegroup-version",
+    "aks-system-pool",
     "lke-shrink-pool",
     "rollout-soak",
 ] as const;

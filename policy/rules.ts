@@ -324,7 +324,7 @@ export const kubeletWindow: StackValidationPolicy = {
 };
 
 // 4. Workers change only after the control plane.
-const WORKER_COMMANDS = new Set(["wait-ready", "lke-in-place", "cordon", "drain"]);
+const WORKER_COMMANDS = new Set(["wait-ready", "lke-in-place", "cordon", "drain", "aks-system-pool"]);
 const isCommand = (r: PolicyResource) => r.type === COMMAND_TYPE || r.type === REMOTE_COMMAND_TYPE;
 /** A kubeadm node step that upgrades a worker's kubelet. */
 const isKubeadmWorker = (r: PolicyResource) =>

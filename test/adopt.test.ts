@@ -44,7 +44,7 @@ const clusters = [
 /** What the providers report for the existing resources: the autoscaler has grown the node group to 5. */
 const existing = {
     "12345": { k8sVersion: "1.31", label: "web-prod" },
-    "67890": { nodeCount: 3, type: "g6-standard-4" },
+    "12345,67890": { nodeCount: 3, type: "g6-standard-4" },
     "api-prod": { name: "api-prod", version: "1.31" },
     "api-prod:general-2024": {
         nodeGroupName: "general-2024",
@@ -108,6 +108,13 @@ describe("import IDs in config", () => {
         const message = refused({ ...clusters[0], import: { cluster: "web-prod", pools: { genral: "67890" } } });
         assert.match(message, /import\.pools: given "genral"; allowed: a pool named in nodePools \(general\)/);
         assert.match(message, /import\.cluster: given "web-prod"; allowed: a numeric LKE cluster id/);
+        const pools = refused({ ...clusters[0], import: { cluster: "12345", pools: { general: "pool-67890" } } });
+        assert.match(pools, /import\.pools\.general: given "pool-67890"; allowed: a numeric LKE pool id such as 67890/);
+        const eks = refused({ ...clusters[1], import: { cluster: "api-prod", pools: { general: "general-2024" } } });
+        assert.match(
+            eks,
+            /import\.pools\.general: given "general-2024"; allowed: <cluster>:<node group>, the cluster being api-prod/,
+        );
     });
 
     it("an adopted EKS cluster names the roles it runs with", () => {
@@ -150,13 +157,39 @@ describe("adopting an LKE and an EKS cluster that already run", () => {
             ["aws:eks/cluster:Cluster", "api", "api-prod"],
             ["aws:eks/nodeGroup:NodeGroup", "api-general-1-31", "api-prod:general-2024"],
             ["linode:index/lkeCluster:LkeCluster", "web", "12345"],
-            ["linode:index/lkeNodePool:LkeNodePool", "web-general-1-31", "67890"],
+            ["linode:index/lkeNodePool:LkeNodePool", "web-general-1-31", "12345,67890"],
         ]);
         // No control plane move, no drain, no recycle: only checks and the drain guards kept for later.
         const kinds = custom(adoption)
             .filter((r) => r.type === "command:local:Command")
             .map((r) => scriptKindOf(r));
         assert.deepEqual([...new Set(kinds)].sort(), [...READ_ONLY].sort());
+    });
+
+    it("every import ID has the form its provider's SDK documents for `pulumi import`", () => {
+        // The example ID of each type's "## Import" docs in node_modules, and the shape it shows.
+        const SDK: Record<string, [string, RegExp]> = {
+            "linode:index/lkeCluster:LkeCluster": ["@pulumi/linode/lkeCluster.d.ts", /^\d+$/],
+            "linode:index/lkeNodePool:LkeNodePool": ["@pulumi/linode/lkeNodePool.d.ts", /^\d+,\d+$/],
+            "aws:eks/cluster:Cluster": ["@pulumi/aws/eks/cluster.d.ts", /^[\w-]+$/],
+            "aws:eks/nodeGroup:NodeGroup": ["@pulumi/aws/eks/nodeGroup.d.ts", /^[\w-]+:[\w-]+$/],
+            "aws:eks/addon:Addon": ["@pulumi/aws/eks/addon.d.ts", /^[\w-]+:[\w-]+$/],
+        };
+        for (const [type, [file, shape]] of Object.entries(SDK)) {
+            const docs = fs.readFileSync(require.resolve(file), "utf8");
+            const example = new RegExp(`\\$ pulumi import ${type.replace(/[/$]/g, "\\$&")} \\S+ (\\S+)`).exec(
+                docs,
+            )?.[1];
+            assert.ok(example && shape.test(example), `${type}: the SDK's example ${example} has the shape ${shape}`);
+            const ids = custom(adoption)
+                .filter((r) => r.type === type)
+                .map((r) => String(r.importId));
+            assert.ok(ids.length > 0, type);
+            for (const id of ids) assert.match(id, shape, `${type}: ${id}`);
+        }
+        // The LKE pool is the cluster's: its import ID starts with the cluster's.
+        const pool = custom(adoption).find((r) => r.type === "linode:index/lkeNodePool:LkeNodePool");
+        assert.equal(pool?.importId, "12345,67890");
     });
 
     it("records what the clusters report, not what config says", () => {
@@ -273,7 +306,7 @@ describe("adopting an LKE and an EKS cluster that already run", () => {
             assert.equal(exitCode, 0, text);
             for (const line of [
                 "pulumi import --stack prod linode:index/lkeCluster:LkeCluster web 12345 --protect=false --parent 'web=urn:pulumi:prod::k8s-upgrades::pulumi:pulumi:Stack$k8s-upgrades:lke:Cluster::web'",
-                "pulumi import --stack prod linode:index/lkeNodePool:LkeNodePool web-general-1-31 67890 --protect=false --parent 'web=",
+                "pulumi import --stack prod linode:index/lkeNodePool:LkeNodePool web-general-1-31 '12345,67890' --protect=false --parent 'web=",
                 "pulumi import --stack prod aws:eks/cluster:Cluster api api-prod --protect=false --parent 'api=",
                 "pulumi import --stack prod aws:eks/nodeGroup:NodeGroup api-general-1-31 api-prod:general-2024 --protect=false",
             ])

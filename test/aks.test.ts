@@ -2,8 +2,9 @@
 // blue-green (a new agent pool, the old one drained by this program); the refusals before anything changes.
 
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +12,7 @@ import { agentPoolName } from "../components/aks/cluster";
 import { readUpgradeProfile, upgradeProfileIssues } from "../components/aks/upgrade-profile";
 import { ConfigError, parseStackConfig } from "../components/config";
 import { planStack } from "../components/plan";
+import { buildScript } from "../components/scripts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { describe as describeResource } from "../tools/graph";
@@ -136,7 +138,7 @@ describe("AKS", async () => {
     test("the review describes the cluster and the agent pool in AKS's terms: versions, sizes, surge settings", () => {
         assert.equal(
             describeResource(resource(first, "data", CLUSTER)),
-            "AKS cluster data in westeurope: control plane 1.34, system pool 1 × Standard_D2s_v5 at 1.34; a version change here is AKS's control plane upgrade, the system pool with it (maxSurge 33%, drain timeout 45 min, soak 5 min)",
+            "AKS cluster data in westeurope: control plane 1.34, system pool 1 × Standard_D2s_v5 at 1.34; a version change here is AKS's control plane upgrade alone; the system pool moves after it through the agent pool API (maxSurge 33%, drain timeout 45 min, soak 5 min)",
         );
         assert.equal(
             describeResource(resource(first, "data-general-1-34", POOL)),
@@ -148,7 +150,6 @@ describe("AKS", async () => {
         assert.equal(inPlace.error, undefined, inPlace.error);
         const cluster = resource(inPlace, "data", CLUSTER);
         assert.equal(cluster.inputs.kubernetesVersion, "1.35");
-        assert.equal((cluster.inputs.agentPoolProfiles as any)[0].orchestratorVersion, "1.35");
         assert.ok(directDeps(inPlace, "data", CLUSTER).includes("data-preflight"));
         const pool = resource(inPlace, "data-general-1-34", POOL);
         assert.equal(pool.inputs.orchestratorVersion, "1.35");
@@ -156,6 +157,33 @@ describe("AKS", async () => {
         assert.ok(directDeps(inPlace, "data-general-1-34", POOL).includes("data"), "the pool after the control plane");
         assert.ok(allDeps(inPlace, "data-validate").has("data-general-1-34"), "validation after the pool's upgrade");
         assert.equal(has(inPlace, "data-cordon-blue"), false);
+    });
+
+    test("the control plane moves alone: the inline System pool keeps its running version in the managed cluster's PUT", () => {
+        // Through the managed cluster API AKS takes pool versions all unchanged or all equal to the new control
+        // plane; the separate agent pools are still at 1.34 there, so a System pool at 1.35 beside them is refused.
+        for (const c of [inPlace, blueGreen]) {
+            const cluster = resource(c, "data", CLUSTER);
+            assert.equal(cluster.inputs.kubernetesVersion, "1.35");
+            assert.equal((cluster.inputs.agentPoolProfiles as any)[0].orchestratorVersion, "1.34");
+        }
+    });
+
+    test("then the System pool moves through the agent pool API, in a step after the control plane, before the workers", () => {
+        for (const c of [inPlace, blueGreen]) {
+            const step = resource(c, "data-system-pool");
+            assert.equal(scriptKindOf(step), "aks-system-pool");
+            assert.deepEqual(
+                [env(step).K8SU_AKS_RESOURCE_GROUP, env(step).K8SU_AKS_CLUSTER, env(step).K8SU_AKS_POOL],
+                ["rg-data", "data", "system"],
+            );
+            assert.equal(env(step).K8SU_TARGET_MINOR, "1.35");
+            assert.ok(directDeps(c, "data-system-pool").includes("data"), "after the control plane");
+            assert.ok(allDeps(c, "data-validate").has("data-system-pool"));
+        }
+        assert.ok(allDeps(inPlace, "data-general-1-34", POOL).has("data-system-pool"), "the workers after it");
+        assert.ok(allDeps(blueGreen, "data-general-1-35", POOL).has("data-system-pool"), "the workers after it");
+        assert.equal(has(first, "data-system-pool"), false, "no step without a control plane upgrade");
     });
 
     test("blue-green: a green agent pool at 1.35, Ready, the blue pool cordoned and drained by the program's steps", () => {
@@ -324,4 +352,69 @@ test("policy: a raw AKS cluster that pins its version under a version-moving upg
     ];
     for (const [channel, version] of allowed)
         assert.deepEqual(refused(raw(channel, version)), [], `${channel} with ${version}`);
+});
+
+describe("aks-system-pool: the System pool to the control plane's minor through the agent pool API", () => {
+    function systemPool(version: string, outcome = "Succeeded") {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "aks-"));
+        const bin = path.join(state, "bin");
+        fs.mkdirSync(bin);
+        fs.symlinkSync(path.join(ROOT, "test", "fixture", "node-bin", "az"), path.join(bin, "az"));
+        fs.writeFileSync(path.join(state, "version"), version);
+        fs.writeFileSync(path.join(state, "outcome"), outcome);
+        fs.writeFileSync(path.join(state, "calls"), "");
+        const run = () =>
+            spawnSync("bash", ["-c", buildScript("aks-system-pool")], {
+                encoding: "utf8",
+                env: {
+                    PATH: `${bin}:/usr/bin:/bin`,
+                    AZ_STATE: state,
+                    K8SU_AKS_RESOURCE_GROUP: "rg-data",
+                    K8SU_AKS_CLUSTER: "data",
+                    K8SU_AKS_POOL: "system",
+                    K8SU_TARGET_MINOR: "1.35",
+                    K8SU_TIMEOUT_SECONDS: "10",
+                    K8SU_POLL_SECONDS: "0.1",
+                },
+            });
+        const calls = () => fs.readFileSync(path.join(state, "calls"), "utf8").trim().split("\n").filter(Boolean);
+        return { state, run, calls };
+    }
+
+    test("a pool at the old minor is upgraded with `az aks nodepool upgrade` and waited for until it runs the target", () => {
+        const p = systemPool("1.34.7");
+        const r = p.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(
+            p
+                .calls()
+                .includes(
+                    "aks nodepool upgrade --resource-group rg-data --cluster-name data --name system --kubernetes-version 1.35 --yes --no-wait --output none",
+                ),
+            p.calls().join("\n"),
+        );
+        assert.match(r.stderr, /agent pool system of rg-data\/data is Upgrading; waiting/);
+        assert.match(r.stderr, /now runs 1\.35/);
+        assert.equal(fs.readFileSync(path.join(p.state, "version"), "utf8"), "1.35.4");
+    });
+
+    test("a pool already at the target is left alone (a deployment resumed after this step)", () => {
+        const p = systemPool("1.35.2");
+        const r = p.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(p.calls().filter((c) => c.includes("upgrade")).length, 0);
+    });
+
+    test("a failed upgrade, a refused one and an unreadable pool stop the deployment with what to do", () => {
+        const failed = systemPool("1.34.7", "Failed");
+        const r = failed.run();
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /the upgrade of the agent pool system of rg-data\/data ended Failed at 1\.34/);
+        const refused = systemPool("1.34.7");
+        fs.writeFileSync(path.join(refused.state, "fail-upgrade"), "");
+        assert.match(refused.run().stderr, /AKS refused the upgrade of the agent pool system/);
+        const unreadable = systemPool("1.34.7");
+        fs.writeFileSync(path.join(unreadable.state, "fail-show"), "");
+        assert.match(unreadable.run().stderr, /cannot read the agent pool system of rg-data\/data/);
+    });
 });

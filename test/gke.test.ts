@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../components/config";
 import { decideGkeVersions, newestOfMinor } from "../components/gke/versions";
 import { planStack } from "../components/plan";
+import { aksPoolUpgradeSeconds, gkePoolUpgradeMinutes, surgeNodes } from "../components/timeouts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { describe as describeResource } from "../tools/graph";
@@ -69,6 +70,15 @@ const patchReleaseRun = blueGreenRuns.then(({ second }) =>
         config: stackConfig([gkeCluster("1.36", "blue-green")]),
         previous: second.stackOutputs,
         gkeOffers: { "europe-west4": { validMasterVersions: LATER, validNodeVersions: LATER } },
+    }),
+);
+// GKE has dropped the recorded 1.36.6-gke.1500 from its offer: only a newer patch of 1.36 is offered.
+const retiredPatchRun = blueGreenRuns.then(({ second }) =>
+    runProgram({
+        stack: "dev",
+        config: stackConfig([gkeCluster("1.36", "blue-green")]),
+        previous: second.stackOutputs,
+        gkeOffers: { "europe-west4": { validMasterVersions: [LATER[0]], validNodeVersions: [LATER[0]] } },
     }),
 );
 const unavailableRun = runProgram({
@@ -220,6 +230,17 @@ describe("GKE versions", async () => {
         assert.equal(newestOfMinor(LATER, "1.36"), "1.36.7-gke.2000");
     });
 
+    test("a recorded node version GKE no longer offers is not reused: the newest patch of its minor, said in the plan", async () => {
+        const run = await retiredPatchRun;
+        assert.equal(run.error, undefined, run.error);
+        assert.equal(inputs(run, "shop-web-1-36", NODE_POOL).version, "1.36.7-gke.2000");
+        assert.equal(record(run).nodeVersions["1.36"], "1.36.7-gke.2000");
+        assert.match(
+            run.log ?? "",
+            /GKE no longer offers node version 1\.36\.6-gke\.1500 \(recorded for 1\.36\) in europe-west4: pools at 1\.36 take 1\.36\.7-gke\.2000/,
+        );
+    });
+
     test("a target minor the location does not offer is refused before anything is registered", async () => {
         const run = await unavailableRun;
         assert.ok(run.error, "the program must refuse");
@@ -230,6 +251,32 @@ describe("GKE versions", async () => {
         assert.match(run.error, /clusters\[0\]\.kubernetesVersion/);
         assert.match(run.error, /europe-west4: 1\.34, 1\.35/);
         assert.match(run.error, /gcloud container get-server-config --location europe-west4/);
+    });
+
+    test("the recorded exact version is kept while GKE offers it, and replaced by the newest patch once it does not", () => {
+        const config = parseStackConfig("dev", { clusters: [gkeCluster("1.36", "in-place")] });
+        const running = {
+            name: "shop",
+            provider: "gke",
+            controlPlaneVersion: "1.36",
+            nodeVersions: { "1.36": "1.36.6-gke.1500" },
+        };
+        const plan = { ...planStack(config).plans[0], running } as any;
+        const decide = (offered: string[]) =>
+            decideGkeVersions(plan, 0, {
+                location: "europe-west4",
+                validMasterVersions: offered,
+                validNodeVersions: offered,
+            });
+        const offeredStill = decide(["1.36.7-gke.2000", "1.36.6-gke.1500"]);
+        assert.equal(offeredStill.versions.nodeVersions["1.36"], "1.36.6-gke.1500");
+        assert.deepEqual(offeredStill.warnings, []);
+        const dropped = decide(["1.36.7-gke.2000", "1.36.5-gke.1200"]);
+        assert.equal(dropped.versions.nodeVersions["1.36"], "1.36.7-gke.2000");
+        assert.deepEqual(dropped.issues, []);
+        assert.equal(dropped.warnings.length, 1);
+        assert.match(dropped.warnings[0], /no longer offers node version 1\.36\.6-gke\.1500.*take 1\.36\.7-gke\.2000/);
+        assert.match(dropped.warnings[0], /in-place upgrade/);
     });
 
     test("a pool minor with no node version offered (and none recorded) is refused on the pool's field", () => {
@@ -247,6 +294,48 @@ describe("GKE versions", async () => {
             issues.map((i) => [i.field, i.given]),
             [["k8s-upgrades:clusters[0].nodePools[0].kubernetesVersion", "1.34"]],
         );
+    });
+});
+
+describe("GKE: the provider waits for a node pool upgrade as long as its worst case", async () => {
+    const { second } = await blueGreenRuns;
+    const { second: toBlueGreen } = await inPlaceRuns;
+
+    test("the update timeout grows with the pool's size, the surge and the soaks, past the provider's 30 minutes", () => {
+        // SURGE 1 + 0 on 6 nodes: 6 batches of a new node (15 min) and a drain held at most an hour, + 30 min.
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 }), 480);
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "SURGE", maxSurge: 2, maxUnavailable: 1 }), 180);
+        // BLUE_GREEN, batches of 1 with a 120 s soak, a 1800 s pool soak: 15 + 6 × (60 + 2) + 30 + 30.
+        const bg = { batchNodeCount: 1, batchSoakDuration: "120s" };
+        assert.equal(
+            gkePoolUpgradeMinutes(6, {
+                strategy: "BLUE_GREEN",
+                blueGreenSettings: { standardRolloutPolicy: bg, nodePoolSoakDuration: "1800s" },
+            }),
+            447,
+        );
+        const half = { standardRolloutPolicy: { batchPercentage: 0.5 } };
+        assert.equal(gkePoolUpgradeMinutes(6, { strategy: "BLUE_GREEN", blueGreenSettings: half }), 165);
+        assert.ok(gkePoolUpgradeMinutes(1, { strategy: "SURGE", maxSurge: 1 }) > 30);
+    });
+
+    test("each node pool registers that timeout for its updates", () => {
+        assert.deepEqual(resource(second, "shop-web-1-36", NODE_POOL).customTimeouts, { update: "480m" });
+        assert.deepEqual(resource(toBlueGreen, "shop-web-1-35", NODE_POOL).customTimeouts, { update: "447m" });
+    });
+});
+
+describe("AKS: an agent pool upgrade's timeout", () => {
+    test("ceil(count / surge) batches of a new node, the drain timeout and the soak, + 30 min", () => {
+        const u = {
+            maxSurge: "33%",
+            drainTimeoutInMinutes: 45,
+            nodeSoakDurationInMinutes: 5,
+            undrainableNodeBehavior: "Cordon",
+        };
+        assert.equal(aksPoolUpgradeSeconds(6, { upgradeSettings: u } as any), (3 * 65 + 30) * 60);
+        assert.equal(aksPoolUpgradeSeconds(3, { upgradeSettings: { ...u, maxSurge: "1" } } as any), (3 * 65 + 30) * 60);
+        assert.equal(surgeNodes("10%", 3), 1);
     });
 });
 

@@ -47,6 +47,8 @@ export interface CapturedResource {
     /** The id the (mock) provider gave the resource. */
     id?: string;
     ignoreChanges: string[];
+    /** The customTimeouts option, when given: how long the provider waits for each operation ("90m"). */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
     inputs: Record<string, unknown>;
     /** The state the (mock) provider returned: what CrossGuard's stack policies see. */
     outputs?: Record<string, unknown>;

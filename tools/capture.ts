@@ -198,6 +198,18 @@ function invoked(request: CaptureRequest, args: pulumi.runtime.MockCallArgs): Re
     return answer ? answer(args.inputs as Inputs, request) : {};
 }
 
+/**
+ * The id a provider gives a resource it imported, from the import ID, where the two differ: terraform-provider-linode's
+ * lkenodepool importer takes `<cluster_id>,<pool_id>` and keeps the pool id; an ID of another form fails the import.
+ */
+const IMPORTED_ID: Record<string, (importId: string) => string> = {
+    "linode:index/lkeNodePool:LkeNodePool": (importId) => {
+        const m = /^(\d+),(\d+)$/.exec(importId);
+        if (!m) throw new Error(`Unexpected import ID format ("${importId}"), expected "cluster_id,id"`);
+        return m[2];
+    },
+};
+
 /** The mocks: created resources, imported ones as the cloud reports them, and those an earlier deployment left. */
 function mocksFor(request: CaptureRequest): pulumi.runtime.Mocks {
     return {
@@ -206,7 +218,8 @@ function mocksFor(request: CaptureRequest): pulumi.runtime.Mocks {
             // An imported resource: the engine reads it, so its state is what the cloud reports (request.existing).
             if (args.id) {
                 const existing = request.existing?.[args.id];
-                return existing ? { id: args.id, state: { ...made.state, ...existing } } : made;
+                const id = IMPORTED_ID[args.type]?.(args.id) ?? args.id;
+                return existing ? { id, state: { ...made.state, ...existing } } : made;
             }
             // A resource an earlier deployment left: the engine carries its id and state into this one.
             const carried = request.carriedState?.[args.name];
@@ -238,6 +251,15 @@ function recordResource(req: any, resp: any): CapturedResource {
         importId: req.getImportid() || undefined,
         id: resp.getId() || undefined,
         ignoreChanges: req.getIgnorechangesList(),
+        customTimeouts: (() => {
+            const t = req.getCustomtimeouts();
+            const all = {
+                create: t?.getCreate() || undefined,
+                update: t?.getUpdate() || undefined,
+                delete: t?.getDelete() || undefined,
+            };
+            return Object.values(all).some((v) => v !== undefined) ? all : undefined;
+        })(),
         inputs: decode(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
         outputs: decode(resp.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>,
         secretPaths,

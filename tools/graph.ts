@@ -82,6 +82,8 @@ const LOCAL_STEPS: Record<string, (e: Record<string, string>) => string> = {
         `lower pool ${e.K8SU_LKE_POOL_ID} to ${e.K8SU_POOL_COUNT} node(s): the nodes that go cordoned, drained ${e.K8SU_BATCH_SIZE} at a time and deleted through the node API, then the count set`,
     "rollout-soak": (e) =>
         `rollout: wave ${e.K8SU_WAVE} (${(e.K8SU_WAVE_CLUSTERS ?? "").split("\n").join(", ")}) passed validation; hold ${Number(e.K8SU_SOAK_SECONDS) / 60} min before the next wave starts`,
+    "aks-system-pool": (e) =>
+        `System pool ${e.K8SU_AKS_POOL} → ${e.K8SU_TARGET_MINOR} through the agent pool API (az aks nodepool upgrade, AKS's surge upgrade), waited for (timeout ${e.K8SU_TIMEOUT_SECONDS}s)`,
     "lke-recycle-pool": (e) => `recycle the anchor pool to ${e.K8SU_TARGET_MINOR} (tainted, no workloads)`,
 };
 
@@ -143,7 +145,8 @@ const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource) =>
         return (
             `AKS cluster ${i.resourceName} in ${i.location}: control plane ${i.kubernetesVersion}, system pool ` +
             `${system?.count} × ${system?.vmSize} at ${system?.orchestratorVersion}; a version change here is AKS's ` +
-            `control plane upgrade, the system pool with it (${aksSurge(system?.upgradeSettings)})`
+            `control plane upgrade alone; the system pool moves after it through the agent pool API ` +
+            `(${aksSurge(system?.upgradeSettings)})`
         );
     },
     "azure-native:containerservice:AgentPool": (i) =>

@@ -1,6 +1,7 @@
 // An AKS cluster carried through one deployment of its upgrade plan: pre-flight → control plane (the managed
-// cluster's kubernetesVersion, one minor, with the System pool AKS requires inside it) → agent pools by strategy
-// (AKS's own surge upgrade in place, or a new pool with the old one drained by this program) → validation.
+// cluster's kubernetesVersion, one minor, the System pool AKS requires inside it left at its version) → the System
+// pool through the agent pool API → agent pools by strategy (AKS's own surge upgrade in place, or a new pool with
+// the old one drained by this program) → validation.
 // See README "AKS" for why each agent pool carries its own orchestratorVersion and auto-upgrade is off.
 import { createHash } from "node:crypto";
 import * as containerservice from "@pulumi/azure-native/containerservice";
@@ -9,6 +10,7 @@ import type { AksSettings } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
+import { aksPoolUpgradeSeconds } from "../timeouts";
 import { formatMinor, requireVersion } from "../versions";
 import {
     carryOutWorkers,
@@ -91,6 +93,8 @@ interface AksDeployment {
     /** The managed cluster's name in Azure. */
     clusterName: string;
     targetMinor: string;
+    /** The inline System pool's orchestratorVersion in the managed cluster: what it runs before this deployment. */
+    systemPoolMinor: string;
     upgradeSettings: containerservice.AgentPoolArgs["upgradeSettings"];
     parent: pulumi.Resource;
     child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions;
@@ -112,6 +116,7 @@ export class AksUpgradeCluster extends pulumi.ComponentResource {
             aks,
             clusterName: aksClusterName(cfg),
             targetMinor: formatMinor(requireVersion(cfg.kubernetesVersion)),
+            systemPoolMinor: systemPoolMinor(plan),
             upgradeSettings: upgradeSettingsOf(aks),
             parent: this,
             child: (extra) => ({ parent: this, ...extra }),
@@ -126,12 +131,16 @@ export class AksUpgradeCluster extends pulumi.ComponentResource {
         );
         const kubeconfigB64 = base64Secret(this.kubeconfig);
 
+        const systemPool = registerSystemPoolUpgrade(d, cluster);
         const adapter = poolAdapter(d, cluster);
-        const controlPlane: pulumi.Resource = plan.controlPlane.change === "minor" ? cluster : (preflight ?? cluster);
+        const controlPlane: pulumi.Resource =
+            plan.controlPlane.change === "minor" ? (systemPool ?? cluster) : (preflight ?? cluster);
         const workersArgs = { parent: this, name, plan, kubeconfig: kubeconfigB64, controlPlane, adapter };
         const workers = carryOutWorkers(workersArgs);
         const validation = validationStep(workersArgs, workers.steps, workers.validateSelectors);
-        const done = [validation, ...workers.steps, cluster].filter((r): r is pulumi.Resource => r !== undefined);
+        const done = [validation, ...workers.steps, systemPool, cluster].filter(
+            (r): r is pulumi.Resource => r !== undefined,
+        );
         this.runningState = runningStateOf(plan, cluster.id, done, workers.registered);
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }
@@ -155,9 +164,21 @@ function registerPreflight(d: AksDeployment): pulumi.Resource | undefined {
     );
 }
 
+/**
+ * The inline System pool's version in the managed cluster's PUT: the minor it runs before this deployment (the
+ * control plane's running minor) while the control plane moves, else the control plane's. Through the managed
+ * cluster API AKS takes pool versions only all unchanged or all equal to the new control plane, and the other
+ * pools (separate AgentPools) stay where they are, so the System pool moves afterwards through the agent pool API.
+ */
+export function systemPoolMinor(plan: ClusterPlan): string {
+    const target = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
+    const from = plan.controlPlane.from;
+    return plan.controlPlane.change === "minor" && from ? formatMinor(requireVersion(from)) : target;
+}
+
 // The control plane: a kubernetesVersion change on the managed cluster is AKS's upgrade, one minor. The one
-// inline pool is the System pool AKS needs to create a cluster; it names its orchestratorVersion, so that
-// AKS moves only what is named (an unnamed version follows the control plane), and moves with it.
+// inline pool is the System pool AKS needs to create a cluster; it names its running version, so the PUT changes
+// the control plane only.
 function registerControlPlane(
     d: AksDeployment,
     preflight: pulumi.Resource | undefined,
@@ -185,7 +206,7 @@ function registerControlPlane(
                     type: "VirtualMachineScaleSets",
                     vmSize: aks.systemPool.vmSize,
                     count: aks.systemPool.count,
-                    orchestratorVersion: targetMinor,
+                    orchestratorVersion: d.systemPoolMinor,
                     nodeTaints: [SYSTEM_POOL_TAINT],
                     nodeLabels: { "k8s-upgrades/role": "system" },
                     upgradeSettings: d.upgradeSettings,
@@ -194,6 +215,33 @@ function registerControlPlane(
             tags: { ...aks.tags, "k8s-upgrades/stack": d.plan.stack },
         },
         d.child({ dependsOn: preflight ? [preflight] : [] }),
+    );
+}
+
+/**
+ * After a control plane upgrade, the System pool to the new minor through the agent pool API (`az aks nodepool
+ * upgrade`: AKS's surge upgrade under the pool's upgradeSettings). The step asks AKS first, so a deployment that
+ * failed after it goes on without upgrading again.
+ */
+function registerSystemPoolUpgrade(
+    d: AksDeployment,
+    cluster: containerservice.ManagedCluster,
+): pulumi.Resource | undefined {
+    if (d.plan.controlPlane.change !== "minor") return undefined;
+    return scriptStep(
+        `${d.name}-system-pool`,
+        {
+            create: "aks-system-pool",
+            environment: {
+                K8SU_AKS_RESOURCE_GROUP: d.aks.resourceGroupName,
+                K8SU_AKS_CLUSTER: d.clusterName,
+                K8SU_AKS_POOL: SYSTEM_POOL_NAME,
+                K8SU_TARGET_MINOR: d.targetMinor,
+                K8SU_TIMEOUT_SECONDS: String(aksPoolUpgradeSeconds(d.aks.systemPool.count, d.aks)),
+            },
+            triggers: [d.targetMinor],
+        },
+        d.child({ dependsOn: [cluster] }),
     );
 }
 
@@ -223,7 +271,14 @@ function poolAdapter(d: AksDeployment, cluster: containerservice.ManagedCluster)
                     upgradeSettings: d.upgradeSettings,
                     tags: { ...aks.tags, "k8s-upgrades/pool": pool.name },
                 },
-                d.child({ dependsOn: [cluster, ...deps], ignoreChanges: spec.autoscaler ? ["count"] : [] }),
+                d.child({
+                    dependsOn: [cluster, ...deps],
+                    ignoreChanges: spec.autoscaler ? ["count"] : [],
+                    // An orchestratorVersion change is AKS's surge upgrade, which the provider waits for.
+                    customTimeouts: {
+                        update: `${Math.ceil(aksPoolUpgradeSeconds(spec.autoscaler?.max ?? spec.count, aks) / 60)}m`,
+                    },
+                }),
             );
             return { resource: agentPool, id: pulumi.output(poolName), selector: agentPoolSelector(poolName) };
         },

@@ -97,6 +97,7 @@ async function checkManagedOffers(
         const looked = await lookUpGkeVersions(plan, config.clusters.indexOf(plan.cluster));
         decisions.get(plan.cluster.name)!.gkeVersions = looked.versions;
         issues.push(...looked.issues);
+        plan.warnings.push(...looked.warnings);
     }
     for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
         issues.push(...(await checkUpgradeProfile(plan, config.clusters.indexOf(plan.cluster))));

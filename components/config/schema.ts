@@ -839,6 +839,26 @@ function checkAdoption(c: ClusterInput, ctx: Ctx): void {
                 );
     if (c.provider === "lke" && !/^\d+$/.test(c.import.cluster))
         problem(ctx, ["import", "cluster"], c.import.cluster, "a numeric LKE cluster id such as 12345");
+    // The program writes each pool's import ID in its provider's form: LKE `<cluster>,<pool>` from the two ids,
+    // EKS `<cluster>:<node group>` as given.
+    for (const [pool, id] of Object.entries(c.import.pools)) {
+        if (c.provider === "lke" && !/^\d+$/.test(id))
+            problem(
+                ctx,
+                ["import", "pools", pool],
+                id,
+                "a numeric LKE pool id such as 67890",
+                "linode-cli lke pools-list <cluster id> shows it; the program imports it as <cluster id>,<pool id>.",
+            );
+        if (c.provider === "eks" && !id.startsWith(`${c.import.cluster}:`))
+            problem(
+                ctx,
+                ["import", "pools", pool],
+                id,
+                `<cluster>:<node group>, the cluster being ${c.import.cluster}`,
+                `aws eks list-nodegroups --cluster-name ${c.import.cluster} shows the node groups; write ${c.import.cluster}:<node group>.`,
+            );
+    }
 }
 
 function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {

@@ -9,6 +9,7 @@ import type { GkeSettings, Taint } from "../config";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
+import { type GkeUpgradeShape, gkePoolUpgradeMinutes } from "../timeouts";
 import { formatMinor, requireVersion } from "../versions";
 import {
     carryOutWorkers,
@@ -240,7 +241,15 @@ function poolAdapter(d: GkeDeployment, versions: GkeVersions, cluster: container
                         resourceLabels: gke.resourceLabels,
                     },
                 },
-                d.child({ dependsOn: deps, ignoreChanges: spec.autoscaler ? ["nodeCount"] : [] }),
+                d.child({
+                    dependsOn: deps,
+                    ignoreChanges: spec.autoscaler ? ["nodeCount"] : [],
+                    // The provider waits for a version change under its 30-minute default update timeout; a
+                    // surge or blue-green upgrade of more than a few nodes runs longer (see README "GKE").
+                    customTimeouts: {
+                        update: `${gkePoolUpgradeMinutes(spec.autoscaler?.max ?? spec.count, upgradeSettings as GkeUpgradeShape)}m`,
+                    },
+                }),
             );
             return { resource: np, id: np.name, selector: pulumi.interpolate`${NODE_POOL_LABEL}=${np.name}` };
         },

@@ -8,7 +8,7 @@ import { decideGkeVersions, type GkeVersions } from "./versions";
 export async function lookUpGkeVersions(
     plan: ClusterPlan,
     index: number,
-): Promise<{ versions: GkeVersions; issues: ConfigIssue[] }> {
+): Promise<{ versions: GkeVersions; issues: ConfigIssue[]; warnings: string[] }> {
     const gke = plan.cluster.gke!;
     const offered = await container.getEngineVersions({
         location: gke.location,

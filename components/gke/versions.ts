@@ -4,7 +4,9 @@
 // and the provider only ever upgrades the master when it runs older than that (it never reads the value back).
 // Node pools need an exact version ("1.31.4-gke.1234"): the provider reads the pool's version back, so a fuzzy one
 // would differ on every run and re-issue an upgrade. The exact version a minor's pools run is recorded, so a new GKE
-// patch release never moves a pool; a minor no pool ran before takes the newest the location offers for it.
+// patch release never moves a pool, as long as GKE still offers the recorded one (validNodeVersions); once it does
+// not, a new pool could not be created at it, so the minor takes the newest patch offered, with a warning. A minor
+// no pool ran before takes the newest the location offers for it.
 import { CONFIG_NAMESPACE, type ConfigIssue } from "../config";
 import type { ClusterPlan } from "../plan";
 import { compareVersions, formatMinor, parseProviderVersion, requireVersion } from "../versions";
@@ -57,10 +59,11 @@ export function decideGkeVersions(
     plan: ClusterPlan,
     index: number,
     offered: OfferedVersions,
-): { versions: GkeVersions; issues: ConfigIssue[] } {
+): { versions: GkeVersions; issues: ConfigIssue[]; warnings: string[] } {
     const cfg = plan.cluster;
     const target = formatMinor(requireVersion(cfg.kubernetesVersion));
     const issues: ConfigIssue[] = [];
+    const warnings: string[] = [];
     const field = (rest: string) => `${CONFIG_NAMESPACE}:clusters[${index}].${rest}`;
     const masterMinors = offeredMinors(offered.validMasterVersions);
     const movesControlPlane = plan.controlPlane.change === "create" || plan.controlPlane.change === "minor";
@@ -76,7 +79,14 @@ export function decideGkeVersions(
     const recorded = plan.running?.nodeVersions ?? {};
     const nodeVersions: Record<string, string> = {};
     for (const minor of poolMinors(plan)) {
-        const exact = recorded[minor] ?? newestOfMinor(offered.validNodeVersions, minor);
+        const newest = newestOfMinor(offered.validNodeVersions, minor);
+        const kept = recorded[minor];
+        const stillOffered = kept !== undefined && offered.validNodeVersions.includes(kept);
+        const exact = stillOffered ? kept : newest;
+        if (kept !== undefined && !stillOffered && newest)
+            warnings.push(
+                `GKE no longer offers node version ${kept} (recorded for ${minor}) in ${offered.location}: pools at ${minor} take ${newest}, the newest ${minor} patch offered; a pool already running ${kept} gets GKE's in-place upgrade to it (upgradeSettings)`,
+            );
         if (exact) {
             nodeVersions[minor] = exact;
             continue;
@@ -92,7 +102,7 @@ export function decideGkeVersions(
             hint: `GKE offers no node version of ${minor} in ${offered.location}; choose an offered minor.`,
         });
     }
-    return { versions: { masterVersion: target, nodeVersions }, issues };
+    return { versions: { masterVersion: target, nodeVersions }, issues, warnings };
 }
 
 function offeredMinors(versions: string[]): string[] {

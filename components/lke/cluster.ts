@@ -3,7 +3,14 @@
 
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
-import { type Adoption, adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
+import {
+    type Adoption,
+    adoptionOf,
+    importOption,
+    lkePoolImportId,
+    type ReportedPool,
+    reportedRunningState,
+} from "../adopt";
 import type { ClusterPlan, PoolPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { drainEnvironment } from "../scripts";
@@ -224,7 +231,7 @@ function poolAdapter(
                     taints: pool.taints,
                     tags: [MANAGED_POOL_TAG, `k8s-upgrades-pool-${pool.name}`],
                 },
-                lke.child({ dependsOn: deps, ...importOption(adoption?.pools[pool.name]) }),
+                lke.child({ dependsOn: deps, ...importOption(lkePoolImportId(adoption, pool.name)) }),
             );
             if (adoption) reportedPools[resourceName] = { count: resource.nodeCount, type: resource.type };
             const id = pulumi.interpolate`${resource.id}`;
