@@ -221,7 +221,9 @@ class WorkerPhases {
                 version: formatMinor(requireVersion(blue.version)),
             },
             p.config,
-            [],
+            // Registered after the control plane step like every pool of the cluster: the engine then leaves it
+            // as it is until the control plane has moved, and the policy pack sees no worker change ahead of it.
+            this.gate,
         );
         this.registered.push({ running: { ...blue, retained: true }, id: handle.id });
         this.steps.push(

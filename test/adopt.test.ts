@@ -7,8 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as YAML from "yaml";
+import { recordReported } from "../components/adopt";
 import { parseStackConfig } from "../components/config";
 import { planStack } from "../components/plan";
+import type { RunningCluster } from "../components/running";
 import type { Capture } from "../tools/capture-types";
 import { changes, recordedState } from "../tools/graph";
 import { planForStack, renderPlan } from "../tools/plan";
@@ -316,5 +318,53 @@ describe("adopting an LKE and an EKS cluster that already run", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("what an adopted cluster reports, recorded", () => {
+    const planned: RunningCluster = {
+        name: "api",
+        provider: "eks",
+        controlPlaneVersion: "1.31",
+        clusterId: "api-prod",
+        strategy: "blue-green",
+        upgradeInProgress: false,
+        pools: [{ name: "general", resourceName: "api-general-1-31", version: "1.31", type: "m6i.large", count: 3 }],
+    };
+    const pool = (reported: Record<string, unknown>) => ({
+        "api-general-1-31": { count: 3, type: "m6i.large", ...reported },
+    });
+
+    it("a pool with a version of its own that reports none, or none readable, fails; never the control plane's", () => {
+        for (const version of [undefined, null, "", "latest"])
+            assert.throws(
+                () => recordReported("api", planned, "1.31", pool({ version })),
+                new RegExp(
+                    `cluster api: the adopted pool general reports no readable Kubernetes version \\(${version === undefined ? "none" : JSON.stringify(version)}\\); it is not recorded at the control plane's 1\\.31, since a pool may lag it\\. Nothing is recorded\\. Check its import ID and run 'pulumi refresh'\\.`,
+                ),
+                `version ${JSON.stringify(version)}`,
+            );
+    });
+
+    it("a pool's own version is recorded as reported, lagging or not; a pool that follows the control plane takes its version", () => {
+        const lagging = recordReported("api", planned, "1.31", pool({ version: "v1.30.4-eks-1a2b3c" }));
+        assert.deepEqual(
+            lagging.pools.map((p) => p.version),
+            ["1.30.4"],
+        );
+        assert.equal(lagging.upgradeInProgress, true);
+        const lke = recordReported("web", planned, "1.31", pool({ followsControlPlane: true }));
+        assert.deepEqual(
+            lke.pools.map((p) => p.version),
+            ["1.31"],
+        );
+        assert.equal(lke.validatedVersion, undefined);
+    });
+
+    it("a control plane with no readable version fails", () => {
+        assert.throws(
+            () => recordReported("api", planned, "", pool({ version: "1.31" })),
+            /cluster api: the adopted cluster reports no readable Kubernetes version \(""\); nothing is recorded/,
+        );
     });
 });

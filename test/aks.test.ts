@@ -277,6 +277,28 @@ describe("AKS pure parts", () => {
         );
     });
 
+    test("an upgrade profile with no readable current version is a refusal, even when it offers the target", () => {
+        const config = parseStackConfig("dev", { clusters: [aksCluster("1.35", "in-place")], firstDeployment: true });
+        const plan = planStack(config, undefined).plans[0];
+        for (const [current, shown] of [
+            [undefined, "absent"],
+            ["", '""'],
+            ["latest", '"latest"'],
+        ] as const) {
+            const issues = upgradeProfileIssues(plan, 0, { controlPlaneVersion: current, upgrades: ["1.35.1"] });
+            assert.equal(issues.length, 1, `current version ${shown}`);
+            assert.equal(issues[0].field, "clusters[0].kubernetesVersion");
+            assert.equal(
+                issues[0].allowed,
+                `a version the upgrade profile of AKS cluster rg-data/data offers, which could not be judged: the profile reports no readable current version (controlPlaneProfile.kubernetesVersion ${shown})`,
+            );
+            assert.match(
+                issues[0].hint ?? "",
+                /^Nothing was changed\. .*az aks get-upgrades --resource-group rg-data --name data/,
+            );
+        }
+    });
+
     test("agent pool names fit AKS's rule (a letter first, at most 12 lower-case letters and digits)", () => {
         assert.equal(agentPoolName("data", "data-general-1-34"), "general134");
         for (const n of [

@@ -145,6 +145,24 @@ test("refuses when the source's last validation did not pass at what it runs", (
     assert.match(r.refusals.join("\n"), /runs 1\.31 but its last passed validation was at 1\.30/);
 });
 
+test("refuses a source record with no validatedVersion (absent or null), and writes nothing", () => {
+    for (const validatedVersion of [undefined, null]) {
+        const dir = stackDir();
+        const before = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
+        const source = staging({ validatedVersion });
+        if (validatedVersion === undefined)
+            delete (source.k8sUpgrades as { clusters: { apps: Record<string, unknown> } }).clusters.apps
+                .validatedVersion;
+        const r = promote({ target: "prod", stackDir: dir, sourceOutputs: source });
+        assert.equal(r.ok, false, `validatedVersion ${validatedVersion}: ${r.diff}`);
+        assert.deepEqual(r.refusals, [
+            'cluster apps: stack "staging" runs 1.31 but its last passed validation was never recorded; promote only what was validated',
+        ]);
+        assert.equal(r.diff, "");
+        assert.equal(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8"), before);
+    }
+});
+
 test("refuses when the source's outputs cannot be read", () => {
     const dir = stackDir();
     const unreadable = promote({

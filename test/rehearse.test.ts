@@ -10,11 +10,12 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import type { ClusterPlan } from "../components/plan";
 import { drainEnvironment } from "../components/scripts";
-import { UsageError } from "../tools/cli";
-import { type RehearseResult, rehearse, rehearseCommand } from "../tools/rehearse";
+import { helpText, UsageError } from "../tools/cli";
+import { DEFAULT_TIMING, type RehearseResult, rehearse, rehearseCommand } from "../tools/rehearse";
 import { capacityScript } from "../tools/rehearse/capacity";
+import { findings } from "../tools/rehearse/findings";
 import { loadStackPlan } from "../tools/rehearse/load";
-import { duration } from "../tools/rehearse/render";
+import { duration, renderReport } from "../tools/rehearse/render";
 import {
     type KubeObject,
     parseSnapshot,
@@ -22,7 +23,7 @@ import {
     SnapshotError,
     workloadKeyOf,
 } from "../tools/rehearse/snapshot";
-import { recordedSelector } from "../tools/rehearse/worker-phase";
+import { recordedSelector, rehearseWorkers } from "../tools/rehearse/worker-phase";
 import { type FixtureEvent, KubeApiFixture } from "./fixture/kube-api";
 import { loadState } from "./fixture/load-snapshot";
 import { kubectlBin, runScript, type ScriptRun } from "./fixture/run-script";
@@ -140,6 +141,15 @@ function assertDuration(result: RehearseResult, real: RealRun): void {
 }
 
 const plan = (): ClusterPlan => loadStackPlan("rehearse", DIR).plans[0];
+
+/** A copy of the rehearsal tests' stack and record, its stack file edited. */
+function stackCopy(edit: (yaml: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-rehearse-stack-"));
+    const yaml = fs.readFileSync(path.join(DIR, "Pulumi.rehearse.yaml"), "utf8");
+    fs.writeFileSync(path.join(dir, "Pulumi.rehearse.yaml"), edit(yaml));
+    fs.cpSync(path.join(DIR, "running"), path.join(dir, "running"), { recursive: true });
+    return dir;
+}
 
 describe("snapshot rehearsal against the real drain script", { concurrency: true }, () => {
     test("healthy: predicted to pass; the real drains pass with the same evictions per workload, in the predicted time", async () => {
@@ -286,6 +296,109 @@ describe("snapshot rehearsal, the report", () => {
         assert.equal(f.surplus.blueGreenNodeHours, (5 * (300 + 17 + 11)) / 3600);
         assert.ok(f.surplus.inPlaceNodeHours !== undefined && f.surplus.inPlaceNodeHours > 0);
         assert.equal(duration(3725), "1h 02m 05s");
+    });
+
+    test("a pool the rehearsal cannot model (recycle) makes the verdict incomplete, exit 3, never would pass", () => {
+        const dir = stackCopy((yaml) => yaml.replace("strategy: blue-green", "strategy: recycle"));
+        try {
+            const result = rehearse({ stack: "rehearse", snapshot: snapshotFile("healthy"), stackDir: dir });
+            assert.equal(result.exitCode, 3, result.text);
+            assert.equal(result.findings!.incomplete, true);
+            assert.doesNotMatch(result.text, /would pass/);
+            assert.match(result.text, /verdict: INCOMPLETE: 2 part\(s\) of the worker phase not rehearsed/);
+            assert.match(result.text, /Not rehearsed\n {2}- pool web \(recycle\)/);
+            const md = rehearse({
+                stack: "rehearse",
+                snapshot: snapshotFile("healthy"),
+                stackDir: dir,
+                markdown: true,
+            });
+            assert.equal(md.exitCode, 3);
+            assert.match(md.text, /- verdict: \*\*INCOMPLETE: /);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("blockers in the snapshot make the verdict WOULD FAIL even where the rehearsed run got through", () => {
+        const p = plan();
+        const snapshot = readSnapshot("blocking-pdb");
+        const run = rehearseWorkers(p, snapshot, { ...DEFAULT_TIMING, ...TIMING });
+        // The run as if every drain had finished: the budget that allows no disruption still stops the upgrade.
+        const through = { ...run, failure: undefined };
+        const f = findings(p, snapshot, through, { ...DEFAULT_TIMING, ...TIMING });
+        assert.deepEqual(
+            f.blockers.map((b) => b.kind),
+            ["budget"],
+        );
+        assert.equal(f.wouldFail, true);
+        assert.equal(f.incomplete, false);
+        const text = renderReport(
+            { stack: "rehearse", plan: p, snapshot: "blocking-pdb.json", previous: "test", timing: DEFAULT_TIMING },
+            f,
+            false,
+        );
+        assert.match(text, /verdict: WOULD FAIL: the blockers below stop a drain/);
+        assert.doesNotMatch(text, /would pass/);
+    });
+
+    test("a snapshot of another cluster, or at another version than the record, is refused unless --force", () => {
+        const doc = JSON.parse(fs.readFileSync(snapshotFile("healthy"), "utf8")) as { items: KubeObject[] };
+        const nodes = doc.items.filter((i) => i.kind === "Node");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-rehearse-match-"));
+        try {
+            const write = (name: string, edit: (n: KubeObject) => void) => {
+                const copy = structuredClone(doc);
+                for (const n of copy.items.filter((i) => i.kind === "Node")) edit(n);
+                fs.writeFileSync(path.join(dir, name), JSON.stringify(copy));
+                return path.join(dir, name);
+            };
+            const other = write("other.json", (n) => {
+                n.metadata.labels!["lke.linode.com/pool-id"] = `9${n.metadata.labels!["lke.linode.com/pool-id"]}`;
+            });
+            const newer = write("newer.json", (n) => {
+                (n.status!.nodeInfo as Record<string, string>).kubeletVersion = "v1.31.2";
+            });
+            const refusedOther = rehearse({ stack: "rehearse", snapshot: other, stackDir: DIR, timing: TIMING });
+            assert.equal(refusedOther.exitCode, 1);
+            assert.equal(refusedOther.findings, undefined, "nothing rehearsed");
+            assert.match(
+                refusedOther.text,
+                /^Refused: the snapshot .*other\.json does not match what stack rehearse records for cluster apps/,
+            );
+            assert.match(
+                refusedOther.text,
+                /no node of the snapshot belongs to a pool the record of cluster apps names \(lke\.linode\.com\/pool-id=737356, lke\.linode\.com\/pool-id=948910\)/,
+            );
+            assert.match(refusedOther.text, /or give --force to rehearse this one anyway/);
+            const refusedNewer = rehearse({ stack: "rehearse", snapshot: newer, stackDir: DIR, timing: TIMING });
+            assert.equal(refusedNewer.exitCode, 1);
+            assert.match(
+                refusedNewer.text,
+                new RegExp(
+                    `node ${nodes[0].metadata.name} of pool apps-web-1-30 runs v1\\.31\\.2; the record says the pool runs 1\\.30`,
+                ),
+            );
+            const forced = rehearse({ stack: "rehearse", snapshot: newer, stackDir: DIR, timing: TIMING, force: true });
+            assert.equal(forced.exitCode, 0, forced.text);
+            assert.match(
+                forced.text,
+                /snapshot does not match the record \(rehearsed anyway, --force\): node \S+ of pool apps-web-1-30 runs v1\.31\.2/,
+            );
+            const matching = rehearse({ stack: "rehearse", snapshot: snapshotFile("healthy"), stackDir: DIR });
+            assert.doesNotMatch(matching.text, /does not match/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("--help names --force and the exit codes, 3 incomplete among them", () => {
+        const help = helpText(rehearseCommand);
+        assert.match(help, /^ {2}--force +rehearse a snapshot that does not match the stack's record/m);
+        assert.match(
+            help,
+            /^exit codes: 0 would pass, 1 would fail or refused, 2 usage error, 3 incomplete \(not everything could be rehearsed\)$/m,
+        );
     });
 
     test("usage errors exit 2: no snapshot, an unknown cluster, a snapshot that is not a kubectl List", () => {

@@ -120,7 +120,26 @@ function created(request: CaptureRequest, args: pulumi.runtime.MockResourceArgs)
     return make ? make(inputs, args, request) : { id: args.custom ? `${args.name}-id` : "", state: inputs };
 }
 
-/** An AKS upgrade profile: offline, every minor is offered unless the request lists the offer; only a real preview can refuse one. */
+/** What the stack's previous record says an AKS cluster runs, found by its name in Azure; "" when none does. */
+function recordedAksVersion(request: CaptureRequest, azureName: string): string {
+    const own = request.stackOutputs[`${request.organization}/${request.project}/${request.stack}`] as
+        | {
+              k8sUpgrades?: {
+                  clusters?: Record<string, { clusterId?: unknown; name?: unknown; controlPlaneVersion?: unknown }>;
+              };
+          }
+        | undefined;
+    const clusters = Object.values(own?.k8sUpgrades?.clusters ?? {});
+    const found =
+        clusters.find((c) => String(c.clusterId ?? "").endsWith(`/managedClusters/${azureName}`)) ??
+        clusters.find((c) => c.name === azureName);
+    return typeof found?.controlPlaneVersion === "string" ? found.controlPlaneVersion : "";
+}
+
+/**
+ * An AKS upgrade profile: offline, every minor is offered unless the request lists the offer (only a real preview
+ * can refuse one), and the control plane runs what the request says is live, else what the stack's record says.
+ */
 const aksUpgradeProfile: AnswerCall = (inputs, request) => {
     const cluster = String(inputs.parentResourcePath).split("/").pop() ?? "";
     const offered = request.aksUpgrades?.[cluster] ?? Array.from({ length: 17 }, (_, i) => `1.${24 + i}.0`);
@@ -129,7 +148,7 @@ const aksUpgradeProfile: AnswerCall = (inputs, request) => {
         name: "default",
         properties: {
             controlPlaneProfile: {
-                kubernetesVersion: request.liveVersions?.[cluster] ?? "",
+                kubernetesVersion: request.liveVersions?.[cluster] ?? recordedAksVersion(request, cluster),
                 upgrades: offered.map((kubernetesVersion) => ({ kubernetesVersion })),
             },
         },

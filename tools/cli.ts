@@ -1,8 +1,9 @@
 // What every command of this project does alike: `node:util` parseArgs, `--help` on standard output, and exit
-// codes CI can rely on: 0 done, 1 refused (the command ran and said no), 2 usage (it could not run as asked).
+// codes CI can rely on: 0 done, 1 refused (the command ran and said no), 2 usage (it could not run as asked), and
+// for the rehearsal 3 incomplete (it ran, but left part of the upgrade unjudged).
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
-export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, refused: 1, usage: 2, incomplete: 3 } as const;
 
 /** A mistake in how the command was called; printed with the usage line, exit 2, never with a stack trace. */
 export class UsageError extends Error {}
@@ -16,6 +17,8 @@ export interface Command<V> {
     /** Each option as it appears in --help: ["--dry-run", "print the diff, write nothing"]. */
     help: Array<[string, string]>;
     options: NonNullable<ParseArgsConfig["options"]>;
+    /** The exit codes line of --help, when the command has more than the three every command has. */
+    exitCodes?: string;
     /** Runs with the parsed arguments and returns the exit code. */
     run(values: V, positionals: string[]): Promise<number> | number;
 }
@@ -30,7 +33,7 @@ export function helpText<V>(cmd: Command<V>): string {
         "options:",
         ...cmd.help.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
         "",
-        "exit codes: 0 done, 1 refused, 2 usage error",
+        `exit codes: ${cmd.exitCodes ?? "0 done, 1 refused, 2 usage error"}`,
         "",
     ].join("\n");
 }

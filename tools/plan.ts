@@ -38,6 +38,8 @@ export function loadOutputs(stack: string, file?: string, stackDir = ROOT): Outp
 export interface PlanResult {
     text: string;
     exitCode: number;
+    /** What the program registered and exported: its stackOutputs are what the deployment would record. */
+    capture?: Capture;
 }
 
 export interface PlanOptions {
@@ -78,7 +80,7 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
         previous: previous.outputs,
         sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
     });
-    const plan = renderPlan(stack, capture, previous, promotesFrom, source, opts);
+    const plan = { ...renderPlan(stack, capture, previous, promotesFrom, source, opts), capture };
     return opts.adopt ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
 }
 

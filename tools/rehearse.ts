@@ -1,7 +1,8 @@
 // `npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown]`: the snapshot rehearsal. Plans the
 // stack as `npm run plan` does, then plays the worker phase of one cluster on a snapshot of that cluster (read
 // only; one kubectl command writes it) as the generated scripts would run it, and reports blockers, the cost to
-// workloads, the time per phase and the surplus node-hours. Exits 1 when the upgrade would fail.
+// workloads, the time per phase and the surplus node-hours. Exits 1 when the upgrade would fail (or the snapshot
+// does not match the stack's record, unless --force), 3 when part of the worker phase could not be rehearsed.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../components/config";
@@ -9,6 +10,7 @@ import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { ROOT } from "./harness";
 import { type Findings, findings } from "./rehearse/findings";
 import { loadStackPlan } from "./rehearse/load";
+import { snapshotMismatches } from "./rehearse/match";
 import { renderReport } from "./rehearse/render";
 import { parseSnapshot, SNAPSHOT_COMMAND, SnapshotError } from "./rehearse/snapshot";
 import { type RehearsalTiming, rehearseWorkers, type WorkerRehearsal } from "./rehearse/worker-phase";
@@ -21,6 +23,8 @@ export interface RehearseOptions {
     stackDir?: string;
     previous?: string;
     timing?: Partial<RehearsalTiming>;
+    /** Rehearse a snapshot that does not match the stack's record of the cluster (said in the report). */
+    force?: boolean;
 }
 
 export interface RehearseResult {
@@ -52,15 +56,27 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
             `--cluster ${name}: stack ${opts.stack} has no such cluster; its clusters: ${names.join(", ")}`,
         );
     const snapshot = parseSnapshot(fs.readFileSync(opts.snapshot, "utf8"), opts.snapshot);
+    const mismatches = snapshotMismatches(plan, snapshot);
+    if (mismatches.length > 0 && !opts.force)
+        return {
+            text: [
+                `Refused: the snapshot ${opts.snapshot} does not match what stack ${opts.stack} records for cluster ${name} (${loaded.previous}):`,
+                ...mismatches.map((m) => `  - ${m}`),
+                `Take a new snapshot of the cluster (${SNAPSHOT_COMMAND} > FILE), or give --force to rehearse this one anyway.`,
+                "",
+            ].join("\n"),
+            exitCode: EXIT.refused,
+        };
     const timing = { ...DEFAULT_TIMING, ...opts.timing };
     const run = rehearseWorkers(plan, snapshot, timing);
     const found = findings(plan, snapshot, run, timing);
     const text = renderReport(
-        { stack: opts.stack, plan, snapshot: opts.snapshot, previous: loaded.previous, timing },
+        { stack: opts.stack, plan, snapshot: opts.snapshot, previous: loaded.previous, timing, mismatches },
         found,
         !!opts.markdown,
     );
-    return { text, exitCode: found.wouldFail ? EXIT.refused : EXIT.ok, findings: found, run };
+    const exitCode = found.wouldFail ? EXIT.refused : found.incomplete ? EXIT.incomplete : EXIT.ok;
+    return { text, exitCode, findings: found, run };
 }
 
 interface RehearseValues {
@@ -72,6 +88,7 @@ interface RehearseValues {
     "node-ready-seconds"?: string;
     "pod-exit-seconds"?: string;
     "pod-ready-seconds"?: string;
+    force?: boolean;
 }
 
 function seconds(value: string | undefined, flag: string): number | undefined {
@@ -84,16 +101,19 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 
 export const rehearseCommand: Command<RehearseValues> = {
     name: "rehearse",
-    usage: "npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown]",
+    usage: "npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown] [--force]",
     description:
         "Plans the stack as `npm run plan` does and plays the worker phase of one cluster on a snapshot of it, as the " +
         "generated scripts would run it (cordon, capacity check, drains in batches under PodDisruptionBudgets). " +
         `Reports blockers, the cost to workloads, the time per phase and the surplus node-hours. The snapshot: ${SNAPSHOT_COMMAND} > FILE. ` +
-        "Exits 1 when the upgrade would fail or the config is refused.",
+        "Exits 1 when the upgrade would fail, the config is refused, or the snapshot does not match the stack's record " +
+        "of the cluster (its pools, their versions); 3 when a pool's move cannot be rehearsed (in place, recycle, a " +
+        "lower count, a provider not modelled), which is never reported as passing.",
     help: [
         ["--cluster NAME", "the cluster the snapshot is of (needed when the stack has several)"],
         ["--snapshot FILE", "the snapshot (a kubectl List as JSON)"],
         ["--markdown", "a pull-request comment instead of terminal tables"],
+        ["--force", "rehearse a snapshot that does not match the stack's record (the report says where)"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
         ["--previous FILE", "the stack's outputs (`pulumi stack output --json`), as for npm run plan"],
         ["--node-ready-seconds N", `a new pool's nodes Ready after N s (default ${DEFAULT_TIMING.nodeReadySeconds})`],
@@ -113,7 +133,9 @@ export const rehearseCommand: Command<RehearseValues> = {
         "node-ready-seconds": { type: "string" },
         "pod-exit-seconds": { type: "string" },
         "pod-ready-seconds": { type: "string" },
+        force: { type: "boolean" },
     },
+    exitCodes: "0 would pass, 1 would fail or refused, 2 usage error, 3 incomplete (not everything could be rehearsed)",
     run(values, positionals) {
         if (positionals.length !== 1) throw new UsageError(`give exactly one stack (given: ${positionals.length})`);
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
@@ -139,6 +161,7 @@ export const rehearseCommand: Command<RehearseValues> = {
                 stackDir,
                 previous: values.previous,
                 timing,
+                force: values.force,
             });
             process.stdout.write(result.text);
             return result.exitCode;

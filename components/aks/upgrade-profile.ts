@@ -1,7 +1,7 @@
 // Before an AKS control plane moves, the cluster's upgrade profile (what `az aks get-upgrades` shows) must offer the
 // target minor. The provider has no typed invoke for that endpoint, so the generic resource read fetches it: GET
-// .../managedClusters/<name>/upgradeProfiles/default. A profile that cannot be read, or does not offer the target,
-// is a refusal at preview, before any resource changes.
+// .../managedClusters/<name>/upgradeProfiles/default. A profile that cannot be read, that does not say which version
+// runs, or does not offer the target, is a refusal at preview, before any resource changes.
 import * as resources from "@pulumi/azure-native/resources";
 import { type ClusterConfig, type ConfigIssue, stackFile } from "../config";
 import type { ClusterPlan } from "../plan";
@@ -64,7 +64,13 @@ export function upgradeProfileIssues(
             `Nothing was changed. Check that the credentials of 'pulumi up' can read Microsoft.ContainerService/managedClusters/upgradeProfiles, and try '${ask}'.`,
         );
     const running = parseVersion(profile.controlPlaneVersion);
-    if (running && compareMinor(running, target) === 0) return [];
+    // The offer is only judged against what runs: a profile that does not say it is not read as offering anything.
+    if (!running)
+        return issue(
+            `a version the upgrade profile of AKS cluster ${group}/${name} offers, which could not be judged: the profile reports no readable current version (controlPlaneProfile.kubernetesVersion ${profile.controlPlaneVersion === undefined ? "absent" : JSON.stringify(profile.controlPlaneVersion)})`,
+            `Nothing was changed. Check that the import ID or aks.clusterName names the cluster that runs, and try '${ask}'.`,
+        );
+    if (compareMinor(running, target) === 0) return [];
     const offered = profile.upgrades.map((v) => parseVersion(v)).filter((v) => v !== undefined);
     if (offered.some((v) => compareMinor(v, target) === 0)) return [];
     const minors = [...new Set(offered.map(formatMinor))];

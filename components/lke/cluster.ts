@@ -233,7 +233,12 @@ function poolAdapter(
                 },
                 lke.child({ dependsOn: deps, ...importOption(lkePoolImportId(adoption, pool.name)) }),
             );
-            if (adoption) reportedPools[resourceName] = { count: resource.nodeCount, type: resource.type };
+            if (adoption)
+                reportedPools[resourceName] = {
+                    followsControlPlane: true,
+                    count: resource.nodeCount,
+                    type: resource.type,
+                };
             const id = pulumi.interpolate`${resource.id}`;
             return { resource, id, selector: poolSelector(id) };
         },

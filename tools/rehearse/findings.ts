@@ -30,6 +30,11 @@ export interface WorkloadRow {
 
 export interface Findings {
     wouldFail: boolean;
+    /**
+     * Nothing found would fail, but part of the worker phase was not rehearsed (notRehearsed): no verdict of
+     * "would pass" can be given.
+     */
+    incomplete: boolean;
     /** Where the rehearsed run stops, with what the script would say. */
     failure?: { phase: string; message: string };
     /** What the snapshot itself shows would stop a drain, on every pool to be drained. */
@@ -103,8 +108,10 @@ export function findings(
     const blockers = snapshotBlockers(plan, snapshot);
     const totalSeconds = run.phases.reduce((n, p) => n + p.seconds, 0);
     const hours = run.state.t / 3600;
+    const wouldFail = run.failure !== undefined || blockers.length > 0;
     return {
-        wouldFail: run.failure !== undefined || blockers.length > 0,
+        wouldFail,
+        incomplete: !wouldFail && run.notRehearsed.length > 0,
         failure: run.failure
             ? {
                   phase: run.failure.phase,

@@ -9,6 +9,8 @@ export interface ReportHeader {
     snapshot: string;
     previous: string;
     timing: RehearsalTiming;
+    /** Where the snapshot contradicts the stack's record (rehearsed anyway, --force). */
+    mismatches?: string[];
 }
 
 export function duration(seconds: number): string {
@@ -33,6 +35,8 @@ function table(head: string[], rows: string[][], markdown: boolean): string[] {
 }
 
 function verdict(f: Findings): string {
+    if (f.incomplete)
+        return `INCOMPLETE: ${f.notRehearsed.length} part(s) of the worker phase not rehearsed (see "Not rehearsed"); nothing found would fail in the rest`;
     if (!f.wouldFail) return "would pass";
     if (f.failure) return `WOULD FAIL at "${f.failure.phase}"`;
     return "WOULD FAIL: the blockers below stop a drain";
@@ -48,6 +52,9 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
         ...(markdown ? [""] : []),
         `${markdown ? "- " : "  "}plan: ${c.provider}, control plane ${h.plan.controlPlane.from ?? "new"} → ${h.plan.controlPlane.to}, workers ${c.workers.strategy}; drain batches of ${drain.batchSize}, grace ${drain.gracePeriodSeconds === undefined ? "each pod's own" : `${drain.gracePeriodSeconds}s`}, timeout ${drain.timeoutSeconds}s, soak ${drain.soakSeconds}s, deleteEmptyDirData ${drain.deleteEmptyDirData}`,
         `${markdown ? "- " : "  "}snapshot: ${h.snapshot}; previous outputs: ${h.previous}`,
+        ...(h.mismatches ?? []).map(
+            (m) => `${markdown ? "- " : "  "}snapshot does not match the record (rehearsed anyway, --force): ${m}`,
+        ),
         `${markdown ? "- " : "  "}verdict: ${markdown ? `**${verdict(f)}**` : verdict(f)}`,
         "",
         ...title("Blockers"),
