@@ -50,6 +50,9 @@ test("a script's mutants are judged by the tests that run it", () => {
     for (const file of ["test/script-regressions.test.ts", "test/scripts.test.ts", "test/eviction-rules.test.ts"])
         assert.ok(testFilesFor("drain.sh").includes(file), file);
     assert.ok(testFilesFor("lib.sh").includes("test/kubeadm-scripts.test.ts"));
+    for (const file of ["test/real-checks.test.ts", "test/real-drain.test.ts", "test/real-faults.test.ts"])
+        assert.ok(testFilesFor("lib.sh").includes(file), file);
+    assert.ok(testFilesFor("kubeadm-wait-ready.sh").includes("test/real-checks.test.ts"));
     // The regression tests, which name single bugs, come before the broad ones.
     const forDrain = testFilesFor("drain.sh");
     assert.ok(forDrain.indexOf("test/script-regressions.test.ts") < forDrain.indexOf("test/faults.test.ts"));

@@ -94,7 +94,11 @@ const OWN_TESTS: Record<string, string[]> = {
     "kubeadm-etcd-restore.sh": ["test/kubeadm-restore.test.ts"],
     // Every remote script carries kubeadm-lib.sh, the restore included.
     "kubeadm-lib.sh": ["test/kubeadm-restore.test.ts"],
+    "kubeadm-wait-ready.sh": ["test/real-checks.test.ts"],
 };
+
+/** The scripts' tests on the real control plane, after the quicker ones (each starts its own control plane). */
+const REAL_CLUSTER_TESTS = ["test/real-checks.test.ts", "test/real-drain.test.ts", "test/real-faults.test.ts"];
 
 /**
  * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
@@ -115,6 +119,7 @@ export function testFilesFor(script: string): string[] {
         ...shrink,
         "test/faults.test.ts",
         ...kubeadm,
+        ...REAL_CLUSTER_TESTS,
     ].filter(exists);
 }
 
