@@ -1,28 +1,29 @@
-// `npm run bench [-- --record]`: what moving workers blue → green costs the workloads, for our drain (every blue
-// node cordoned first, then drained in batches: the generated drain script) against the runbook's node-at-a-time
-// procedure (cordon one node, drain it, next), both run with the real kubectl against the API fixture.
-// Two scheduler models: "spread", the baseline, is what the default kube-scheduler does (topology spread of a
-// ReplicaSet's pods over nodes, then least allocated); "image-locality" is a labelled worst case in which the
-// node that already runs a pod of the same ReplicaSet wins. Each cell runs BENCH_REPEATS times (at least 5) and
-// reports the median and the spread. Results go to a temporary file; only --record writes
-// bench/results/drain.json and the README table, so a partial run never replaces the committed figures.
+// `npm run bench [-- drain] [-- --record]`: what moving workers blue → green costs the workloads, for our drain
+// (every blue node cordoned first, then drained in batches: the generated drain script) against the runbook's
+// node-at-a-time procedure (cordon one node, drain it, next), both with the real kubectl against the real control
+// plane (tools/cluster): kube-apiserver's eviction API, the disruption controller, the ReplicaSet controller, the
+// default kube-scheduler placing every replacement, and kwok's kubelets (a pod is Ready READY_AFTER after it is
+// placed, and exits EXIT_AFTER after it is evicted). One control plane for the whole bench; each run has its own
+// namespace and nodes. Each cell runs BENCH_REPEATS times (at least 5) and reports the median and the range.
+// Results go to a temporary file; only --record writes bench/results/drain.json and the README table.
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KubeApiFixture } from "../test/fixture/kube-api";
+import { KUBECTL_FOR_SERVER, podTemplate } from "../test/fixture/real-cluster";
 import { kubectlBin, runScript } from "../test/fixture/run-script";
+import { type KubeApi, watch } from "../tools/cluster/api";
+import { type Cluster, startCluster, stopCluster } from "../tools/cluster/cluster";
+import { binaries } from "../tools/cluster/control-plane";
 
-const KUBECTL = "1.31";
+const KUBECTL = KUBECTL_FOR_SERVER;
 const SIZES = (process.env.BENCH_SIZES ?? "3,10,30").split(",").map(Number);
 const REPEATS = Math.max(5, Number(process.env.BENCH_REPEATS ?? "5"));
 const RECORD = process.argv.includes("--record");
-const SCHEDULERS = ["spread", "image-locality"] as const;
-const SCHEDULER_LABEL: Record<(typeof SCHEDULERS)[number], string> = {
-    spread: "spread (kube-scheduler default, baseline)",
-    "image-locality": "image-locality (worst case)",
-};
+const READY_AFTER = "500ms";
+const EXIT_AFTER = "100ms";
+const SCHEDULER = "kube-scheduler (default profile)";
 const WORKLOADS = [
     { name: "web", pdb: { maxUnavailable: 1 } },
     { name: "api", pdb: { maxUnavailable: 1 } },
@@ -43,34 +44,90 @@ interface Measure {
     drainSeconds: number;
 }
 
-function build(f: KubeApiFixture, n: number, scheduler: (typeof SCHEDULERS)[number]): string[] {
-    f.scheduler = scheduler;
-    f.maxPodsPerNode = WORKLOADS.length + 1;
-    f.timing = { terminationMs: 50, scheduleMs: 50, readyMs: 500, nodeReadyMs: 0, controlPlaneMs: 0 };
-    const blue = Array.from({ length: n }, (_, i) => `blue-${String(i + 1).padStart(2, "0")}`);
-    for (const b of blue) f.addNode(b, { labels: { pool: "blue" }, kubeletVersion: "1.30.9" });
-    for (let i = 1; i <= n; i++) f.addNode(`green-${String(i).padStart(2, "0")}`, { labels: { pool: "green" } });
-    f.addDaemonSet("kube-system", "kube-proxy");
-    for (const w of WORKLOADS) {
-        f.addReplicaSet("default", w.name, n, blue);
-        f.addPdb({ namespace: "default", name: w.name, selector: { app: w.name }, ...w.pdb });
+let runNo = 0;
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 300_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (!(await check())) {
+        if (Date.now() > until) throw new Error(`bench: ${what} did not happen within ${ms / 1000}s`);
+        await new Promise((r) => setTimeout(r, 250));
     }
-    return blue;
 }
 
-function runbook(f: KubeApiFixture, nodes: string[]): Promise<number> {
+interface PodLite {
+    metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+    status?: { conditions?: Array<{ type: string; status: string }> };
+}
+const isReady = (p: PodLite) =>
+    !p.metadata.deletionTimestamp && !!p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+
+/** N blue nodes running N pods of each workload (the scheduler spreads them), then N empty green nodes. */
+async function build(c: Cluster, n: number): Promise<{ ns: string; blue: string[]; tag: string }> {
+    const tag = `r${++runNo}`;
+    const ns = `bench-${tag}`;
+    const api = c.api;
+    const node = (pool: string, i: number) => `${tag}-${pool}-${String(i).padStart(2, "0")}`;
+    const blue = Array.from({ length: n }, (_, i) => node("blue", i + 1));
+    const { addNodes, waitForDefaultServiceAccount } = await import("../tools/cluster/cluster");
+    // Room for one pod of each workload per node: after the move, the green pool holds exactly what blue did.
+    const nodeSpec = (name: string, pool: string) => ({
+        name,
+        pods: String(WORKLOADS.length),
+        labels: { pool: `${tag}-${pool}`, bench: tag },
+    });
+    await addNodes(
+        c,
+        blue.map((b) => nodeSpec(b, "blue")),
+    );
+    await api.create("/api/v1/namespaces", { metadata: { name: ns } });
+    await waitForDefaultServiceAccount(c, ns);
+    for (const w of WORKLOADS) {
+        const template = podTemplate(w.name, {
+            replicas: n,
+            nodeSelector: { bench: tag },
+            readyAfter: READY_AFTER,
+            exitAfter: EXIT_AFTER,
+            graceSeconds: 5,
+        });
+        await api.create(`/apis/apps/v1/namespaces/${ns}/deployments`, {
+            metadata: { name: w.name },
+            spec: { replicas: n, selector: { matchLabels: { app: w.name } }, template },
+        });
+        await api.create(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`, {
+            metadata: { name: w.name },
+            spec: { selector: { matchLabels: { app: w.name } }, ...w.pdb },
+        });
+    }
+    await waitFor(`${ns}: every pod Ready`, async () => {
+        const pods = await api.get<{ items: PodLite[] }>(`/api/v1/namespaces/${ns}/pods`);
+        return pods.items.filter(isReady).length === WORKLOADS.length * n;
+    });
+    await waitFor(`${ns}: the budgets computed`, async () => {
+        const pdbs = await api.get<{ items: Array<{ status?: { expectedPods?: number } }> }>(
+            `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`,
+        );
+        return pdbs.items.every((p) => p.status?.expectedPods === n);
+    });
+    await addNodes(
+        c,
+        Array.from({ length: n }, (_, i) => nodeSpec(node("green", i + 1), "green")),
+    );
+    return { ns, blue, tag };
+}
+
+function runbook(kubeconfig: string, nodes: string[]): Promise<number> {
     // The runbook by hand: for each old node, cordon it, drain it, move on.
     const loop =
-        'for n in $NODES; do kubectl cordon "$n" >/dev/null && kubectl drain "$n" --ignore-daemonsets --grace-period=5 --timeout=600s >/dev/null 2>&1 || exit 1; done';
-    const kubeconfig = path.join(fs.mkdtempSync("/tmp/bench-"), "config");
-    fs.writeFileSync(kubeconfig, f.kubeconfig());
+        'for n in $NODES; do kubectl cordon "$n" >/dev/null && kubectl drain "$n" --ignore-daemonsets --timeout=600s >/dev/null 2>&1 || exit 1; done';
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-")), "config");
+    fs.writeFileSync(file, kubeconfig, { mode: 0o600 });
     return new Promise((resolve) => {
         const child = spawn("bash", ["-c", loop], {
             env: {
                 PATH: `${kubectlBin(KUBECTL)}:/usr/bin:/bin`,
-                KUBECONFIG: kubeconfig,
+                KUBECONFIG: file,
                 NODES: nodes.join(" "),
-                HOME: "/tmp",
+                HOME: os.tmpdir(),
             },
             stdio: "ignore",
         });
@@ -78,64 +135,87 @@ function runbook(f: KubeApiFixture, nodes: string[]): Promise<number> {
     });
 }
 
-async function measure(
-    procedure: Measure["procedure"],
-    n: number,
-    scheduler: (typeof SCHEDULERS)[number],
-): Promise<Measure> {
-    const f = new KubeApiFixture("1.31.4");
-    await f.start();
-    try {
-        const blue = build(f, n, scheduler);
-        const minReady: Record<string, number> = Object.fromEntries(WORKLOADS.map((w) => [w.name, n]));
-        f.onChange(() => {
-            for (const w of WORKLOADS)
-                minReady[w.name] = Math.min(minReady[w.name], f.readyPods("default", { app: w.name }));
-        });
-        const started = Date.now();
-        let code: number;
-        if (procedure === "ours") {
-            const r = await runScript(
-                "drain",
-                {
-                    K8SU_KUBECONFIG: f.kubeconfig(),
-                    K8SU_CLUSTER: "bench",
-                    K8SU_SELECTOR: "pool=blue",
-                    K8SU_MIN_READY_ELSEWHERE: String(n),
-                    K8SU_BATCH_SIZE: "1",
-                    K8SU_SOAK_SECONDS: "0",
-                    K8SU_GRACE_SECONDS: "5",
-                    K8SU_DRAIN_TIMEOUT_SECONDS: "600",
-                    K8SU_DELETE_EMPTYDIR_DATA: "false",
-                },
-                KUBECTL,
-            );
-            code = r.code;
-        } else {
-            code = await runbook(f, blue);
-        }
-        const drainSeconds = (Date.now() - started) / 1000;
-        if (code !== 0) throw new Error(`${procedure} drain failed for n=${n} (${scheduler})`);
-        // Let the last replacements become Ready before counting.
-        await new Promise((r) => setTimeout(r, f.timing.readyMs + 300));
-        const evictions = f.events.filter((e) => e.kind === "evicted").length;
-        const workloadPods = WORKLOADS.length * n;
-        const promised = Object.fromEntries(WORKLOADS.map((w) => [w.name, n - w.pdb.maxUnavailable]));
-        return {
-            procedure,
-            scheduler,
-            nodes: n,
-            workloadPods,
-            evictions,
-            evictionsPerPod: evictions / workloadPods,
-            worstMarginOverBudget: Math.min(...WORKLOADS.map((w) => minReady[w.name] - promised[w.name])),
-            minReady,
-            promised,
-            drainSeconds,
-        };
-    } finally {
-        await f.stop();
+/** Follows the namespace's pods: the fewest Ready per workload and every pod name ever seen. */
+async function follow(api: KubeApi, ns: string) {
+    const ready = new Map<string, PodLite>();
+    const seen = new Set<string>();
+    const minReady: Record<string, number> = {};
+    const count = (app: string) => [...ready.values()].filter((p) => p.metadata.labels?.app === app).length;
+    const initial = await api.get<{ items: PodLite[]; metadata: { resourceVersion: string } }>(
+        `/api/v1/namespaces/${ns}/pods`,
+    );
+    for (const p of initial.items) {
+        seen.add(p.metadata.name);
+        if (isReady(p)) ready.set(p.metadata.name, p);
     }
+    for (const w of WORKLOADS) minReady[w.name] = count(w.name);
+    const w = await watch(
+        api,
+        `/api/v1/namespaces/${ns}/pods?resourceVersion=${initial.metadata.resourceVersion}`,
+        (e) => {
+            const p = e.object as unknown as PodLite;
+            if (!p.metadata?.name) return;
+            seen.add(p.metadata.name);
+            if (e.type !== "DELETED" && isReady(p)) ready.set(p.metadata.name, p);
+            else ready.delete(p.metadata.name);
+            const app = p.metadata.labels?.app;
+            if (app && app in minReady) minReady[app] = Math.min(minReady[app], count(app));
+        },
+    );
+    return { initial: initial.items.length, seen, minReady, stop: () => w.stop() };
+}
+
+async function measure(c: Cluster, kubeconfig: string, procedure: Measure["procedure"], n: number): Promise<Measure> {
+    const { ns, blue, tag } = await build(c, n);
+    const f = await follow(c.api, ns);
+    const started = Date.now();
+    let code: number;
+    if (procedure === "ours") {
+        const r = await runScript(
+            "drain",
+            {
+                K8SU_KUBECONFIG: kubeconfig,
+                K8SU_CLUSTER: "bench",
+                K8SU_SELECTOR: `pool=${tag}-blue`,
+                K8SU_MIN_READY_ELSEWHERE: String(n),
+                K8SU_BATCH_SIZE: "1",
+                K8SU_SOAK_SECONDS: "0",
+                K8SU_GRACE_SECONDS: "",
+                K8SU_DRAIN_TIMEOUT_SECONDS: "600",
+                K8SU_DELETE_EMPTYDIR_DATA: "false",
+            },
+            KUBECTL,
+        );
+        code = r.code;
+        if (code !== 0) console.error(r.stderr);
+    } else {
+        code = await runbook(kubeconfig, blue);
+    }
+    const drainSeconds = (Date.now() - started) / 1000;
+    if (code !== 0) throw new Error(`${procedure} drain failed for n=${n}`);
+    await waitFor(`${ns}: every replacement Ready`, async () => {
+        const pods = await c.api.get<{ items: PodLite[] }>(`/api/v1/namespaces/${ns}/pods`);
+        return pods.items.filter(isReady).length === WORKLOADS.length * n;
+    });
+    f.stop();
+    // Each eviction of a ReplicaSet's pod makes the controller create one replacement under a new name.
+    const evictions = f.seen.size - f.initial;
+    const workloadPods = WORKLOADS.length * n;
+    const promised = Object.fromEntries(WORKLOADS.map((w) => [w.name, n - w.pdb.maxUnavailable]));
+    await c.api.request("DELETE", `/api/v1/namespaces/${ns}`);
+    for (const b of blue) await c.api.request("DELETE", `/api/v1/nodes/${b}`);
+    return {
+        procedure,
+        scheduler: SCHEDULER,
+        nodes: n,
+        workloadPods,
+        evictions,
+        evictionsPerPod: evictions / workloadPods,
+        worstMarginOverBudget: Math.min(...WORKLOADS.map((w) => f.minReady[w.name] - promised[w.name])),
+        minReady: f.minReady,
+        promised,
+        drainSeconds,
+    };
 }
 
 interface Cell {
@@ -165,11 +245,11 @@ const range = (s: { median: number; min: number; max: number }, digits: number, 
 
 function markdownTable(cells: Cell[]): string {
     const rows = [
-        "| scheduler | N | procedure | evictions per pod | lowest ready − budget's promise | drain time | time vs runbook |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| N | procedure | evictions per pod | lowest ready − budget's promise | drain time | time vs runbook |",
+        "| --- | --- | --- | --- | --- | --- |",
         ...cells.map(
             (c) =>
-                `| ${SCHEDULER_LABEL[c.scheduler as (typeof SCHEDULERS)[number]]} | ${c.nodes} | ${c.procedure} | ${range(c.evictionsPerPod, 2)} | ${range(c.worstMarginOverBudget, 0)} | ${range(c.drainSeconds, 1, " s")} | ${c.timeVsRunbook.toFixed(2)} |`,
+                `| ${c.nodes} | ${c.procedure} | ${range(c.evictionsPerPod, 2)} | ${range(c.worstMarginOverBudget, 0)} | ${range(c.drainSeconds, 1, " s")} | ${c.timeVsRunbook.toFixed(2)} |`,
         ),
     ];
     return `${rows.join("\n")}\n`;
@@ -178,44 +258,55 @@ function markdownTable(cells: Cell[]): string {
 const README_START = "<!-- bench:drain:start -->";
 const README_END = "<!-- bench:drain:end -->";
 
+/** Both procedures at one size, REPEATS times each, alternating which goes first. */
+async function cellsFor(c: Cluster, kubeconfig: string, n: number, runs: Measure[]): Promise<Cell[]> {
+    const byProcedure: Record<Measure["procedure"], Measure[]> = { runbook: [], ours: [] };
+    for (let i = 0; i < REPEATS; i++) {
+        // Alternate the order so that neither procedure always runs on a warmer machine.
+        const order: Measure["procedure"][] = i % 2 ? ["ours", "runbook"] : ["runbook", "ours"];
+        for (const procedure of order) byProcedure[procedure].push(await measure(c, kubeconfig, procedure, n));
+    }
+    const runbookMedian = stats(byProcedure.runbook.map((m) => m.drainSeconds)).median;
+    return (["ours", "runbook"] as const).map((procedure) => {
+        const ms = byProcedure[procedure];
+        runs.push(...ms);
+        const drainSeconds = stats(ms.map((m) => m.drainSeconds));
+        const cell: Cell = {
+            scheduler: SCHEDULER,
+            nodes: n,
+            procedure,
+            runs: ms.length,
+            evictionsPerPod: stats(ms.map((m) => m.evictionsPerPod)),
+            worstMarginOverBudget: stats(ms.map((m) => m.worstMarginOverBudget)),
+            drainSeconds,
+            timeVsRunbook: drainSeconds.median / runbookMedian,
+        };
+        console.log(markdownTable([cell]).split("\n")[2]);
+        return cell;
+    });
+}
+
 async function main(): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-bench-"));
+    const c = await startCluster({ dir, binaries: binaries() });
+    const kubeconfig = fs.readFileSync(c.kubeconfigs.admin, "utf8");
     console.log(
-        `kubectl ${KUBECTL}; ${WORKLOADS.length} Deployments of N replicas each (one pod of each per blue node), budgets ${WORKLOADS.map((w) => `${w.name} maxUnavailable ${w.pdb.maxUnavailable}`).join(", ")}; batch size 1 for both procedures; ${REPEATS} runs per cell\n`,
+        `Kubernetes ${c.state.version} (kube-apiserver, kube-controller-manager, ${SCHEDULER}), kwok kubelets; kubectl ${KUBECTL}; ${WORKLOADS.length} Deployments of N replicas each, budgets ${WORKLOADS.map((w) => `${w.name} maxUnavailable ${w.pdb.maxUnavailable}`).join(", ")}; pods Ready ${READY_AFTER} after placement and gone ${EXIT_AFTER} after eviction; batch size 1 for both procedures; ${REPEATS} runs per cell\n`,
     );
     const runs: Measure[] = [];
     const cells: Cell[] = [];
-    for (const scheduler of SCHEDULERS) {
-        for (const n of SIZES) {
-            const byProcedure: Record<Measure["procedure"], Measure[]> = { runbook: [], ours: [] };
-            for (let i = 0; i < REPEATS; i++) {
-                // Alternate the order so that neither procedure always runs on a warmer machine.
-                const order: Measure["procedure"][] = i % 2 ? ["ours", "runbook"] : ["runbook", "ours"];
-                for (const procedure of order) byProcedure[procedure].push(await measure(procedure, n, scheduler));
-            }
-            const runbookMedian = stats(byProcedure.runbook.map((m) => m.drainSeconds)).median;
-            for (const procedure of ["ours", "runbook"] as const) {
-                const ms = byProcedure[procedure];
-                runs.push(...ms);
-                const drainSeconds = stats(ms.map((m) => m.drainSeconds));
-                const cell: Cell = {
-                    scheduler,
-                    nodes: n,
-                    procedure,
-                    runs: ms.length,
-                    evictionsPerPod: stats(ms.map((m) => m.evictionsPerPod)),
-                    worstMarginOverBudget: stats(ms.map((m) => m.worstMarginOverBudget)),
-                    drainSeconds,
-                    timeVsRunbook: drainSeconds.median / runbookMedian,
-                };
-                cells.push(cell);
-                console.log(markdownTable([cell]).split("\n")[2]);
-            }
-        }
+    try {
+        for (const n of SIZES) cells.push(...(await cellsFor(c, kubeconfig, n, runs)));
+    } finally {
+        await stopCluster(dir);
+        fs.rmSync(dir, { recursive: true, force: true });
     }
     const table = markdownTable(cells);
     console.log(`\n${table}`);
     const result = {
         measuredAt: new Date().toISOString(),
+        kubernetes: c.state.version,
+        scheduler: SCHEDULER,
         kubectl: KUBECTL,
         node: process.version,
         cpus: os.cpus().length,
@@ -239,7 +330,7 @@ async function main(): Promise<void> {
         const b = text.indexOf(README_END);
         if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to regenerate`);
         const when = result.measuredAt.slice(0, 10);
-        const intro = `Measured with \`npm run bench -- --record\` on ${result.cpus} CPU(s), N = ${SIZES.join(", ")}, ${REPEATS} runs per cell, median (min–max) (${when}):\n\n`;
+        const intro = `Measured with \`npm run bench -- --record\` against Kubernetes ${result.kubernetes} with ${SCHEDULER} and kwok kubelets, on ${result.cpus} CPU(s), N = ${SIZES.join(", ")}, ${REPEATS} runs per cell, median (min–max) (${when}):\n\n`;
         fs.writeFileSync(readme, `${text.slice(0, a + README_START.length)}\n${intro}${table}${text.slice(b)}`);
         console.log("regenerated the README table");
     }

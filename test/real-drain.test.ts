@@ -4,6 +4,7 @@
 // and stopping them (a deleted pod goes when its grace period or its exit time is up). One control plane for the
 // file; each test has its own namespace and its own nodes, named after the test.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { KUBECTL_FOR_SERVER, type PodView, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript, startScript } from "./fixture/run-script";
@@ -243,6 +244,47 @@ describe("drain on the real control plane", { concurrency: true }, () => {
         assert.equal(second.code, 0, second.stderr);
         assert.equal(onPool(await rc.pods(ns, "app=web"), "kill-blue").length, 0);
         await rc.waitReady(ns, "web", 4);
+        rc.assertHealthy();
+    });
+    test("SIGKILL of the script alone (how the engine cancels a command): its kubectl drain stops, nothing more is evicted", async () => {
+        const ns = await rc.namespace("orphan");
+        await bluePool("orphan", 1);
+        await rc.deployment(ns, "web", { nodeSelector: { test: "orphan" }, replicas: 2 });
+        await rc.deployment(ns, "ledger", { nodeSelector: { test: "orphan" }, replicas: 1 });
+        await rc.pdb(ns, "ledger", { minAvailable: 1 });
+        await rc.waitReady(ns, "web", 2);
+        await rc.waitReady(ns, "ledger", 1);
+        await greenPool("orphan", 1);
+        const env = {
+            K8SU_KUBECONFIG: rc.kubeconfig(),
+            ...drainEnv,
+            K8SU_SELECTOR: "pool=orphan-blue",
+            K8SU_MIN_READY_ELSEWHERE: "1",
+        };
+        // Not its own process group: only the bash script is killed, as Go's exec.CommandContext kills it.
+        const drain = startScript("drain", env, KUBECTL_FOR_SERVER);
+        // The ledger pod's budget holds the drain in its retry loop.
+        while (!(await rc.pods(ns, "app=web")).some((p) => p.terminating)) await sleep(200);
+        drain.child.kill("SIGKILL");
+        await drain.done;
+        const drains = () =>
+            execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+                .split("\n")
+                .filter((l) => l.startsWith("kubectl drain orphan-blue-1"));
+        for (let i = 0; i < 50 && drains().length > 0; i++) await sleep(200);
+        assert.deepEqual(drains(), [], "the orphaned kubectl drain was stopped");
+        // With the budget relaxed, a drain still running would evict the ledger pod at its next 5 s retry.
+        await rc.api.patch(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/ledger`, {
+            spec: { minAvailable: 0 },
+        });
+        await sleep(7000);
+        const ledger = await rc.pods(ns, "app=ledger");
+        assert.equal(
+            ledger.filter((p) => !p.terminating && p.node === "orphan-blue-1").length,
+            1,
+            "nothing evicted after",
+        );
+        assert.equal((await rc.node("orphan-blue-1")).unschedulable, true);
         rc.assertHealthy();
     });
 });

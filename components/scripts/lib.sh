@@ -307,23 +307,25 @@ check_capacity() {
 # its own terminationGracePeriodSeconds unless K8SU_GRACE_SECONDS overrides it. Runs in a background shell that
 # stops the drain when it is told to (TERM) and also when the script itself is gone: pulumi-command cancels a
 # command with SIGKILL (Go's exec.CommandContext), which no trap sees, and the drain must not run on orphaned.
+# The drain is waited for directly, so its end is seen at once; a watcher beside it looks for the script every
+# half second and stops the drain when the script is gone.
 drain_node() {
   local args=(drain "$1" --ignore-daemonsets "--timeout=${K8SU_DRAIN_TIMEOUT_SECONDS}s" "--request-timeout=${K8SU_REQUEST_TIMEOUT_SECONDS}s")
   if [ -n "${K8SU_GRACE_SECONDS:-}" ]; then args+=("--grace-period=$K8SU_GRACE_SECONDS"); fi
   if [ "$K8SU_DELETE_EMPTYDIR_DATA" = "true" ]; then args+=(--delete-emptydir-data); fi
-  local script_pid="$$" drain_pid
+  local script_pid="$$" drain_pid watcher_pid code=0
   kubectl "${args[@]}" &
   drain_pid="$!"
-  trap 'kill -TERM "$drain_pid" 2>/dev/null || :; wait "$drain_pid" 2>/dev/null || :; exit 143' TERM INT
-  while kill -0 "$drain_pid" 2>/dev/null; do
-    if ! kill -0 "$script_pid" 2>/dev/null; then
-      kill -TERM "$drain_pid" 2>/dev/null || :
-      exit 137
-    fi
-    sleep 0.5 &
-    wait "$!" || :
-  done
-  wait "$drain_pid"
+  (
+    while kill -0 "$script_pid" 2>/dev/null; do sleep 0.5; done
+    kill -TERM "$drain_pid" 2>/dev/null || :
+  ) &
+  watcher_pid="$!"
+  trap 'kill -TERM "$drain_pid" "$watcher_pid" 2>/dev/null || :; wait "$drain_pid" 2>/dev/null || :; exit 143' TERM INT
+  wait "$drain_pid" || code=$?
+  kill -TERM "$watcher_pid" 2>/dev/null || :
+  wait "$watcher_pid" 2>/dev/null || :
+  return "$code"
 }
 
 # Names the pods still on the given nodes (after a failed drain; a failure to list is said, not fatal).

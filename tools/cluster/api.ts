@@ -20,6 +20,14 @@ export class KubeApi {
         this.ca = fs.readFileSync(caFile);
     }
 
+    get caBytes(): Buffer {
+        return this.ca;
+    }
+
+    get bearer(): string {
+        return this.token;
+    }
+
     request(method: string, urlPath: string, body?: unknown, contentType = "application/json"): Promise<ApiResponse> {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         return new Promise((resolve, reject) => {
@@ -82,4 +90,54 @@ export class KubeApi {
     apply(urlPath: string, obj: unknown): Promise<unknown> {
         return this.must("PATCH", `${urlPath}?fieldManager=k8su-test&force=true`, obj, "application/apply-patch+yaml");
     }
+}
+
+export interface WatchEvent {
+    type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+    object: Record<string, unknown>;
+}
+
+/**
+ * A watch on a collection (`GET …?watch=1`): `onEvent` gets every event in order until `stop()`. Resolves once the
+ * apiserver has answered the request, so that no change made after it is missed.
+ */
+export function watch(
+    api: KubeApi,
+    collectionPath: string,
+    onEvent: (e: WatchEvent) => void,
+): Promise<{ stop(): void }> {
+    return new Promise((resolve, reject) => {
+        const sep = collectionPath.includes("?") ? "&" : "?";
+        const req = https.request(
+            `${api.server}${collectionPath}${sep}watch=1&allowWatchBookmarks=false`,
+            {
+                method: "GET",
+                ca: api.caBytes,
+                headers: { Authorization: `Bearer ${api.bearer}`, Accept: "application/json" },
+            },
+            (res) => {
+                if (res.statusCode !== 200) {
+                    reject(new Error(`watch ${collectionPath}: ${res.statusCode}`));
+                    res.resume();
+                    return;
+                }
+                let buf = "";
+                res.setEncoding("utf8");
+                res.on("data", (d: string) => {
+                    buf += d;
+                    let nl = buf.indexOf("\n");
+                    while (nl >= 0) {
+                        const line = buf.slice(0, nl).trim();
+                        buf = buf.slice(nl + 1);
+                        if (line) onEvent(JSON.parse(line) as WatchEvent);
+                        nl = buf.indexOf("\n");
+                    }
+                });
+                res.on("error", () => {});
+                resolve({ stop: () => req.destroy() });
+            },
+        );
+        req.on("error", (err) => reject(err));
+        req.end();
+    });
 }
