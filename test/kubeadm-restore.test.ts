@@ -15,6 +15,8 @@ import { UsageError } from "../tools/cli";
 import { ROOT } from "../tools/harness";
 import { planRestore, type RestoreOptions } from "../tools/restore";
 
+/** apt-get install as the node scripts call it: a changed configuration file is kept, never asked about. */
+const APT_INSTALL = "apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install";
 const NODE_BIN = path.join(ROOT, "test", "fixture", "node-bin");
 const SNAPSHOT = "/var/backups/etcd/etcd-before-v1.31.4-20261122T041500Z.db";
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
@@ -218,12 +220,12 @@ test("npm run restore: stops the control plane, restores the snapshot to a new d
         calls[at("etcdutl snapshot restore")],
         /^etcdutl snapshot restore \/var\/backups\/etcd\/etcd-before-v1\.31\.4-20261122T041500Z\.db --data-dir \/var\/lib\/etcd\.restored-\d{8}T\d{6}Z --name cp-1 --initial-cluster cp-1=https:\/\/10\.0\.0\.11:2380 --initial-advertise-peer-urls https:\/\/10\.0\.0\.11:2380$/,
     );
-    assert.ok(at("etcdutl snapshot restore") < at("apt-get install"));
-    assert.ok(at("apt-get install") < at("systemctl restart kubelet"));
+    assert.ok(at("etcdutl snapshot restore") < at(APT_INSTALL));
+    assert.ok(at(APT_INSTALL) < at("systemctl restart kubelet"));
     assert.ok(at("systemctl restart kubelet") < at("kubectl"));
     assert.equal(
-        calls[at("apt-get install")],
-        "apt-get install -y -q --allow-change-held-packages kubeadm=1.30.6-* kubelet=1.30.6-* kubectl=1.30.6-*",
+        calls[at(APT_INSTALL)],
+        `${APT_INSTALL} -y -q --allow-change-held-packages kubeadm=1.30.6-* kubelet=1.30.6-* kubectl=1.30.6-*`,
     );
     const ssh = fs.readFileSync(path.join(n.state, "ssh-args"), "utf8").trim().split("\n");
     assert.deepEqual(ssh.slice(-2), ["ops@10.0.0.11", "bash -s"], "the script goes on stdin");
