@@ -3,7 +3,7 @@
 // 1.31.4, with the snapshot taken before and kubeadm's manifest backup, put back to 1.30.6.
 
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -240,6 +240,7 @@ test("without --confirm naming the cluster nothing runs: the steps are printed a
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /nothing ran: .* Run again with --confirm onprem/);
         assert.match(r.stderr, /etcdutl snapshot restore into a new data directory/);
+        assert.match(r.stderr, /restore of cluster onprem:\n {2}- lost: every write to the cluster since the snapshot/);
     }
     assert.equal(fs.existsSync(path.join(n.state, "ssh-args")), false, "no SSH connection");
     assert.deepEqual(n.calls(), []);
@@ -370,4 +371,67 @@ test("kubelets still newer than the restored API server are named: the skew poli
     assert.match(r.stderr, /kubelets are newer than the API server, which the skew policy forbids: w-1 \(v1\.31\.4\);/);
     assert.doesNotMatch(r.stderr, /w-2/);
     assert.equal(n.file("var/lib/etcd/member/snap/db"), "data as it was before the upgrade");
+});
+
+test("the script says every write since the snapshot is lost, before it stops anything", () => {
+    const n = upgradedNode();
+    const r = runScript(n);
+    assert.equal(r.code, 0, r.stderr);
+    const lost = r.stderr.indexOf("every write to the cluster since the snapshot was taken is lost");
+    assert.notEqual(lost, -1, r.stderr);
+    assert.ok(lost < r.stderr.indexOf("control plane manifests moved"), r.stderr);
+});
+
+test("etcd itself is asked how many members it has: several are refused before anything changes, whatever the stack says", () => {
+    const n = upgradedNode();
+    fs.writeFileSync(
+        path.join(n.state, "etcd-members"),
+        [
+            "8e9e05c52164694d, started, cp-1, https://10.0.0.11:2380, https://10.0.0.11:2379, false",
+            "91bc3c398fb3c146, started, cp-2, https://10.0.0.12:2380, https://10.0.0.12:2379, false",
+            "fd422379fda50e48, started, cp-3, https://10.0.0.13:2380, https://10.0.0.13:2379, false",
+        ].join("\n"),
+    );
+    const r = runScript(n);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+        r.stderr,
+        /etcd on node .* has 3 members \(cp-1 cp-2 cp-3\): restoring one member's snapshot would split/,
+    );
+    assert.ok(
+        n.calls().some((c) => c.startsWith("etcdctl member list")),
+        n.calls().join("\n"),
+    );
+    assert.ok(!n.calls().some((c) => c.startsWith("crictl") || c.startsWith("apt-get")), n.calls().join("\n"));
+    assertUntouched(n);
+    // etcd that cannot answer is no answer: refused too.
+    const down = upgradedNode();
+    fs.writeFileSync(path.join(down.state, "fail-once-etcdctl-member"), "");
+    const d = runScript(down);
+    assert.equal(d.code, 1, d.stderr);
+    assert.match(d.stderr, /etcdctl member list failed on node .*nothing was changed/);
+    assertUntouched(down);
+});
+
+test("HUP while the control plane is stopped (the SSH connection dropped): the manifests go back", async () => {
+    for (const signal of ["SIGHUP", "SIGTERM"] as const) {
+        const n = upgradedNode();
+        // The API server never stops, so the script waits with the manifests moved aside.
+        fs.writeFileSync(path.join(n.state, "stuck-kube-apiserver"), "");
+        const child = spawn("bash", ["-s"], { env: env(n), stdio: ["pipe", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
+        child.stdin.end(buildRemoteScript("kubeadm-etcd-restore", { ...PARAMS, K8SU_TIMEOUT_SECONDS: "600" }));
+        const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+        // Driven by what the script has done, not by time: it signals once the manifests are aside.
+        while (!/waiting for the containers to stop/.test(stderr)) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(n.file("etc/kubernetes/manifests/kube-apiserver.yaml"), undefined, "moved aside");
+        child.kill(signal);
+        const code = await done;
+        assert.notEqual(code, 0, `${signal}: ${stderr}`);
+        assert.match(stderr, /the control plane manifests are back/, signal);
+        assertUntouched(n);
+    }
 });
