@@ -11,6 +11,7 @@
 import * as assert from "node:assert/strict";
 import * as os from "node:os";
 import { test } from "node:test";
+import { preflightEnvironment } from "../components/removed-apis";
 import type { ScriptKind } from "../components/scripts";
 import { type FaultMode, KubeApiFixture } from "./fixture/kube-api";
 import { runScript, type ScriptRun, scriptFrom, startScript } from "./fixture/run-script";
@@ -82,7 +83,7 @@ const linode = (f: KubeApiFixture) => ({
 });
 
 const SCENARIOS: Scenario[] = [
-    { kind: "preflight", build: blueGreen, env: () => ({ K8SU_TARGET_MINOR: "1.31" }), readOnly: true },
+    { kind: "preflight", build: blueGreen, env: () => preflightEnvironment("1.32"), readOnly: true },
     {
         kind: "wait-ready",
         build: blueGreen,
