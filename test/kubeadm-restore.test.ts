@@ -424,9 +424,18 @@ test("HUP while the control plane is stopped (the SSH connection dropped): the m
             stderr += d;
         });
         child.stdin.end(buildRemoteScript("kubeadm-etcd-restore", { ...PARAMS, K8SU_TIMEOUT_SECONDS: "600" }));
-        const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+        let ended = false;
+        const done = new Promise<number | null>((resolve) =>
+            child.on("close", (code) => {
+                ended = true;
+                resolve(code);
+            }),
+        );
         // Driven by what the script has done, not by time: it signals once the manifests are aside.
-        while (!/waiting for the containers to stop/.test(stderr)) await new Promise((r) => setTimeout(r, 20));
+        while (!/waiting for the containers to stop/.test(stderr)) {
+            assert.equal(ended, false, `the script ended before it stopped the control plane:\n${stderr}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
         assert.equal(n.file("etc/kubernetes/manifests/kube-apiserver.yaml"), undefined, "moved aside");
         child.kill(signal);
         const code = await done;
