@@ -158,7 +158,7 @@ export function shellQuote(value: string): string {
 
 const remoteCache = new Map<RemoteScriptKind, string>();
 /**
- * A script run over SSH. Remote environment variables depend on the server's AcceptEnv, so the
+ * A script run over SSH as `bash -s`. Remote environment variables depend on the server's AcceptEnv, so the
  * (non-secret) parameters are written into the script as quoted assignments after its header.
  */
 export function buildRemoteScript(kind: RemoteScriptKind, params: Record<string, string>): string {
@@ -173,7 +173,20 @@ export function buildRemoteScript(kind: RemoteScriptKind, params: Record<string,
     if (given.join() !== [...expected].sort().join())
         throw new Error(`${kind} takes ${expected.join(", ")}; given ${given.join(", ")}`);
     const assignments = expected.map((k) => `${k}=${shellQuote(params[k])}`);
-    return `#!/usr/bin/env bash\n# k8s-upgrades: ${kind} (generated; do not edit the copy in state)\n${assignments.join("\n")}\n${body}`;
+    // bash reads a script from stdin as it runs it, so a child that reads stdin (a dpkg conffile prompt, sudo
+    // asking for a password) would swallow the rest of the script, and bash would end early with status 0. The
+    // whole body is one function, read to its closing brace before anything runs, then called with stdin from
+    // /dev/null: nothing it starts can read the script.
+    return [
+        "#!/usr/bin/env bash",
+        `# k8s-upgrades: ${kind} (generated; do not edit the copy in state)`,
+        ...assignments,
+        "k8su_main() {",
+        body,
+        "}",
+        "k8su_main </dev/null",
+        "",
+    ].join("\n");
 }
 
 /**

@@ -332,6 +332,8 @@ describe("capi-retire against a stand-in management cluster", () => {
             run: (extra: Record<string, string> = {}) =>
                 spawnSync("bash", ["-c", buildScript("capi-retire")], {
                     encoding: "utf8",
+                    // A script that never ends (it went on scaling with the machines still there) fails, not hangs.
+                    timeout: 60_000,
                     env: {
                         PATH: `${bin}:/usr/bin:/bin`,
                         CAPI_STATE: state,
@@ -381,6 +383,24 @@ describe("capi-retire against a stand-in management cluster", () => {
             ["--replicas=2", "--replicas=1", "--replicas=0"],
             "resumes from where it stopped",
         );
+    });
+
+    test("status.replicas at the target while the removed Machines still exist: the next batch waits for the Machines", () => {
+        const c = cluster(5);
+        fs.writeFileSync(path.join(c.state, "status-follows-spec"), "");
+        fs.writeFileSync(path.join(c.state, "drain-every"), "3");
+        const r = c.run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(scales(c.calls()), ["--replicas=3", "--replicas=1", "--replicas=0"]);
+        const atScale = fs.readFileSync(path.join(c.state, "machines-at-scale"), "utf8").trim().split("\n");
+        assert.deepEqual(atScale, ["5", "3", "1"], "each scale-down starts only when the batch before is gone");
+        // Held by a budget: status.replicas says done, the Machines stay, the step fails at its deadline.
+        const held = cluster(3, { blocked: true });
+        fs.writeFileSync(path.join(held.state, "status-follows-spec"), "");
+        const stuck = held.run({ K8SU_BATCH_SIZE: "1", K8SU_DRAIN_TIMEOUT_SECONDS: "1" });
+        assert.equal(stuck.status, 1);
+        assert.match(stuck.stderr, /batch 1 of .* did not drain within 1s; its machines still exist/);
+        assert.deepEqual(scales(held.calls()), ["--replicas=2"]);
     });
 
     test("a failed listing is an error, not 'nothing left'", () => {

@@ -3,7 +3,7 @@
 // 1.31.4, with the snapshot taken before and kubeadm's manifest backup, put back to 1.30.6.
 
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,6 +15,8 @@ import { UsageError } from "../tools/cli";
 import { ROOT } from "../tools/harness";
 import { planRestore, type RestoreOptions } from "../tools/restore";
 
+/** apt-get install as the node scripts call it: a changed configuration file is kept, never asked about. */
+const APT_INSTALL = "apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install";
 const NODE_BIN = path.join(ROOT, "test", "fixture", "node-bin");
 const SNAPSHOT = "/var/backups/etcd/etcd-before-v1.31.4-20261122T041500Z.db";
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
@@ -218,12 +220,12 @@ test("npm run restore: stops the control plane, restores the snapshot to a new d
         calls[at("etcdutl snapshot restore")],
         /^etcdutl snapshot restore \/var\/backups\/etcd\/etcd-before-v1\.31\.4-20261122T041500Z\.db --data-dir \/var\/lib\/etcd\.restored-\d{8}T\d{6}Z --name cp-1 --initial-cluster cp-1=https:\/\/10\.0\.0\.11:2380 --initial-advertise-peer-urls https:\/\/10\.0\.0\.11:2380$/,
     );
-    assert.ok(at("etcdutl snapshot restore") < at("apt-get install"));
-    assert.ok(at("apt-get install") < at("systemctl restart kubelet"));
+    assert.ok(at("etcdutl snapshot restore") < at(APT_INSTALL));
+    assert.ok(at(APT_INSTALL) < at("systemctl restart kubelet"));
     assert.ok(at("systemctl restart kubelet") < at("kubectl"));
     assert.equal(
-        calls[at("apt-get install")],
-        "apt-get install -y -q --allow-change-held-packages kubeadm=1.30.6-* kubelet=1.30.6-* kubectl=1.30.6-*",
+        calls[at(APT_INSTALL)],
+        `${APT_INSTALL} -y -q --allow-change-held-packages kubeadm=1.30.6-* kubelet=1.30.6-* kubectl=1.30.6-*`,
     );
     const ssh = fs.readFileSync(path.join(n.state, "ssh-args"), "utf8").trim().split("\n");
     assert.deepEqual(ssh.slice(-2), ["ops@10.0.0.11", "bash -s"], "the script goes on stdin");
@@ -238,6 +240,7 @@ test("without --confirm naming the cluster nothing runs: the steps are printed a
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /nothing ran: .* Run again with --confirm onprem/);
         assert.match(r.stderr, /etcdutl snapshot restore into a new data directory/);
+        assert.match(r.stderr, /restore of cluster onprem:\n {2}- lost: every write to the cluster since the snapshot/);
     }
     assert.equal(fs.existsSync(path.join(n.state, "ssh-args")), false, "no SSH connection");
     assert.deepEqual(n.calls(), []);
@@ -368,4 +371,76 @@ test("kubelets still newer than the restored API server are named: the skew poli
     assert.match(r.stderr, /kubelets are newer than the API server, which the skew policy forbids: w-1 \(v1\.31\.4\);/);
     assert.doesNotMatch(r.stderr, /w-2/);
     assert.equal(n.file("var/lib/etcd/member/snap/db"), "data as it was before the upgrade");
+});
+
+test("the script says every write since the snapshot is lost, before it stops anything", () => {
+    const n = upgradedNode();
+    const r = runScript(n);
+    assert.equal(r.code, 0, r.stderr);
+    const lost = r.stderr.indexOf("every write to the cluster since the snapshot was taken is lost");
+    assert.notEqual(lost, -1, r.stderr);
+    assert.ok(lost < r.stderr.indexOf("control plane manifests moved"), r.stderr);
+});
+
+test("etcd itself is asked how many members it has: several are refused before anything changes, whatever the stack says", () => {
+    const n = upgradedNode();
+    fs.writeFileSync(
+        path.join(n.state, "etcd-members"),
+        [
+            "8e9e05c52164694d, started, cp-1, https://10.0.0.11:2380, https://10.0.0.11:2379, false",
+            "91bc3c398fb3c146, started, cp-2, https://10.0.0.12:2380, https://10.0.0.12:2379, false",
+            "fd422379fda50e48, started, cp-3, https://10.0.0.13:2380, https://10.0.0.13:2379, false",
+        ].join("\n"),
+    );
+    const r = runScript(n);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+        r.stderr,
+        /etcd on node .* has 3 members \(cp-1 cp-2 cp-3\): restoring one member's snapshot would split/,
+    );
+    assert.ok(
+        n.calls().some((c) => c.startsWith("etcdctl member list")),
+        n.calls().join("\n"),
+    );
+    assert.ok(!n.calls().some((c) => c.startsWith("crictl") || c.startsWith("apt-get")), n.calls().join("\n"));
+    assertUntouched(n);
+    // etcd that cannot answer is no answer: refused too.
+    const down = upgradedNode();
+    fs.writeFileSync(path.join(down.state, "fail-once-etcdctl-member"), "");
+    const d = runScript(down);
+    assert.equal(d.code, 1, d.stderr);
+    assert.match(d.stderr, /etcdctl member list failed on node .*nothing was changed/);
+    assertUntouched(down);
+});
+
+test("HUP while the control plane is stopped (the SSH connection dropped): the manifests go back", async () => {
+    for (const signal of ["SIGHUP", "SIGTERM"] as const) {
+        const n = upgradedNode();
+        // The API server never stops, so the script waits with the manifests moved aside.
+        fs.writeFileSync(path.join(n.state, "stuck-kube-apiserver"), "");
+        const child = spawn("bash", ["-s"], { env: env(n), stdio: ["pipe", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
+        child.stdin.end(buildRemoteScript("kubeadm-etcd-restore", { ...PARAMS, K8SU_TIMEOUT_SECONDS: "600" }));
+        let ended = false;
+        const done = new Promise<number | null>((resolve) =>
+            child.on("close", (code) => {
+                ended = true;
+                resolve(code);
+            }),
+        );
+        // Driven by what the script has done, not by time: it signals once the manifests are aside.
+        while (!/waiting for the containers to stop/.test(stderr)) {
+            assert.equal(ended, false, `the script ended before it stopped the control plane:\n${stderr}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(n.file("etc/kubernetes/manifests/kube-apiserver.yaml"), undefined, "moved aside");
+        child.kill(signal);
+        const code = await done;
+        assert.notEqual(code, 0, `${signal}: ${stderr}`);
+        assert.match(stderr, /the control plane manifests are back/, signal);
+        assertUntouched(n);
+    }
 });

@@ -85,6 +85,9 @@ function run(
     return { code: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
 }
 
+/** apt-get as the node scripts call it: a changed configuration file is kept, never asked about. */
+const APT = "apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+
 const minor = { K8SU_TARGET_VERSION: "1.31.4", K8SU_PACKAGE_MANAGER: "apt", K8SU_SWITCH_REPOSITORY: "true" };
 
 test("first control plane node (apt): repository to v1.31, kubeadm unheld, installed at exactly 1.31.4, held, then upgrade plan and apply", () => {
@@ -93,8 +96,8 @@ test("first control plane node (apt): repository to v1.31, kubeadm unheld, insta
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(n.calls(), [
         "apt-mark unhold kubeadm",
-        "apt-get update -q",
-        "apt-get install -y -q --allow-change-held-packages kubeadm=1.31.4-*",
+        `${APT} update -q`,
+        `${APT} install -y -q --allow-change-held-packages kubeadm=1.31.4-*`,
         "apt-mark hold kubeadm",
         "kubeadm version -o short",
         "kubeadm upgrade plan v1.31.4",
@@ -143,13 +146,42 @@ test("a control plane node's kubelet step upgrades kubelet and kubectl only, hel
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(n.calls(), [
         "apt-mark unhold kubelet kubectl",
-        "apt-get update -q",
-        "apt-get install -y -q --allow-change-held-packages kubelet=1.31.4-* kubectl=1.31.4-*",
+        `${APT} update -q`,
+        `${APT} install -y -q --allow-change-held-packages kubelet=1.31.4-* kubectl=1.31.4-*`,
         "apt-mark hold kubelet kubectl",
         "systemctl daemon-reload",
         "systemctl restart kubelet",
     ]);
     assert.equal(n.held("kubelet") && n.held("kubectl"), true);
+});
+
+test("a child that reads stdin cannot swallow the rest of a script streamed to `bash -s`: the steps after it still run", () => {
+    for (const [tool, kind, params] of [
+        ["kubeadm", "kubeadm-kubelet", { ...minor, K8SU_ROLE: "worker" }],
+        ["apt-get", "kubeadm-kubelet", { ...minor, K8SU_ROLE: "control-plane" }],
+        ["etcdctl", "kubeadm-etcd-snapshot", { K8SU_TARGET_VERSION: "1.31.4", K8SU_SNAPSHOT_DIR: "/var/backups/etcd" }],
+    ] as const) {
+        const n = node("apt");
+        fs.writeFileSync(path.join(n.state, `read-stdin-${tool}`), "");
+        const r = run(n, kind, params);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(n.state, `read-stdin-${tool}`), "utf8"), "", `${tool} read the script`);
+        if (kind === "kubeadm-kubelet") {
+            assert.equal(n.calls().at(-1), "systemctl restart kubelet", `${tool}: the script ran to its end`);
+            assert.match(r.stderr, /kubelet restarted/);
+        } else assert.match(r.stderr, /etcd snapshot saved and verified/);
+    }
+});
+
+test("apt installs without a question: a configuration file changed on the node is kept (DEBIAN_FRONTEND=noninteractive, --force-confold)", () => {
+    const n = node("apt");
+    fs.writeFileSync(path.join(n.state, "conffile-prompt"), "");
+    const r = run(n, "kubeadm-kubelet", { ...minor, K8SU_ROLE: "worker" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.existsSync(path.join(n.state, "prompted")), false, "dpkg asked about a configuration file");
+    assert.doesNotMatch(r.stderr, /conffile prompt/);
+    assert.deepEqual(["kubeadm", "kubelet", "kubectl"].map(n.version), ["1.31.4", "1.31.4", "1.31.4"]);
+    assert.equal(n.calls().at(-1), "systemctl restart kubelet");
 });
 
 test("a patch upgrade leaves the package repository alone", () => {

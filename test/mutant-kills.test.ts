@@ -129,4 +129,69 @@ describe("mutants killed", { concurrency: true }, () => {
             assert.equal(r.code, 0, r.stderr);
             assert.doesNotMatch(r.stderr, /blue-1/);
         }));
+
+    // cordon_nodes reads spec.unschedulable from the patch's answer, because `kubectl cordon` exits 0 even when the
+    // API refused the patch. An answer without the field (an admission webhook that dropped it) is no cordon.
+    test("mutant lib.sh cordon check loosened: a cordon patch answered with spec.unschedulable unset is not read as cordoned", () =>
+        withFixture(async (f) => {
+            f.patchDropsUnschedulable = true;
+            const r = await runScript(
+                "cordon",
+                { K8SU_KUBECONFIG: f.kubeconfig(), K8SU_SELECTORS: "pool=blue" },
+                KUBECTL,
+                { killAfterMs: 60_000 },
+            );
+            assert.equal(r.code, 1, r.stderr);
+            assert.match(r.stderr, /node blue-1 is not cordoned after the patch \(spec\.unschedulable is 'unset'\)/);
+            assert.doesNotMatch(r.stderr, /cordoned blue-1/);
+        }));
+
+    // lke-in-place.sh waits for the surge node to be Ready at the target before it takes the first old node out:
+    // until then the pool has one node fewer than it should, and an old node would be drained onto nothing new.
+    test("mutant lke-in-place.sh surge wait dropped: the first old node is cordoned only once the surge node is Ready at the target", async () => {
+        const f = new KubeApiFixture("1.31.1");
+        await f.start();
+        try {
+            f.servedVersion = "1.31.1";
+            // The surge node takes a while to become Ready; the drain must wait for it, not for a clock.
+            f.timing = { ...f.timing, nodeReadyMs: 1500, linodeDeleteMs: 150 };
+            const nodes = f.addLkePool(21, 2, "1.30.9");
+            f.addReplicaSet("default", "web", 2, nodes);
+            let readyAtFirstCordon: number | undefined;
+            f.onChange(() => {
+                if (readyAtFirstCordon === undefined && f.events.some((e) => e.kind === "cordoned"))
+                    readyAtFirstCordon = f
+                        .lkeNodes(21)
+                        .filter((n) => n.ready && n.kubeletVersion.startsWith("1.31.")).length;
+            });
+            const r = await runScript(
+                "lke-in-place",
+                {
+                    K8SU_KUBECONFIG: f.kubeconfig(),
+                    LINODE_API_URL: f.linodeUrl(),
+                    LINODE_TOKEN: f.linodeToken,
+                    K8SU_LKE_CLUSTER_ID: String(f.clusterId),
+                    K8SU_LKE_POOL_ID: "21",
+                    K8SU_POOL_COUNT: "2",
+                    K8SU_TARGET_MINOR: "1.31",
+                    K8SU_READY_TIMEOUT_SECONDS: "120",
+                    K8SU_GRACE_SECONDS: "",
+                    K8SU_DRAIN_TIMEOUT_SECONDS: "120",
+                    K8SU_DELETE_EMPTYDIR_DATA: "false",
+                    K8SU_CURL_RETRIES: "0",
+                    K8SU_POLL_SECONDS: "0.2",
+                },
+                KUBECTL,
+                { killAfterMs: 180_000 },
+            );
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(
+                readyAtFirstCordon,
+                1,
+                "the first old node was cordoned before the surge node was Ready at 1.31",
+            );
+        } finally {
+            await f.stop();
+        }
+    });
 });

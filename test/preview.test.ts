@@ -13,6 +13,7 @@ import { buildScript, checkoutScript, embeddedScript, SCRIPT_KINDS, scriptDigest
 import { ROOT, readStackFile } from "../tools/harness";
 import { previewDiff } from "../tools/preview-diff";
 import { runProgram } from "./helpers";
+import { runShellcheck } from "./shellcheck-run";
 
 const COMMAND = "command:local:Command";
 
@@ -74,7 +75,7 @@ test("the step forms and the runner pass shellcheck", () => {
         fs.writeFileSync(path.join(dir, name), `#!/usr/bin/env bash\n${text}`);
         files.push(path.join(dir, name));
     }
-    const r = spawnSync("shellcheck", ["-S", "style", ...files], { encoding: "utf8" });
+    const r = runShellcheck(["-S", "style", ...files]);
     assert.equal(r.status, 0, r.stdout);
 });
 

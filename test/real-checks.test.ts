@@ -5,6 +5,7 @@
 // order: the broken objects of the failing pre-flight are removed before the next test.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { preflightEnvironment } from "../components/removed-apis";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript } from "./fixture/run-script";
 
@@ -52,7 +53,7 @@ describe("checks and waits on the real control plane", { concurrency: false }, (
             { name: "pf-1", labels: { test: "pf" } },
             { name: "pf-2", labels: { test: "pf" } },
         ]);
-        const r = await run("preflight", { K8SU_TARGET_MINOR: "1.35" });
+        const r = await run("preflight", preflightEnvironment("1.35"));
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /API server ready/);
         assert.match(r.stderr, /pre-flight passed for an upgrade to 1\.35/);
@@ -69,7 +70,7 @@ describe("checks and waits on the real control plane", { concurrency: false }, (
         await rc.waitReady(ns, "ledger", 2);
         await budgetComputed(ns, "ledger", 2);
         try {
-            const r = await run("preflight", { K8SU_TARGET_MINOR: "1.35" });
+            const r = await run("preflight", preflightEnvironment("1.35"));
             assert.equal(r.code, 1);
             assert.match(r.stderr, /node pf-dead is not Ready \(Ready=Unknown, kubelet \)/);
             assert.match(r.stderr, /kube-system pod coredns-stuck \(Pending\) is not Running/);

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { preflightEnvironment } from "../components/removed-apis";
 import type { ScriptKind } from "../components/scripts";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { type RunOptions, runScript, scriptFrom, startScript } from "./fixture/run-script";
@@ -99,7 +100,7 @@ describe("scripts", { concurrency: true }, () => {
             });
             assert.equal(r.code, 0, r.stderr);
             f.nodes.get("green-2")!.ready = false;
-            const notReady = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
+            const notReady = await run(f, "preflight", preflightEnvironment("1.31"));
             assert.equal(notReady.code, 1);
             assert.match(notReady.stderr, /node green-2 is not Ready \(Ready=False/);
             assert.doesNotMatch(notReady.stderr, /node green-1 is not Ready/);

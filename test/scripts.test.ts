@@ -2,7 +2,11 @@
 // fixture's 1.31 API server) against the in-process API fixture.
 
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { preflightEnvironment } from "../components/removed-apis";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { availableKubectlMinors, runScript } from "./fixture/run-script";
 
@@ -56,7 +60,7 @@ for (const kubectl of KUBECTL_MINORS) {
 
         test("pre-flight passes on a healthy cluster", () =>
             withFixture(blueGreen, async (f) => {
-                const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
+                const r = await run(f, "preflight", preflightEnvironment("1.31"));
                 assert.equal(r.code, 0, r.stderr);
                 assert.match(r.stderr, /pre-flight passed for an upgrade to 1\.31/);
             }));
@@ -83,7 +87,7 @@ for (const kubectl of KUBECTL_MINORS) {
                     f.addBarePod("kube-system", "coredns-broken", "green-1", { phase: "Pending" });
                 },
                 async (f) => {
-                    const r = await run(f, "preflight", { K8SU_TARGET_MINOR: "1.31" });
+                    const r = await run(f, "preflight", preflightEnvironment("1.31"));
                     assert.equal(r.code, 1);
                     assert.match(r.stderr, /node green-2 is not Ready \(Ready=False, kubelet v1\.31\.4\)/);
                     assert.match(
@@ -396,3 +400,116 @@ for (const kubectl of KUBECTL_MINORS) {
             ));
     });
 }
+
+describe("pre-flight: removed APIs, system pods and pluto (kubectl 1.32)", { concurrency: true }, () => {
+    const run = (f: KubeApiFixture, env: Record<string, string>, pathPrefix: string[] = []) =>
+        runScript("preflight", { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, "1.32", { pathPrefix });
+    const flowschemas = (f: KubeApiFixture) => {
+        blueGreen(f);
+        f.customResources.push({
+            group: "flowcontrol.apiserver.k8s.io",
+            version: "v1beta3",
+            plural: "flowschemas",
+            kind: "FlowSchema",
+        });
+        const flowschema = (name: string, manager: string, apiVersion: string) =>
+            f.customObjects.set(`flowschemas.flowcontrol.apiserver.k8s.io//${name}`, {
+                apiVersion: "flowcontrol.apiserver.k8s.io/v1beta3",
+                kind: "FlowSchema",
+                metadata: { name, managedFields: [{ manager, operation: "Apply", apiVersion }] },
+            });
+        flowschema("exempt", "api-priority-and-fairness-config-producer-v1", "flowcontrol.apiserver.k8s.io/v1");
+        flowschema("legacy-batch", "helm", "flowcontrol.apiserver.k8s.io/v1beta3");
+    };
+
+    test("the live objects of every API version the target removes are listed: those written through it fail, though the metric is empty; the output says what each check covered", () =>
+        withFixture(flowschemas, async (f) => {
+            const r = await run(f, preflightEnvironment("1.32"));
+            assert.equal(r.code, 1, r.stderr);
+            assert.match(
+                r.stderr,
+                /1 of 2 flowschemas written through flowcontrol\.apiserver\.k8s\.io\/v1beta3, which 1\.32 removes: legacy-batch;/,
+            );
+            assert.doesNotMatch(r.stderr, /removes: [^\n]*exempt/, "an object only the v1 manager wrote moves on");
+            assert.match(
+                r.stderr,
+                /flowcontrol\.apiserver\.k8s\.io\/v1beta3 prioritylevelconfigurations is not served/,
+            );
+            assert.match(r.stderr, /checked the 2 API version\(s\) 1\.32 stops serving, 1 served here/);
+            assert.match(r.stderr, /as counted by the API server instance that answered since it started/);
+            assert.match(r.stderr, /pre-flight found 1 problem\(s\):/);
+            // Only the v1 manager: nothing to move, the pre-flight passes.
+            f.customObjects.delete("flowschemas.flowcontrol.apiserver.k8s.io//legacy-batch");
+            const clean = await run(f, preflightEnvironment("1.32"));
+            assert.equal(clean.code, 0, clean.stderr);
+        }));
+
+    test("the API versions a target removes come from the deprecation guide's table; without them the pre-flight refuses to run", () =>
+        withFixture(blueGreen, async (f) => {
+            assert.deepEqual(preflightEnvironment("1.32").K8SU_REMOVED_APIS.split("\n"), [
+                "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas",
+                "flowcontrol.apiserver.k8s.io/v1beta3 prioritylevelconfigurations",
+            ]);
+            assert.match(
+                preflightEnvironment("1.25").K8SU_REMOVED_APIS,
+                /^policy\/v1beta1 podsecuritypolicies no-replacement$/m,
+            );
+            assert.equal(preflightEnvironment("1.31").K8SU_REMOVED_APIS, "");
+            const none = await run(f, preflightEnvironment("1.31"));
+            assert.equal(none.code, 0, none.stderr);
+            assert.match(none.stderr, /1\.31 stops serving no API version/);
+            const unset = await run(f, { K8SU_TARGET_MINOR: "1.31" });
+            assert.equal(unset.code, 1);
+            assert.match(unset.stderr, /K8SU_REMOVED_APIS is not set/);
+        }));
+
+    test("kube-system pods Running with a container in CrashLoopBackOff or ImagePullBackOff fail the pre-flight", () =>
+        withFixture(
+            (f) => {
+                blueGreen(f);
+                f.addBarePod("kube-system", "coredns-7db6d8ff4d-x2x9k", "green-1", { waiting: "CrashLoopBackOff" });
+                f.addBarePod("kube-system", "metrics-server-5d9f9b8b6-q8r2m", "green-2", {
+                    waiting: "ImagePullBackOff",
+                });
+                f.addBarePod("kube-system", "etcd-cp-1", "green-3");
+            },
+            async (f) => {
+                const r = await run(f, preflightEnvironment("1.31"));
+                assert.equal(r.code, 1, r.stderr);
+                assert.match(
+                    r.stderr,
+                    /kube-system pod coredns-7db6d8ff4d-x2x9k: container app is waiting in CrashLoopBackOff/,
+                );
+                assert.match(
+                    r.stderr,
+                    /kube-system pod metrics-server-5d9f9b8b6-q8r2m: container app is waiting in ImagePullBackOff/,
+                );
+                assert.doesNotMatch(r.stderr, /etcd-cp-1/);
+                assert.match(r.stderr, /pre-flight found 2 problem\(s\):/);
+            },
+        ));
+
+    test("pluto exiting 3 (removed APIs found) fails the pre-flight; exiting 2 (deprecated only) does not", () =>
+        withFixture(blueGreen, async (f) => {
+            const verdicts: Array<[number, number]> = [
+                [3, 1],
+                [2, 0],
+                [0, 0],
+                [1, 1],
+            ];
+            for (const [exit, want] of verdicts) {
+                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "pluto-"));
+                fs.writeFileSync(
+                    path.join(bin, "pluto"),
+                    `#!/bin/sh\necho "pluto stand-in, exit ${exit}" >&2\nexit ${exit}\n`,
+                    {
+                        mode: 0o755,
+                    },
+                );
+                const r = await run(f, preflightEnvironment("1.31"), [bin]);
+                assert.equal(r.code, want, `pluto exit ${exit}: ${r.stderr}`);
+                if (exit === 3) assert.match(r.stderr, /pluto found APIs removed in 1\.31/);
+                assert.match(r.stderr, new RegExp(`removed APIs, pluto: .* \\(exit ${exit}\\)`));
+            }
+        }));
+});

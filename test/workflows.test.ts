@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { ROOT } from "../tools/harness";
+import { runShellcheck } from "./shellcheck-run";
 
 test("every workflow passes action-validator", () => {
     const dir = path.join(ROOT, ".github", "workflows");
@@ -273,6 +274,6 @@ test("every workflow script passes shellcheck", () => {
                 files.push(out);
             }
     assert.ok(files.length >= 10);
-    const r = spawnSync("shellcheck", ["-S", "warning", ...files], { encoding: "utf8" });
+    const r = runShellcheck(["-S", "warning", ...files]);
     assert.equal(r.status, 0, r.stdout);
 });

@@ -114,8 +114,9 @@ export function planRestore(opts: RestoreOptions): RestorePlan {
         K8SU_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 600),
     });
     const steps = [
+        `lost: every write to the cluster since the snapshot was taken (objects created, changed or deleted after it go back to how they were then)`,
         `on ${node.name} (${kubeadm.ssh.user}@${node.host}:${kubeadm.ssh.port}), over SSH:`,
-        `check: ${opts.snapshot} exists and verifies; the etcd manifest names the data directory and member; kubeadm's backup under /etc/kubernetes/tmp holds the v${version} manifests`,
+        `check: ${opts.snapshot} exists and verifies; the etcd manifest names the data directory and member, and etcd lists that member as its only one (etcdctl member list); kubeadm's backup under /etc/kubernetes/tmp holds the v${version} manifests`,
         "stop: the etcd, kube-apiserver, kube-controller-manager and kube-scheduler manifests moved aside, their containers waited gone",
         "restore: etcdutl snapshot restore into a new data directory; swapped in, the old data directory kept beside it",
         `packages: the v${version.replace(/\.\d+$/, "")} repository, kubeadm, kubelet and kubectl at exactly ${version}, held`,

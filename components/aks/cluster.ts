@@ -8,6 +8,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as pulumi from "@pulumi/pulumi";
 import type { AksSettings } from "../config";
 import type { ClusterPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { aksPoolUpgradeSeconds } from "../timeouts";
@@ -154,7 +155,7 @@ function registerPreflight(d: AksDeployment): pulumi.Resource | undefined {
         `${d.name}-preflight`,
         {
             create: "preflight",
-            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            environment: preflightEnvironment(d.targetMinor),
             secrets: {
                 K8SU_KUBECONFIG_B64: base64Secret(userKubeconfig(d.aks.resourceGroupName, d.clusterName, d.parent)),
             },

@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CapiAwsSettings, ClusterConfig, ConfigIssue } from "../config";
 import type { ClusterPlan, PoolPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster, RunningPool } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, formatVersion, requireVersion } from "../versions";
@@ -273,7 +274,7 @@ function registerPreflight(d: CapiDeployment, workloadKubeconfig: pulumi.Output<
         `${d.name}-preflight`,
         {
             create: "preflight",
-            environment: { K8SU_TARGET_MINOR: formatMinor(requireVersion(target)) },
+            environment: preflightEnvironment(formatMinor(requireVersion(target))),
             secrets: { K8SU_KUBECONFIG_B64: workloadKubeconfig },
             // A second image move at the same version must pre-flight again.
             triggers: [target, ...plan.pools.map((p) => p.resourceName), ...moves.map((m) => m.to)],

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Adoption, adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
 import type { EksSettings, Taint } from "../config";
 import type { ClusterPlan, PoolPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { formatMinor, requireVersion } from "../versions";
@@ -220,7 +221,7 @@ function registerPreflight(d: EksDeployment): pulumi.Resource | undefined {
         `${d.name}-preflight`,
         {
             create: "preflight",
-            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            environment: preflightEnvironment(d.targetMinor),
             secrets: {
                 K8SU_KUBECONFIG_B64: base64Secret(
                     execKubeconfig(

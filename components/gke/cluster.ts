@@ -7,6 +7,7 @@ import * as container from "@pulumi/gcp/container";
 import * as pulumi from "@pulumi/pulumi";
 import type { GkeSettings, Taint } from "../config";
 import type { ClusterPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
 import { type GkeUpgradeShape, gkePoolUpgradeMinutes } from "../timeouts";
@@ -163,7 +164,7 @@ function registerPreflight(d: GkeDeployment): pulumi.Resource | undefined {
         `${d.name}-preflight`,
         {
             create: "preflight",
-            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            environment: preflightEnvironment(d.targetMinor),
             secrets: {
                 K8SU_KUBECONFIG_B64: base64Secret(
                     gkeKubeconfig(

@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeadmNode, KubeadmSettings } from "../config";
 import type { ClusterPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { buildRemoteScript, drainEnvironment, type RemoteScriptKind } from "../scripts";
 import { base64Secret, scriptStep } from "../steps";
@@ -112,7 +113,7 @@ class KubeadmSteps {
 
     preflight(): pulumi.Resource[] {
         if (!this.plan.preflight) return [];
-        return [this.local(`${this.name}-preflight`, "preflight", { K8SU_TARGET_MINOR: this.targetMinor }, [])];
+        return [this.local(`${this.name}-preflight`, "preflight", preflightEnvironment(this.targetMinor), [])];
     }
 
     /**

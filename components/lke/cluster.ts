@@ -12,6 +12,7 @@ import {
     reportedRunningState,
 } from "../adopt";
 import type { ClusterPlan, PoolPlan } from "../plan";
+import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { drainEnvironment } from "../scripts";
 import { scriptStep } from "../steps";
@@ -117,7 +118,7 @@ function registerPreflight(d: LkeDeployment, parent: pulumi.Resource): pulumi.Re
         `${d.name}-preflight`,
         {
             create: "preflight",
-            environment: { K8SU_TARGET_MINOR: d.targetMinor },
+            environment: preflightEnvironment(d.targetMinor),
             secrets: { K8SU_KUBECONFIG_B64: existingKubeconfig },
             triggers: preflightTriggers(plan),
         },

@@ -5,7 +5,9 @@
 #   checks (nothing changes) → control plane stopped → snapshot restored to a new data directory → swapped in,
 #   the old one kept → kubeadm, kubelet, kubectl at the old version → old manifests → kubelet restarted →
 #   API server ready, this node Ready at the old version, no kubelet newer than the restored API server.
-# Until the swap, a failure puts the manifests back and the cluster runs as before. One stacked etcd member only.
+# Until the swap, any exit puts the manifests back and the cluster runs as before: a failure, TERM, INT, and HUP
+# (the SSH connection gone), whatever status bash reports. One stacked etcd member only, as etcd itself reports it
+# (etcdctl member list). Every write to the cluster since the snapshot is lost; the script says so before it starts.
 # Parameters: K8SU_SNAPSHOT (path on the node), K8SU_TARGET_VERSION (the version to return to), K8SU_PACKAGE_MANAGER,
 # K8SU_SWITCH_REPOSITORY (true|false), K8SU_NODE_NAME (as in kubectl get nodes), K8SU_TIMEOUT_SECONDS.
 require_env K8SU_SNAPSHOT K8SU_TARGET_VERSION K8SU_PACKAGE_MANAGER K8SU_SWITCH_REPOSITORY K8SU_NODE_NAME K8SU_TIMEOUT_SECONDS
@@ -54,6 +56,28 @@ restored="$root$data_dir.restored-$stamp"
 previous="$root$data_dir.before-restore-$stamp"
 if as_root test -e "$restored"; then die "$restored already exists on node $host; nothing was changed"; fi
 
+# The members etcd itself lists, not the nodes the stack names: one member's data restored into a cluster of
+# several splits it (the others keep the newer data and the restored member comes back with a new cluster ID).
+etcd_tls=(--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key)
+if on_node etcdctl; then
+  members="$(as_root env ETCDCTL_API=3 etcdctl member list --write-out=simple "${etcd_tls[@]}")" \
+    || die "etcdctl member list failed on node $host: etcd could not say how many members it has, so the restore cannot know it is alone; nothing was changed"
+else
+  container="$(as_root crictl ps --name '^etcd$' --state Running --quiet)" || die "crictl ps failed on node $host"
+  container="${container%%[[:space:]]*}"
+  [ -n "$container" ] || die "no running etcd container on node $host (and no etcdctl there) to ask how many members etcd has; nothing was changed"
+  members="$(as_root crictl exec "$container" etcdctl member list --write-out=simple "${etcd_tls[@]}")" \
+    || die "etcdctl member list inside the etcd container on node $host failed: etcd could not say how many members it has; nothing was changed"
+fi
+member_names=()
+while IFS=, read -r _ _ name _; do
+  [ -n "$name" ] || continue
+  member_names+=("${name# }")
+done <<< "$members"
+[ "${#member_names[@]}" -gt 0 ] || die "etcdctl member list on node $host named no member; nothing was changed"
+[ "${#member_names[@]}" -eq 1 ] || die "etcd on node $host has ${#member_names[@]} members (${member_names[*]}): restoring one member's snapshot would split the cluster; restore every member by hand (etcd's disaster recovery guide) or remove the others first; nothing was changed"
+[ "${member_names[0]}" = "$member" ] || die "etcd's only member is ${member_names[0]}, but the etcd manifest on node $host names $member; nothing was changed"
+
 # The image tag of a component in a manifest file, or nothing.
 image_tag() {
   local text line
@@ -75,26 +99,32 @@ while IFS= read -r dir; do
   if [ "$tag" = "$version" ]; then backup="$dir"; break; fi
 done <<< "$backups"
 [ -n "$backup" ] || die "no kubeadm manifest backup of v$version under /etc/kubernetes/tmp on node $host (found: ${seen[*]:-none}); the restored data needs the static pod manifests it ran with; nothing was changed"
-log "checks passed on $host: snapshot $K8SU_SNAPSHOT verified, etcd member $member ($data_dir), manifests of v$version in ${backup#"$root"}"
+log "checks passed on $host: snapshot $K8SU_SNAPSHOT verified, etcd member $member ($data_dir) is etcd's only member, manifests of v$version in ${backup#"$root"}"
+log "every write to the cluster since the snapshot was taken is lost: objects created, changed or deleted after it go back to how they were then"
 
 # --- until the swap, any failure puts the control plane back as it was ---
 phase="checks"
 put_back() {
   local c
+  # Stopped between the two moves of the swap: the data from before goes back first, or etcd would start empty.
+  if ! as_root test -e "$root$data_dir" && as_root test -d "$previous"; then as_root mv "$previous" "$root$data_dir" || :; fi
   for c in "${components[@]}"; do
     if as_root test -f "$held/$c.yaml" && ! as_root test -f "$manifests/$c.yaml"; then as_root mv "$held/$c.yaml" "$manifests/$c.yaml" || :; fi
   done
   as_root rm -rf "$restored" || :
 }
+# Before the swap every exit puts the manifests back, whatever its status: bash runs this trap when a signal it
+# does not catch ends it (HUP when the SSH connection drops, PIPE), and $? is then the last command's, often 0.
 on_exit() {
   local code=$?
   case "$phase" in
-    stopping) if [ "$code" -ne 0 ]; then put_back; log "the control plane manifests are back in $manifests; etcd still holds its data in $data_dir, unchanged"; fi ;;
+    stopping) put_back; log "the control plane manifests are back in $manifests; etcd still holds its data in $data_dir, unchanged" ;;
     swapped) if [ "$code" -ne 0 ]; then log "the restored data is in $data_dir, the data from before in ${previous#"$root"}, the manifests from before the restore in ${held#"$root"}; fix what failed and finish the remaining steps by hand (README, Rolling back)"; fi ;;
   esac
   cleanup
 }
 trap on_exit EXIT
+trap 'on_signal HUP 129' HUP
 
 # Waits until no container of these components runs (want=gone) or each runs (want=running).
 wait_containers() {

@@ -22,20 +22,25 @@ switch_repository() {
   log "package repository switched to v$minor ($file)"
 }
 
-# Unhold, install exactly the target version, hold again.
+# Unhold, install exactly the target version, hold again. Nothing may ask a question: no debconf prompt
+# (DEBIAN_FRONTEND=noninteractive, through env because sudo drops the environment), and a configuration file
+# changed on the node is kept, never replaced or asked about (dpkg --force-confdef --force-confold). dnf and yum
+# answer yes with -y and keep a changed %config(noreplace) file, writing the packaged one beside it as .rpmnew.
+# Every child reads /dev/null, never the script (see buildRemoteScript).
 install_packages() {
   local pkg specs=()
   case "$K8SU_PACKAGE_MANAGER" in
     apt)
+      local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
       for pkg in "$@"; do specs+=("$pkg=$K8SU_TARGET_VERSION-*"); done
-      as_root apt-mark unhold "$@" >/dev/null
-      as_root apt-get update -q
-      as_root apt-get install -y -q --allow-change-held-packages "${specs[@]}"
-      as_root apt-mark hold "$@" >/dev/null
+      as_root apt-mark unhold "$@" >/dev/null </dev/null
+      as_root "${apt[@]}" update -q </dev/null
+      as_root "${apt[@]}" install -y -q --allow-change-held-packages "${specs[@]}" </dev/null
+      as_root apt-mark hold "$@" >/dev/null </dev/null
       ;;
     dnf|yum)
       for pkg in "$@"; do specs+=("$pkg-$K8SU_TARGET_VERSION-*"); done
-      as_root "$K8SU_PACKAGE_MANAGER" install -y "${specs[@]}" --disableexcludes=kubernetes
+      as_root "$K8SU_PACKAGE_MANAGER" install -y "${specs[@]}" --disableexcludes=kubernetes </dev/null
       ;;
   esac
   log "installed $* at $K8SU_TARGET_VERSION"
