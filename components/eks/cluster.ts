@@ -8,6 +8,7 @@ import type { EksSettings, Taint } from "../config";
 import type { ClusterPlan, PoolPlan } from "../plan";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
+import { eksNodeGroupUpdateMinutes } from "../timeouts";
 import { formatMinor, requireVersion } from "../versions";
 import {
     carryOutWorkers,
@@ -21,8 +22,6 @@ import {
 import type { AddonName, AddonVersions } from "./addons";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
-/** How long a re-issued node group version update may take. */
-export const NODEGROUP_UPDATE_SECONDS = 7200;
 const TAINT_EFFECTS: Record<Taint["effect"], string> = {
     NoSchedule: "NO_SCHEDULE",
     PreferNoSchedule: "PREFER_NO_SCHEDULE",
@@ -326,6 +325,7 @@ function poolAdapter(
     const rolling = rollingUpdate(d);
     return {
         registerPool: (resourceName, spec, pool, deps) => {
+            const updateMinutes = eksNodeGroupUpdateMinutes(spec.autoscaler?.max ?? spec.count, rolling);
             // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
             const ng = new aws.eks.NodeGroup(
                 resourceName,
@@ -350,6 +350,9 @@ function poolAdapter(
                 d.child({
                     dependsOn: [...deps, ...nodeRole.ready],
                     ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
+                    // A version change is the managed rolling update, which the provider waits for under its
+                    // 60-minute default update timeout; a group of more than a few nodes takes longer.
+                    customTimeouts: { update: `${updateMinutes}m` },
                     ...importOption(adoption?.pools[pool.name]),
                 }),
             );
@@ -367,7 +370,15 @@ function poolAdapter(
             };
         },
         recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
-        inPlace: (p, handle) => nodeGroupVersionStep(d, cluster, p, handle),
+        // The step may wait out an update still running and then issue its own: twice the update's worst case.
+        inPlace: (p, handle) =>
+            nodeGroupVersionStep(
+                d,
+                cluster,
+                p,
+                handle,
+                2 * eksNodeGroupUpdateMinutes(p.config.autoscaler?.max ?? p.config.count, rolling) * 60,
+            ),
     };
 }
 
@@ -379,6 +390,7 @@ function nodeGroupVersionStep(
     cluster: aws.eks.Cluster,
     p: PoolPlan,
     handle: PoolHandle,
+    timeoutSeconds: number,
 ): pulumi.Resource {
     return scriptStep(
         `${p.resourceName}-version`,
@@ -389,7 +401,7 @@ function nodeGroupVersionStep(
                 K8SU_NODEGROUP: handle.id,
                 K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
                 K8SU_FORCE: String(d.eks.forceUpdateVersion),
-                K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
+                K8SU_TIMEOUT_SECONDS: String(timeoutSeconds),
                 ...(d.region ? { K8SU_AWS_REGION: d.region } : {}),
             },
             triggers: [formatMinor(requireVersion(p.version))],
