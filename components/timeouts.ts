@@ -62,3 +62,44 @@ export function gkePoolUpgradeMinutes(nodes: number, u: GkeUpgradeShape): number
     const poolSoak = Math.ceil(seconds(u.blueGreenSettings?.nodePoolSoakDuration) / 60);
     return NODE_PROVISION_MINUTES + batches * batchMinutes + poolSoak + OPERATION_SLACK_MINUTES;
 }
+
+/**
+ * EKS evicts a node's pods for at most this long: then the update fails with PodEvictionFailure, or, with
+ * forceUpdateVersion, the node is terminated regardless (the managed node group update behavior).
+ */
+export const EKS_EVICTION_MINUTES = 15;
+
+/** A managed node group's update config, as the NodeGroup registers it. */
+export interface EksRollingShape {
+    maxUnavailable?: number;
+    maxUnavailablePercentage?: number;
+}
+
+/**
+ * An EKS managed node group version update of `nodes` nodes (the NodeGroup's version change, which the provider
+ * waits for, and the `<pool>-version` step that re-issues it): maxUnavailable nodes at a time (a percentage of the
+ * group rounded down, at least 1), each batch a new instance and the old one's eviction for at most 15 minutes.
+ * In minutes.
+ */
+export function eksNodeGroupUpdateMinutes(nodes: number, rolling: EksRollingShape): number {
+    const total = Math.max(nodes, 1);
+    const parallel =
+        rolling.maxUnavailablePercentage !== undefined
+            ? Math.floor((total * rolling.maxUnavailablePercentage) / 100)
+            : (rolling.maxUnavailable ?? 1);
+    const batches = Math.ceil(total / Math.max(parallel, 1));
+    return batches * (NODE_PROVISION_MINUTES + EKS_EVICTION_MINUTES) + OPERATION_SLACK_MINUTES;
+}
+
+/**
+ * A Cluster API rolling update of `replicas` machines, `parallel` at a time (a MachineDeployment's maxSurge +
+ * maxUnavailable; 1 for a KubeadmControlPlane, which replaces one machine at a time): each batch a new machine and
+ * the old one's drain, which no nodeDrainTimeout cuts short, bounded by the stack's drain timeout. In minutes.
+ */
+export function capiRolloutMinutes(replicas: number, parallel: number, drainTimeoutSeconds: number): number {
+    const batches = Math.ceil(Math.max(replicas, 1) / Math.max(parallel, 1));
+    return batches * (NODE_PROVISION_MINUTES + Math.ceil(drainTimeoutSeconds / 60)) + OPERATION_SLACK_MINUTES;
+}
+
+/** A new MachineDeployment: every machine is created at once, so one node's creation and join, with slack. */
+export const CAPI_CREATE_MINUTES = NODE_PROVISION_MINUTES + OPERATION_SLACK_MINUTES;

@@ -6,8 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { templateName } from "../components/capi-aws/cluster";
+import { controlPlaneRolloutSeconds, templateName } from "../components/capi-aws/cluster";
 import { buildScript } from "../components/scripts";
+import { capiRolloutMinutes } from "../components/timeouts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { ROOT } from "../tools/harness";
@@ -126,6 +127,17 @@ describe("Cluster API blue-green, 1.30.6 → 1.31.4", async () => {
         assert.ok(directDeps(second, "edge-control-plane", KCP).includes("edge-preflight"));
     });
 
+    test("the control plane rollout waits as long as its worst case: one machine at a time, each a new machine and a drain", () => {
+        // 3 replicas × (15 min for the machine + 600 s of drain) + 30 min.
+        assert.equal(env(resource(second, "edge-control-plane-rollout")).K8SU_TIMEOUT_SECONDS, String(105 * 60));
+        assert.equal(controlPlaneRolloutSeconds(5, 900), (5 * 30 + 30) * 60);
+    });
+
+    test("a green MachineDeployment waits for its machines past the Kubernetes provider's 10 minutes; a retiring one waits for nothing", () => {
+        assert.deepEqual(resource(second, "edge-md-0-1-31", MD).customTimeouts, { create: "45m", update: "105m" });
+        assert.equal(resource(second, "edge-md-0-1-30", MD).customTimeouts, undefined);
+    });
+
     test("MachineDeployments depend on the control plane and wait until the rollout is over: total, updated and ready replicas all N", () => {
         assert.ok(
             directDeps(second, "edge-md-0-1-31", MD).includes("edge-control-plane-rollout"),
@@ -224,6 +236,17 @@ describe("Cluster API in-place and images", () => {
         );
         assert.equal(resized.error, undefined, resized.error);
         assert.notEqual(templateOf(resized, "edge-md-0-1-30"), templateOf(second, "edge-md-0-1-30"));
+    });
+
+    test("the rolling update waits as long as its worst case: maxSurge + maxUnavailable machines at a time, each drained", async () => {
+        assert.equal(capiRolloutMinutes(3, 1, 600), 3 * 25 + 30);
+        assert.equal(capiRolloutMinutes(3, 3, 600), 25 + 30);
+        const pace = { maxSurge: 2, maxUnavailable: 1 };
+        const first = await deploy(capiCluster("1.30.6", "in-place", pace, { count: 6 }));
+        const second = await deploy(capiCluster("1.31.4", "in-place", pace, { count: 6 }), first.stackOutputs);
+        assert.equal(second.error, undefined, second.error);
+        // 6 machines, 3 at a time: 2 × (15 + 10) + 30.
+        assert.deepEqual(resource(second, "edge-md-0-1-30", MD).customTimeouts, { create: "45m", update: "80m" });
     });
 
     test("a target with no AMI is refused before anything is registered", async () => {

@@ -743,7 +743,7 @@ const CASES: Case[] = [
         name: "a rollout that is not a map, with an example",
         raw: { clusters: [lke()], rollout: "canary-first" },
         expect: [
-            `${F}, field k8s-upgrades:rollout: given "canary-first"; allowed: a map with waves, and optionally maxConcurrentClusters and soakMinutes. List the waves in order: - clusters: [canary] then - matchLabels: {tier: prod}.`,
+            `${F}, field k8s-upgrades:rollout: given "canary-first"; allowed: a map with waves, and optionally maxConcurrentClusters, soakMinutes and runTimeLimitMinutes. List the waves in order: - clusters: [canary] then - matchLabels: {tier: prod}.`,
         ],
     },
     {

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { buildScript } from "../components/scripts";
+import { eksNodeGroupUpdateMinutes } from "../components/timeouts";
 import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { ROOT } from "../tools/harness";
@@ -156,6 +157,27 @@ describe("EKS in-place and recycle", async () => {
         assert.match(inPlace.second.log ?? "", /PodEvictionFailure/);
         assert.doesNotMatch(forced.second.log ?? "", /PodEvictionFailure/);
         assert.equal(resource(forced.second, "data-general-1-30", NODE_GROUP).inputs.forceUpdateVersion, true);
+    });
+
+    test("a node group update's timeout: maxUnavailable nodes at a time, each a new instance and up to 15 minutes of eviction", () => {
+        // 3 nodes one at a time: 3 × (15 + 15) + 30, past the provider's 60-minute default.
+        assert.equal(eksNodeGroupUpdateMinutes(3, { maxUnavailable: 1 }), 120);
+        assert.equal(eksNodeGroupUpdateMinutes(6, { maxUnavailable: 3 }), 90);
+        // 25 % of 6 is 1.5 nodes: rounded down, so 6 batches.
+        assert.equal(eksNodeGroupUpdateMinutes(6, { maxUnavailablePercentage: 25 }), 210);
+        assert.equal(eksNodeGroupUpdateMinutes(6, { maxUnavailablePercentage: 34 }), 120);
+        assert.equal(eksNodeGroupUpdateMinutes(2, { maxUnavailablePercentage: 10 }), 90, "at least one node at a time");
+    });
+
+    test("each node group registers that timeout for its updates, and the version step waits twice as long", () => {
+        // The pool autoscales up to 6 nodes, 25 % at a time.
+        assert.deepEqual(resource(inPlace.second, "data-general-1-30", NODE_GROUP).customTimeouts, { update: "210m" });
+        // It may wait out an update still running, then issue its own.
+        assert.equal(
+            env(resource(inPlace.second, "data-general-1-30-version")).K8SU_TIMEOUT_SECONDS,
+            String(2 * 210 * 60),
+        );
+        assert.deepEqual(resource(recycle.second, "data-general-1-30", NODE_GROUP).customTimeouts, { update: "210m" });
     });
 
     test("recycle is the rolling update with maxUnavailable 1, and says so", () => {

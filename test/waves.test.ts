@@ -154,6 +154,43 @@ describe("k8s-upgrades:rollout in stack config", () => {
         ]);
     });
 
+    test("soaks that cannot fit in one CI job are refused, naming the waves, the total, the limit and what to do", () => {
+        const three = [...two, lkeCluster({ name: "c" })];
+        const waves = [{ name: "canary", clusters: ["a"] }, { clusters: ["b"] }, { clusters: ["c"] }];
+        let error: unknown;
+        try {
+            parseStackConfig("prod", { clusters: three, rollout: { waves, soakMinutes: 180 } });
+        } catch (err) {
+            error = err;
+        }
+        assert.ok(error instanceof ConfigError, "two soaks of 3 h fill the 6 h of a GitHub-hosted job");
+        assert.deepEqual(error.message.split("\n").slice(1), [
+            '  - Pulumi.prod.yaml: stack "prod", field rollout.soakMinutes: given 180; allowed: soaks that fit in one run of pulumi up: the soaks after waves 1 (canary), 2 (wave 2) hold 180 min each, 360 min in all, and a run may last 360 min (rollout.runTimeLimitMinutes, the job limit of GitHub-hosted runners), with the upgrades themselves still to run. Shorten soakMinutes to at most 179, or split the waves into stacks that deploy in separate runs (for example a canary stack promoted before the rest); on self-hosted runners with a longer job limit, set rollout.runTimeLimitMinutes to it.',
+        ]);
+        // Under the limit, or with a limit a self-hosted runner allows, the same waves pass.
+        assert.equal(
+            parseStackConfig("prod", { clusters: three, rollout: { waves, soakMinutes: 179 } }).rollout?.soakMinutes,
+            179,
+        );
+        const selfHosted = { waves, soakMinutes: 180, runTimeLimitMinutes: 1440 };
+        assert.equal(parseStackConfig("prod", { clusters: three, rollout: selfHosted }).rollout?.soakMinutes, 180);
+        // A lower limit of the team's own is held too; the last wave has no soak, so one wave has none at all.
+        assert.throws(
+            () =>
+                parseStackConfig("prod", {
+                    clusters: three,
+                    rollout: { waves, soakMinutes: 30, runTimeLimitMinutes: 60 },
+                }),
+            /30 min each, 60 min in all, and a run may last 60 min \(rollout\.runTimeLimitMinutes\), .*at most 29/,
+        );
+        const one = { waves: [{ clusters: ["a", "b", "c"] }], soakMinutes: 1440 };
+        assert.equal(parseStackConfig("prod", { clusters: three, rollout: one }).rollout?.soakMinutes, 1440);
+        assert.throws(
+            () => parseStackConfig("prod", { clusters: three, rollout: { waves, runTimeLimitMinutes: 0 } }),
+            /field rollout\.runTimeLimitMinutes: given 0; allowed: a whole number from 1 to 7200/,
+        );
+    });
+
     test("the fleet stack passes the published JSON Schema", () => {
         const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(
             JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")),

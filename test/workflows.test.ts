@@ -174,6 +174,67 @@ test("AWS through OIDC: a role per environment, id-token permission, no access k
     assert.ok(roles >= 3);
 });
 
+test("Azure and Google Cloud through OIDC beside AWS: every job that runs pulumi can reach AKS and GKE stacks", () => {
+    const varRef = (name: RegExp) => new RegExp(`^\\$\\{\\{ vars\\.${name.source} \\}\\}$`);
+    let jobs = 0;
+    for (const [file, wf] of allWorkflows()) {
+        assert.doesNotMatch(
+            JSON.stringify(wf),
+            /client-secret|AZURE_CLIENT_SECRET|credentials_json/,
+            `${file}: a stored key`,
+        );
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            if (!PULUMI_CALL.test(runs(job))) continue;
+            jobs++;
+            const where = `${file} ${name}`;
+            const steps = job.steps ?? [];
+            const firstPulumi = steps.findIndex((s) =>
+                /\bpulumi (up|preview|refresh|stack output)\b/.test(s.run ?? ""),
+            );
+            const [aws] = uses(job, "aws-actions/configure-aws-credentials");
+            // The deploy jobs take the deploy identities, the preview environments the read-only ones, as for AWS.
+            const preview = /PREVIEW/.test(String(aws.with?.["role-to-assume"]));
+            const only = (step: Step, variable: string) => {
+                // Scoped as the AWS step is (same condition), and only where the environment sets the identity.
+                const awsIf = aws.if ? `${aws.if} && ` : "";
+                assert.equal(step.if, `${awsIf}vars.${variable} != ''`, `${where}: ${step.uses} runs when ${step.if}`);
+                assert.ok(steps.indexOf(step) < firstPulumi, `${where}: ${step.uses} after the first pulumi call`);
+                assert.match(String(step.uses), /@v\d+$/, `${where}: ${step.uses} pinned to a major version`);
+            };
+
+            const azure = uses(job, "azure/login");
+            assert.equal(azure.length, 1, `${where} runs pulumi without azure/login`);
+            const clientId = preview ? "AZURE_PREVIEW_CLIENT_ID" : "AZURE_CLIENT_ID";
+            assert.match(String(azure[0].with?.["client-id"]), varRef(new RegExp(clientId)), where);
+            assert.match(String(azure[0].with?.["tenant-id"]), varRef(/AZURE_TENANT_ID/), where);
+            assert.match(String(azure[0].with?.["subscription-id"]), varRef(/AZURE_SUBSCRIPTION_ID/), where);
+            only(azure[0], clientId);
+
+            const auth = uses(job, "google-github-actions/auth");
+            const gcloud = uses(job, "google-github-actions/setup-gcloud");
+            assert.equal(auth.length, 1, `${where} runs pulumi without google-github-actions/auth`);
+            assert.equal(gcloud.length, 1, `${where} runs pulumi without google-github-actions/setup-gcloud`);
+            const account = preview ? "GCP_PREVIEW_SERVICE_ACCOUNT" : "GCP_SERVICE_ACCOUNT";
+            assert.match(
+                String(auth[0].with?.workload_identity_provider),
+                varRef(/GCP_WORKLOAD_IDENTITY_PROVIDER/),
+                where,
+            );
+            assert.match(String(auth[0].with?.service_account), varRef(new RegExp(account)), where);
+            assert.match(String(gcloud[0].with?.install_components), /\bgke-gcloud-auth-plugin\b/, where);
+            assert.ok(
+                steps.indexOf(auth[0]) < steps.indexOf(gcloud[0]),
+                `${where}: gcloud set up before its credentials`,
+            );
+            only(auth[0], account);
+            only(gcloud[0], account);
+
+            assert.equal(job.permissions?.["id-token"], "write", `${where}: OIDC needs id-token: write`);
+        }
+    }
+    assert.ok(jobs >= 3);
+});
+
 test("the pull-request workflow: read-only preview credentials, no deploy, one comment per stack updated in place", () => {
     const wf = workflow("pull-request.yml");
     assert.deepEqual(Object.keys(wf.on), ["pull_request"], "never pull_request_target");

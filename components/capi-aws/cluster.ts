@@ -12,6 +12,7 @@ import type { ClusterPlan, PoolPlan } from "../plan";
 import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster, RunningPool } from "../running";
 import { base64Secret, scriptStep } from "../steps";
+import { CAPI_CREATE_MINUTES, capiRolloutMinutes } from "../timeouts";
 import { formatMinor, formatVersion, requireVersion } from "../versions";
 import { componentInputs, runningStateOf, validationStep } from "../workers";
 
@@ -146,7 +147,13 @@ export function controlPlaneConditions(version: string, replicas: number): strin
         `{.status.readyReplicas}=${replicas}`,
     ];
 }
-export const CONTROL_PLANE_ROLLOUT_SECONDS = 3600;
+/**
+ * How long the control plane's rollout may take: KubeadmControlPlane replaces one machine at a time, each a new
+ * machine and the old one's drain (see capiRolloutMinutes); in seconds.
+ */
+export function controlPlaneRolloutSeconds(replicas: number, drainTimeoutSeconds: number): number {
+    return capiRolloutMinutes(replicas, 1, drainTimeoutSeconds) * 60;
+}
 
 export function waitForAnnotation(conditions: string[]): Record<string, string> {
     return { "pulumi.com/waitFor": JSON.stringify(conditions) };
@@ -328,7 +335,9 @@ function registerControlPlane(
                 K8SU_RESOURCE: `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/${capi.controlPlane.name}`,
                 K8SU_NAMESPACE: capi.namespace,
                 K8SU_CONDITIONS: controlPlaneConditions(target, capi.controlPlane.replicas).join("\n"),
-                K8SU_TIMEOUT_SECONDS: String(CONTROL_PLANE_ROLLOUT_SECONDS),
+                K8SU_TIMEOUT_SECONDS: String(
+                    controlPlaneRolloutSeconds(capi.controlPlane.replicas, d.plan.cluster.workers.drain.timeoutSeconds),
+                ),
             },
             secrets: { K8SU_KUBECONFIG_B64: base64Secret(d.managementKubeconfig) },
             // The image too: a new AMI alone rolls the control plane, and the workers wait for that rollout.
@@ -446,6 +455,21 @@ function machineDeployment(
         d.child({
             dependsOn: [controlPlane],
             ignoreChanges: autoscaled || retiring ? ["spec.replicas"] : [],
+            // The Kubernetes provider waits for the waitFor conditions for 10 minutes unless told otherwise: a new
+            // MachineDeployment creates every machine at once; a template change rolls maxSurge + maxUnavailable
+            // machines at a time, each old one drained. A retiring one has no conditions to wait for.
+            ...(retiring
+                ? {}
+                : {
+                      customTimeouts: {
+                          create: `${CAPI_CREATE_MINUTES}m`,
+                          update: `${capiRolloutMinutes(
+                              autoscaled ? p.config.autoscaler!.max : replicas,
+                              capi.maxSurge + capi.maxUnavailable,
+                              d.plan.cluster.workers.drain.timeoutSeconds,
+                          )}m`,
+                      },
+                  }),
         }),
     );
 }

@@ -2,7 +2,7 @@
 // the TypeScript types the rest of the program uses, and the JSON Schema editors complete stack files with.
 // Cross-field rules that need what runs now (one minor at a time, promotion, node-group lag) live in the planner.
 import { z } from "zod";
-import { type Rollout, resolveRollout } from "../rollout";
+import { type Rollout, type RolloutInput, resolveRollout } from "../rollout";
 import { compareMinor, formatMinor, formatVersion, kubeletSkew, parseVersion } from "../versions";
 import { didYouMean } from "./issues";
 import * as r from "./rules";
@@ -570,6 +570,10 @@ export const clusterSchema = clusterInput.superRefine(crossCheckCluster).transfo
 
 export const DEFAULT_SOAK_MINUTES = 0;
 export const MAX_SOAK_MINUTES = 1440;
+/** How long one job may run on GitHub-hosted runners: 6 hours (docs.github.com, Actions limits). */
+export const DEFAULT_RUN_TIME_LIMIT_MINUTES = 360;
+/** The longest job self-hosted runners allow: 5 days. */
+export const MAX_RUN_TIME_LIMIT_MINUTES = 7200;
 
 function bounded(min: number, max: number, hint?: string) {
     const e = says(`a whole number from ${min} to ${max}`, hint);
@@ -603,25 +607,57 @@ const rollout = strict(
         soakMinutes: bounded(0, MAX_SOAK_MINUTES, "The hold between two waves, in minutes (at most a day).")
             .default(DEFAULT_SOAK_MINUTES)
             .meta({ description: "Minutes to hold after a wave passed validation, before the next starts." }),
+        runTimeLimitMinutes: bounded(
+            1,
+            MAX_RUN_TIME_LIMIT_MINUTES,
+            "How long one run of pulumi up may last where it runs (a CI job's limit), in minutes.",
+        )
+            .default(DEFAULT_RUN_TIME_LIMIT_MINUTES)
+            .meta({
+                description:
+                    "How long one run of pulumi up may last: the CI job's time limit (default 360, GitHub-hosted runners). Every soak must fit in it.",
+            }),
     },
-    "a map with waves, and optionally maxConcurrentClusters and soakMinutes",
+    "a map with waves, and optionally maxConcurrentClusters, soakMinutes and runTimeLimitMinutes",
     "List the waves in order: - clusters: [canary] then - matchLabels: {tier: prod}.",
 );
 
 /** The waves must name real clusters, each once, all of them: checked on the parsed clusters. */
 function checkRollout(stack: { clusters: ClusterConfig[]; rollout?: z.output<typeof rollout> }, ctx: Ctx): void {
     if (!stack.rollout) return;
-    for (const p of resolveRollout(stack.clusters, stack.rollout).problems)
+    const { rollout: resolved, problems } = resolveRollout(stack.clusters, stack.rollout);
+    for (const p of problems)
         ctx.addIssue({
             code: "custom",
             path: p.path,
             input: p.given,
             message: JSON.stringify({ allowed: p.allowed, hint: p.hint, given: p.given }),
         });
+    if (resolved) checkSoaksFit(resolved, stack.rollout.runTimeLimitMinutes, ctx);
+}
+
+/**
+ * Every soak of a rollout runs inside one `pulumi up`, which runs inside one CI job: soaks that fill the job's time
+ * limit leave no time for the upgrades, and the job would be killed mid-rollout. Refused, saying what to do.
+ */
+function checkSoaksFit(resolved: Rollout, limit: number, ctx: Ctx): void {
+    const soaked = resolved.waves.slice(0, -1);
+    const total = resolved.soakMinutes * soaked.length;
+    if (soaked.length === 0 || total < limit) return;
+    const which = soaked.map((w) => `${w.number} (${w.name})`).join(", ");
+    const hosted = limit === DEFAULT_RUN_TIME_LIMIT_MINUTES ? ", the job limit of GitHub-hosted runners" : "";
+    const fits = Math.ceil(limit / soaked.length) - 1;
+    problem(
+        ctx,
+        ["rollout", "soakMinutes"],
+        resolved.soakMinutes,
+        `soaks that fit in one run of pulumi up: the soaks after waves ${which} hold ${resolved.soakMinutes} min each, ${total} min in all, and a run may last ${limit} min (rollout.runTimeLimitMinutes${hosted}), with the upgrades themselves still to run`,
+        `Shorten soakMinutes to at most ${fits}${fits > 0 ? "" : " (no soak)"}, or split the waves into stacks that deploy in separate runs (for example a canary stack promoted before the rest); on self-hosted runners with a longer job limit, set rollout.runTimeLimitMinutes to it.`,
+    );
 }
 
 /** The resolved rollout of a stack whose config parsed (checkRollout has refused any problem). */
-export function rolloutOf(clusters: ClusterConfig[], input: z.output<typeof rollout> | undefined): Rollout | undefined {
+export function rolloutOf(clusters: ClusterConfig[], input: RolloutInput | undefined): Rollout | undefined {
     if (!input) return undefined;
     const { rollout: resolved, problems } = resolveRollout(clusters, input);
     if (!resolved) throw new Error(`rollout: ${problems.map((p) => p.allowed).join("; ")}`);

@@ -9,6 +9,7 @@ import type { ClusterPlan, PoolPlan } from "../plan";
 import { preflightEnvironment } from "../removed-apis";
 import type { RunningCluster } from "../running";
 import { base64Secret, scriptStep } from "../steps";
+import { eksNodeGroupUpdateMinutes } from "../timeouts";
 import { formatMinor, requireVersion } from "../versions";
 import {
     carryOutWorkers,
@@ -22,8 +23,6 @@ import {
 import type { AddonName, AddonVersions } from "./addons";
 
 export const EKS_COMPONENT_TYPE = "k8s-upgrades:eks:Cluster";
-/** How long a re-issued node group version update may take. */
-export const NODEGROUP_UPDATE_SECONDS = 7200;
 const TAINT_EFFECTS: Record<Taint["effect"], string> = {
     NoSchedule: "NO_SCHEDULE",
     PreferNoSchedule: "PREFER_NO_SCHEDULE",
@@ -327,6 +326,7 @@ function poolAdapter(
     const rolling = rollingUpdate(d);
     return {
         registerPool: (resourceName, spec, pool, deps) => {
+            const updateMinutes = eksNodeGroupUpdateMinutes(spec.autoscaler?.max ?? spec.count, rolling);
             // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
             const ng = new aws.eks.NodeGroup(
                 resourceName,
@@ -351,6 +351,9 @@ function poolAdapter(
                 d.child({
                     dependsOn: [...deps, ...nodeRole.ready],
                     ignoreChanges: spec.autoscaler ? ["scalingConfig.desiredSize"] : [],
+                    // A version change is the managed rolling update, which the provider waits for under its
+                    // 60-minute default update timeout; a group of more than a few nodes takes longer.
+                    customTimeouts: { update: `${updateMinutes}m` },
                     ...importOption(adoption?.pools[pool.name]),
                 }),
             );
@@ -368,7 +371,15 @@ function poolAdapter(
             };
         },
         recordedSelector: (pool) => `eks.amazonaws.com/nodegroup=${pool.poolId}`,
-        inPlace: (p, handle) => nodeGroupVersionStep(d, cluster, p, handle),
+        // The step may wait out an update still running and then issue its own: twice the update's worst case.
+        inPlace: (p, handle) =>
+            nodeGroupVersionStep(
+                d,
+                cluster,
+                p,
+                handle,
+                2 * eksNodeGroupUpdateMinutes(p.config.autoscaler?.max ?? p.config.count, rolling) * 60,
+            ),
     };
 }
 
@@ -380,6 +391,7 @@ function nodeGroupVersionStep(
     cluster: aws.eks.Cluster,
     p: PoolPlan,
     handle: PoolHandle,
+    timeoutSeconds: number,
 ): pulumi.Resource {
     return scriptStep(
         `${p.resourceName}-version`,
@@ -390,7 +402,7 @@ function nodeGroupVersionStep(
                 K8SU_NODEGROUP: handle.id,
                 K8SU_TARGET_MINOR: formatMinor(requireVersion(p.version)),
                 K8SU_FORCE: String(d.eks.forceUpdateVersion),
-                K8SU_TIMEOUT_SECONDS: String(NODEGROUP_UPDATE_SECONDS),
+                K8SU_TIMEOUT_SECONDS: String(timeoutSeconds),
                 ...(d.region ? { K8SU_AWS_REGION: d.region } : {}),
             },
             triggers: [formatMinor(requireVersion(p.version))],
