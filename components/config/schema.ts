@@ -27,6 +27,8 @@ export interface Said {
     /** Set for unknown keys: the keys this map takes. */
     keys?: string[];
 }
+/** What a provider id to import may look like at all; each provider's own form is checked after. */
+const IMPORT_ID = /^[A-Za-z0-9][\w.:-]{0,254}$/;
 const says = (allowed: string, hint?: string) => ({ error: JSON.stringify({ allowed, hint } satisfies Said) });
 
 function strict<S extends z.ZodRawShape>(shape: S, what: string, hint?: string) {
@@ -523,7 +525,7 @@ const adoption = strict(
             .record(
                 resourceName,
                 text(
-                    /^[A-Za-z0-9][\w.:-]{0,254}$/,
+                    IMPORT_ID,
                     "the provider's id of the pool: the LKE pool id (67890) or <cluster>:<node group> for EKS",
                     undefined,
                     255,
@@ -878,7 +880,8 @@ function checkAdoption(c: ClusterInput, ctx: Ctx): void {
     // The program writes each pool's import ID in its provider's form: LKE `<cluster>,<pool>` from the two ids,
     // EKS `<cluster>:<node group>` as given.
     for (const [pool, id] of Object.entries(c.import.pools)) {
-        if (c.provider === "lke" && !/^\d+$/.test(id))
+        // An id the field's own pattern refused already has its line; one problem, one line.
+        if (c.provider === "lke" && IMPORT_ID.test(id) && !/^\d+$/.test(id))
             problem(
                 ctx,
                 ["import", "pools", pool],
