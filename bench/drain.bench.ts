@@ -192,7 +192,22 @@ async function measure(c: Cluster, kubeconfig: string, procedure: Measure["proce
         code = await runbook(kubeconfig, blue);
     }
     const drainSeconds = (Date.now() - started) / 1000;
-    if (code !== 0) throw new Error(`${procedure} drain failed for n=${n}`);
+    if (code !== 0) {
+        const all = await c.api.get<{
+            items: Array<{
+                metadata: { namespace: string; name: string; deletionTimestamp?: string };
+                spec: { nodeName?: string };
+            }>;
+        }>(`/api/v1/pods`);
+        const onRun = all.items.filter((p) => p.spec.nodeName?.startsWith(`${tag}-`));
+        const where = onRun.map(
+            (p) =>
+                `${p.spec.nodeName} ${p.metadata.namespace}/${p.metadata.name}${p.metadata.deletionTimestamp ? " (terminating)" : ""}`,
+        );
+        throw new Error(
+            `${procedure} drain failed for n=${n}; the pods on this run's nodes:\n${where.sort().join("\n")}`,
+        );
+    }
     await waitFor(`${ns}: every replacement Ready`, async () => {
         const pods = await c.api.get<{ items: PodLite[] }>(`/api/v1/namespaces/${ns}/pods`);
         return pods.items.filter(isReady).length === WORKLOADS.length * n;

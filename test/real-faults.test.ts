@@ -5,7 +5,7 @@
 // run one after another: stopping the apiserver is felt by the whole control plane.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { stopComponent } from "../tools/cluster/cluster";
+import { nodeManifest, stopComponent } from "../tools/cluster/cluster";
 import { apiserverReady, waitFor } from "../tools/cluster/control-plane";
 import { FaultProxy } from "./fixture/fault-proxy";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
@@ -163,6 +163,41 @@ describe("faults from the real API", { concurrency: false }, () => {
         } finally {
             await proxy.stop();
         }
+        rc.assertHealthy();
+    });
+    test("wait-ready counts a node only once the node-lifecycle controller has lifted its not-ready taint", async () => {
+        // Without the controller nothing lifts the taint a kubelet registers with, though kwok reports Ready.
+        await stopComponent(rc.c.state, "kube-controller-manager");
+        try {
+            await rc.api.create(
+                "/api/v1/nodes",
+                nodeManifest(
+                    {
+                        name: "tainted-1",
+                        labels: { pool: "tainted" },
+                        taints: [{ key: "node.kubernetes.io/not-ready", effect: "NoSchedule" }],
+                    },
+                    rc.c.state.version,
+                ),
+            );
+            const env = { K8SU_SELECTOR: "pool=tainted", K8SU_EXPECTED_NODES: "1", K8SU_TARGET_MINOR: "1.34" };
+            const early = await run("wait-ready", rc.kubeconfig(), { ...env, K8SU_TIMEOUT_SECONDS: "4" });
+            assert.equal(early.code, 1, early.stderr);
+            assert.match(
+                early.stderr,
+                /- tainted-1 version=v1\.34\.4 ready=True taints=node\.kubernetes\.io\/not-ready,/,
+            );
+            assert.match(early.stderr, /only 0 of 1 node\(s\) matching pool=tainted became Ready at 1\.34 within 4s/);
+        } finally {
+            rc.restart("kube-controller-manager");
+        }
+        const done = await run("wait-ready", rc.kubeconfig(), {
+            K8SU_SELECTOR: "pool=tainted",
+            K8SU_EXPECTED_NODES: "1",
+            K8SU_TARGET_MINOR: "1.34",
+            K8SU_TIMEOUT_SECONDS: "120",
+        });
+        assert.equal(done.code, 0, done.stderr);
         rc.assertHealthy();
     });
 });

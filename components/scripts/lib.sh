@@ -133,10 +133,11 @@ minor_of() {
   printf '%s.%s' "$major" "${rest%%[!0-9]*}"
 }
 
-# node_table_into VAR SELECTOR: name <TAB> kubeletVersion <TAB> Ready status <TAB> unschedulable, one line per node
-# matching the selector ("" for all). Ready is read from the condition of type Ready, wherever it is in the list.
+# node_table_into VAR SELECTOR: name <TAB> kubeletVersion <TAB> Ready status <TAB> unschedulable <TAB> taints=<keys>,
+# one line per node matching the selector ("" for all). Ready is read from the condition of type Ready, wherever
+# it is in the list.
 node_table_into() {
-  local args=(get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}{"\n"}{end}')
+  local args=(get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}{"\t"}taints={range .spec.taints[*]}{.key}{","}{end}{"\n"}{end}')
   if [ -n "$2" ]; then args+=(-l "$2"); fi
   kube_into "$1" "${args[@]}"
 }
@@ -177,8 +178,11 @@ wait_nodes_ready() {
   while :; do
     ready=0
     node_table_into table "$selector"
-    while IFS=$'\t' read -r name version status _; do
+    while IFS=$'\t' read -r name version status rest; do
       [ -n "$name" ] || continue
+      # Ready, and no longer tainted not-ready or unreachable: the node-lifecycle controller removes those taints
+      # a few seconds after the kubelet reports Ready, and until then no pod without a toleration lands there.
+      case "$rest" in *node.kubernetes.io/not-ready,* | *node.kubernetes.io/unreachable,*) continue ;; esac
       if [ "$status" = "True" ] && [ "$(minor_of "$version")" = "$minor" ]; then ready=$((ready + 1)); fi
     done <<< "$table"
     if [ "$ready" -ge "$expected" ]; then
@@ -187,9 +191,9 @@ wait_nodes_ready() {
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "nodes matching $selector after ${timeout}s:"
-      while IFS=$'\t' read -r name version status _; do
+      while IFS=$'\t' read -r name version status rest; do
         [ -n "$name" ] || continue
-        printf '  - %s version=%s ready=%s\n' "$name" "$version" "${status:-Unknown}" >&2
+        printf '  - %s version=%s ready=%s %s\n' "$name" "$version" "${status:-Unknown}" "${rest##*$'\t'}" >&2
       done <<< "$table"
       die "only $ready of $expected node(s) matching $selector became Ready at $minor within ${timeout}s"
     fi

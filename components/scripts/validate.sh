@@ -10,7 +10,7 @@ while IFS= read -r selector; do
   [ -n "$selector" ] || continue
   count=0
   node_table_into table "$selector"
-  while IFS=$'\t' read -r name version status unschedulable; do
+  while IFS=$'\t' read -r name version status unschedulable _; do
     [ -n "$name" ] || continue
     count=$((count + 1))
     if [ "$status" != "True" ]; then problems+=("node $name ($selector) is not Ready"); fi

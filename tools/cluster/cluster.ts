@@ -219,20 +219,26 @@ export function nodeManifest(n: NodeSpec, serverVersion: string): Record<string,
     };
 }
 
-/** Creates kwok nodes and waits until kwok reports each Ready. */
+interface NodeStatus {
+    spec?: { taints?: Array<{ key: string }> };
+    status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/** Ready, and free of the taints the node-lifecycle controller keeps on a node until it has seen it Ready. */
+export function usable(node: NodeStatus): boolean {
+    const lifecycleTaint = node.spec?.taints?.some((t) => t.key.startsWith("node.kubernetes.io/"));
+    return !lifecycleTaint && !!node.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True");
+}
+
+/** Creates kwok nodes and waits until each is usable. */
 export async function addNodes(c: Cluster, nodes: NodeSpec[], deadlineMs = 60_000): Promise<void> {
     for (const n of nodes) await c.api.create("/api/v1/nodes", nodeManifest(n, c.state.version));
     for (const n of nodes) {
         await waitFor(
             c.state,
             "kwok",
-            `node ${n.name} Ready`,
-            async () => {
-                const node = await c.api.get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
-                    `/api/v1/nodes/${n.name}`,
-                );
-                return !!node.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True");
-            },
+            `node ${n.name} Ready and untainted`,
+            async () => usable(await c.api.get<NodeStatus>(`/api/v1/nodes/${n.name}`)),
             deadlineMs,
         );
     }
