@@ -153,11 +153,20 @@ node_names_into() {
 # Cordons through a patch whose answer is checked: `kubectl cordon` exits 0 even when the API refuses the
 # patch (kubernetes/kubernetes#89008), so its exit status proves nothing.
 cordon_nodes() {
-  local node out
-  for node in "$@"; do
-    kube_into out patch node "$node" --type=merge -p '{"spec":{"unschedulable":true}}' -o 'jsonpath={.spec.unschedulable}'
-    [ "$out" = "true" ] || die "node $node is not cordoned after the patch (spec.unschedulable is '${out:-unset}')"
-    log "cordoned $node"
+  local out node state line line_node i
+  # One kubectl patch for up to 100 nodes (it sends one PATCH per node and fails if any fails): the cordon of a
+  # whole pool costs one kubectl start, not one per node.
+  for ((i = 1; i <= $#; i += 100)); do
+    kube_into out patch node "${@:i:100}" --type=merge -p '{"spec":{"unschedulable":true}}' \
+      -o 'jsonpath={.metadata.name}{"\t"}{.spec.unschedulable}{"\n"}'
+    for node in "${@:i:100}"; do
+      state=""
+      while IFS=$'\t' read -r line_node line; do
+        if [ "$line_node" = "$node" ]; then state="$line"; fi
+      done <<< "$out"
+      [ "$state" = "true" ] || die "node $node is not cordoned after the patch (spec.unschedulable is '${state:-unset}')"
+      log "cordoned $node"
+    done
   done
 }
 
