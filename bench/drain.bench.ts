@@ -303,7 +303,7 @@ async function cellsFor(c: Cluster, kubeconfig: string, n: number, runs: Measure
 
 async function main(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-bench-"));
-    const c = await startCluster({ dir, binaries: binaries() });
+    const c = await startCluster({ dir, binaries: binaries(), stopWithThisProcess: true });
     const kubeconfig = fs.readFileSync(c.kubeconfigs.admin, "utf8");
     console.log(
         `Kubernetes ${c.state.version} (kube-apiserver, kube-controller-manager, ${SCHEDULER}), kwok kubelets; kubectl ${KUBECTL}; ${WORKLOADS.length} Deployments of N replicas each, budgets ${WORKLOADS.map((w) => `${w.name} maxUnavailable ${w.pdb.maxUnavailable}`).join(", ")}; pods Ready ${READY_AFTER} after placement and gone ${EXIT_AFTER} after eviction; batch size 1 for both procedures; ${REPEATS} runs per cell\n`,

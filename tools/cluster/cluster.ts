@@ -1,4 +1,5 @@
 // Starting and stopping the test control plane (see control-plane.ts), its nodes and its accounts.
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { KubeApi } from "./api";
@@ -16,6 +17,7 @@ import {
     makePki,
     type Pki,
     type Ports,
+    pidsFile,
     portTaken,
     probe,
     readState,
@@ -42,6 +44,8 @@ export interface StartOptions {
     ports?: Partial<Ports>;
     nodes?: NodeSpec[];
     log?: (line: string) => void;
+    /** Stop the components when this process ends (tests, the bench); `up` leaves them running. */
+    stopWithThisProcess?: boolean;
 }
 
 export interface Cluster {
@@ -89,7 +93,7 @@ export function claimDir(dir: string): void {
         );
     }
     // Nothing of the old cluster runs: its data goes, so that a new control plane never starts on it.
-    for (const sub of ["etcd", "pki", "logs", "state.json", "kubeconfig"]) {
+    for (const sub of ["etcd", "pki", "logs", "state.json", "pids", "kubeconfig"]) {
         fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
     }
     fs.mkdirSync(path.join(dir, "logs"), { recursive: true, mode: 0o700 });
@@ -142,6 +146,7 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
         commands: componentCommands(opts.binaries, opts.dir, pki, ports, kc),
         pids: {},
     };
+    if (opts.stopWithThisProcess) stopWithThisProcess(state);
     const cluster: Cluster = {
         state,
         pki,
@@ -294,4 +299,21 @@ export function deadComponents(state: ClusterState): string[] {
     return COMPONENTS.filter((c) => state.pids[c] && !isAlive(state.pids[c])).map(
         (c) => `${c} is not running; its last log lines:\n${logTail(state.dir, c)}`,
     );
+}
+
+/**
+ * Stops the cluster's processes when this process ends, however it ends, SIGKILL included: a watchdog (bash, in
+ * its own process group) waits for this process to go, then kills every component listed in the folder's `pids`
+ * file. A test file or bench that is interrupted leaves no control plane behind. `up` does not use it: its cluster
+ * outlives the command.
+ */
+export function stopWithThisProcess(state: ClusterState): void {
+    const script =
+        'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
+        'if [ -f "$2" ]; then while read -r p; do [ -n "$p" ] && kill -KILL -- "-$p" 2>/dev/null; done < "$2"; fi';
+    const watchdog = spawn("bash", ["-c", script, "k8su-watchdog", String(process.pid), pidsFile(state.dir)], {
+        detached: true,
+        stdio: "ignore",
+    });
+    watchdog.unref();
 }

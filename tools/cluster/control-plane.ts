@@ -107,8 +107,15 @@ export function readState(dir: string): ClusterState | undefined {
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as ClusterState) : undefined;
 }
 
+/** One pid a line: what a watchdog kills when the process that started the cluster is gone. */
+export function pidsFile(dir: string): string {
+    return path.join(dir, "pids");
+}
+
 function saveState(state: ClusterState): void {
     fs.writeFileSync(path.join(state.dir, "state.json"), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    const pids = Object.values(state.pids).filter((p): p is number => !!p);
+    fs.writeFileSync(pidsFile(state.dir), `${pids.join("\n")}\n`, { mode: 0o600 });
 }
 
 /** Starts one component in its own process group, its output appended to its log. */
