@@ -119,7 +119,10 @@ function runbook(kubeconfig: string, nodes: string[]): Promise<number> {
     // The runbook by hand: for each old node, cordon it, drain it, move on.
     const loop =
         'for n in $NODES; do kubectl cordon "$n" >/dev/null && kubectl drain "$n" --ignore-daemonsets --timeout=600s >/dev/null 2>&1 || exit 1; done';
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-")), "config");
+    // A fresh HOME, as runScript gives our drain: both procedures start each run with kubectl's discovery cache
+    // cold, as on a new CI runner.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
+    const file = path.join(home, "config");
     fs.writeFileSync(file, kubeconfig, { mode: 0o600 });
     return new Promise((resolve) => {
         const child = spawn("bash", ["-c", loop], {
@@ -127,7 +130,7 @@ function runbook(kubeconfig: string, nodes: string[]): Promise<number> {
                 PATH: `${kubectlBin(KUBECTL)}:/usr/bin:/bin`,
                 KUBECONFIG: file,
                 NODES: nodes.join(" "),
-                HOME: os.tmpdir(),
+                HOME: home,
             },
             stdio: "ignore",
         });
