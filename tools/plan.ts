@@ -114,7 +114,7 @@ function planHeader(
 }
 
 /** The program refused: the header and the refusal, nothing else. */
-function renderRefusal(header: string[], error: string, opts: RenderOptions): PlanResult {
+function renderRefusal(stack: string, header: string[], error: string, opts: RenderOptions): PlanResult {
     const text = opts.markdown
         ? renderReview(
               {
@@ -127,7 +127,7 @@ function renderRefusal(header: string[], error: string, opts: RenderOptions): Pl
                   notes: [],
                   refused: error.trim(),
               },
-              { maxChars: opts.maxChars, artifact: opts.artifact },
+              { maxChars: opts.maxChars, artifact: opts.artifact, stack },
           )
         : `${[...header, "", "Refused", "", error.trim(), ""].join("\n")}\n`;
     return { text, exitCode: EXIT.refused };
@@ -156,6 +156,7 @@ function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
 type PlanFacts = ReturnType<typeof planFacts>;
 
 function renderMarkdownPlan(
+    stack: string,
     header: string[],
     facts: PlanFacts,
     drift: string | undefined,
@@ -174,7 +175,7 @@ function renderMarkdownPlan(
             drift,
             rollout: facts.rollout,
         },
-        { maxChars: opts.maxChars, artifact: opts.artifact },
+        { maxChars: opts.maxChars, artifact: opts.artifact, stack },
     );
 }
 
@@ -213,10 +214,12 @@ export function renderPlan(
 ): PlanResult {
     const markdown = !!opts.markdown;
     const header = planHeader(stack, previous, promotesFrom, source, markdown);
-    if (capture.error) return renderRefusal(header, capture.error, opts);
+    if (capture.error) return renderRefusal(stack, header, capture.error, opts);
     const facts = planFacts(stack, capture, previous);
     const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
-    const text = markdown ? renderMarkdownPlan(header, facts, drift, opts) : renderTextPlan(header, facts, drift);
+    const text = markdown
+        ? renderMarkdownPlan(stack, header, facts, drift, opts)
+        : renderTextPlan(header, facts, drift);
     return { text, exitCode: facts.exitCode };
 }
 
