@@ -140,7 +140,7 @@ function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
     const diff = changes(before, after);
     const report = evaluatePolicies(capture);
     return {
-        steps: orderSteps(capture.resources),
+        steps: orderSteps(capture.resources, capture.standIns),
         clusters: [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])],
         diff,
         removed: diff.filter((d) => d.sign === "-"),
