@@ -10,6 +10,7 @@ import type { Capture } from "./capture-types";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
+import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
 import { readRecord } from "./records";
 import { renderReview } from "./review";
 
@@ -57,6 +58,8 @@ export interface PlanOptions {
     artifact?: string;
     /** The clusters already run: print their imports, then the plan of the deployment that adopts them. */
     adopt?: boolean;
+    /** One JSON document (schema/command-output.schema.json) instead of text. */
+    json?: boolean;
 }
 
 export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
@@ -81,7 +84,7 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
         sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
     });
     const plan = { ...renderPlan(stack, capture, previous, promotesFrom, source, opts), capture };
-    return opts.adopt ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
+    return opts.adopt && !opts.json ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
 }
 
 /** What `pulumi refresh --preview-only --diff` printed, read as drift: the resources it would change. */
@@ -94,7 +97,7 @@ export function summarizeDrift(text: string): { changed: string[]; text: string 
     return { changed, text };
 }
 
-type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact">;
+type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact" | "json">;
 
 function planHeader(
     stack: string,
@@ -212,6 +215,7 @@ export function renderPlan(
     source: OutputsSource | undefined,
     opts: RenderOptions = {},
 ): PlanResult {
+    if (opts.json) return jsonPlan(stack, capture, previous, promotesFrom, source, opts);
     const markdown = !!opts.markdown;
     const header = planHeader(stack, previous, promotesFrom, source, markdown);
     if (capture.error) return renderRefusal(stack, header, capture.error, opts);
@@ -221,6 +225,60 @@ export function renderPlan(
         ? renderMarkdownPlan(stack, header, facts, drift, opts)
         : renderTextPlan(header, facts, drift);
     return { text, exitCode: facts.exitCode };
+}
+
+/** The plan as one JSON document: what the text shows, as fields a CI gate can read. */
+function jsonPlan(
+    stack: string,
+    capture: Capture,
+    previous: OutputsSource,
+    promotesFrom: string | undefined,
+    source: OutputsSource | undefined,
+    opts: RenderOptions,
+): PlanResult {
+    const head = {
+        command: "plan",
+        stack,
+        previous: previous.label,
+        promotesFrom: promotesFrom ? { stack: promotesFrom, outputs: source?.label ?? "none" } : null,
+    };
+    if (capture.error)
+        return {
+            text: printJson({
+                ...head,
+                outcome: outcomeOf(EXIT.refused),
+                exitCode: EXIT.refused,
+                refusals: refusalsOf(capture.error),
+                clusters: [],
+                steps: [],
+                changes: [],
+                policies: null,
+                notes: [],
+            }),
+            exitCode: EXIT.refused,
+        };
+    const facts = planFacts(stack, capture, previous);
+    const drift = opts.drift === undefined ? undefined : summarizeDrift(opts.drift).changed;
+    return {
+        text: printJson({
+            ...head,
+            outcome: outcomeOf(facts.exitCode),
+            exitCode: facts.exitCode,
+            refusals: facts.report.mandatory.map((v) => ({
+                field: null,
+                cluster: null,
+                message: `[${v.policy}] ${v.urn ? `${v.urn.split("::").pop()}: ` : ""}${v.message}`,
+            })),
+            clusters: facts.clusters,
+            steps: stepsJson(facts.steps, facts.clusters),
+            changes: changesJson(facts.diff),
+            policies: policiesJson(facts.report),
+            notes: facts.notes,
+            ...(drift ? { drift } : {}),
+            ...(facts.rollout ? { rollout: describeRollout(facts.rollout) } : {}),
+        }),
+        exitCode: facts.exitCode,
+    };
 }
 
 function clusterOfChange(text: string, clusters: string[]): string {
@@ -286,6 +344,7 @@ interface PlanValues {
     drift?: string;
     "max-chars"?: string;
     artifact?: string;
+    json?: boolean;
 }
 
 function stacksIn(dir: string): string[] {
@@ -324,6 +383,7 @@ export const planCommand: Command<PlanValues> = {
         ["--drift FILE", "what `pulumi refresh --preview-only --diff` printed, shown as drift"],
         ["--max-chars N", "Markdown: at most N characters (default 60000; 0: no limit), the rest left to --artifact"],
         ["--artifact TEXT", "Markdown: where the full plan is (a link), named wherever something was left out"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["-h, --help", "this text"],
     ],
     options: {
@@ -336,6 +396,7 @@ export const planCommand: Command<PlanValues> = {
         drift: { type: "string" },
         "max-chars": { type: "string" },
         artifact: { type: "string" },
+        json: { type: "boolean" },
     },
     async run(values, positionals) {
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
@@ -353,6 +414,7 @@ export const planCommand: Command<PlanValues> = {
             throw new UsageError(
                 "--adopt plans the deployment that adopts running clusters: give it without --first-deployment or --previous",
             );
+        if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         const driftFile = readable(values.drift, "--drift");
         const result = await planForStack(stack, {
             previous: readable(values.previous, "--previous"),
@@ -364,6 +426,7 @@ export const planCommand: Command<PlanValues> = {
             drift: driftFile === undefined ? undefined : fs.readFileSync(driftFile, "utf8"),
             maxChars,
             artifact: values.artifact,
+            json: values.json,
         });
         process.stdout.write(result.text);
         return result.exitCode;

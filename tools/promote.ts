@@ -15,6 +15,7 @@ import {
 } from "../components/versions";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
+import { outcomeOf, printJson } from "./json-output";
 import { readRecord } from "./records";
 
 export interface PromoteOptions {
@@ -37,6 +38,11 @@ export interface PromoteResult {
     text?: string;
     /** Where the source stack's outputs came from. */
     sourceLabel?: string;
+    /** The stack file read, and written when `written`. */
+    file?: string;
+    written?: boolean;
+    /** The stack promoted from. */
+    source?: string;
 }
 
 interface SourceOutputs {
@@ -224,7 +230,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
     if (typeof source !== "string" || source === "")
         return refuse([`stack "${opts.target}" has no k8s-upgrades:promotesFrom: there is nothing to promote from`]);
     const { state, sourceLabel, refusal } = readSourceState(opts, source, dir);
-    if (!state) return refuse([refusal ?? `stack "${source}": no running state`], sourceLabel);
+    if (!state) return { ...refuse([refusal ?? `stack "${source}": no running state`], sourceLabel), file, source };
 
     const refusals: string[] = [];
     const notes: string[] = [];
@@ -239,7 +245,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
     const seen = new Set((clusters?.items ?? []).map((item) => String((item as YAML.YAMLMap).get("name"))));
     for (const name of Object.keys(state.clusters))
         if (!seen.has(name)) notes.push(`cluster ${name}: only in stack "${source}"; nothing to promote here`);
-    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel };
+    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel, file, source };
 
     const text = applyEdits(original, edits);
     const shown = path
@@ -247,14 +253,16 @@ export function promote(opts: PromoteOptions): PromoteResult {
         .split(path.sep)
         .join("/");
     const diff = unifiedDiff(shown, original, text);
-    if (!opts.dryRun && text !== original) fs.writeFileSync(file, text);
-    return { ok: true, refusals, notes, diff, text, sourceLabel };
+    const written = !opts.dryRun && text !== original;
+    if (written) fs.writeFileSync(file, text);
+    return { ok: true, refusals, notes, diff, text, sourceLabel, file, written, source };
 }
 
 interface PromoteValues {
     "source-outputs"?: string;
     "dry-run"?: boolean;
     "stack-dir"?: string;
+    json?: boolean;
 }
 
 export const promoteCommand: Command<PromoteValues> = {
@@ -272,12 +280,14 @@ export const promoteCommand: Command<PromoteValues> = {
         ],
         ["--dry-run", "print the diff, write nothing (may read an example record)"],
         ["--stack-dir DIR", "the folder holding the stack files and running/ (default: the repository)"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["-h, --help", "this text"],
     ],
     options: {
         "source-outputs": { type: "string" },
         "dry-run": { type: "boolean" },
         "stack-dir": { type: "string" },
+        json: { type: "boolean" },
     },
     run(values, positionals) {
         if (positionals.length !== 1)
@@ -295,6 +305,30 @@ export const promoteCommand: Command<PromoteValues> = {
             dryRun: values["dry-run"],
             sourceOutputs: file ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined,
         });
+        const exitCode = result.ok ? EXIT.ok : EXIT.refused;
+        if (values.json) {
+            process.stdout.write(
+                printJson({
+                    command: "promote",
+                    stack: target,
+                    source: result.source ?? null,
+                    sourceOutputs: result.sourceLabel ?? null,
+                    file: result.file ?? null,
+                    written: !!result.written,
+                    dryRun: !!values["dry-run"],
+                    outcome: outcomeOf(exitCode),
+                    exitCode,
+                    refusals: result.refusals.map((message) => ({
+                        field: /^cluster \S+: its kubernetesVersion/.test(message) ? "kubernetesVersion" : null,
+                        cluster: /^cluster (\S+):/.exec(message)?.[1] ?? null,
+                        message,
+                    })),
+                    notes: result.notes,
+                    diff: result.diff,
+                }),
+            );
+            return exitCode;
+        }
         if (result.sourceLabel) process.stderr.write(`source outputs: ${result.sourceLabel}\n`);
         for (const n of result.notes) process.stderr.write(`${n}\n`);
         if (!result.ok) {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { ConfigError } from "../components/config";
 import { type Command, EXIT, runCommand, UsageError } from "./cli";
 import { ROOT } from "./harness";
+import { findingsJson, outcomeOf, printJson, type Refusal } from "./json-output";
 import { type Findings, findings } from "./rehearse/findings";
 import { loadStackPlan } from "./rehearse/load";
 import { snapshotMismatches } from "./rehearse/match";
@@ -32,6 +33,10 @@ export interface RehearseResult {
     exitCode: number;
     findings?: Findings;
     run?: WorkerRehearsal;
+    /** The cluster rehearsed, once one was chosen. */
+    cluster?: string;
+    /** Why it refused to rehearse, one entry per problem, with the config field where there is one. */
+    refusals?: Refusal[];
 }
 
 export const DEFAULT_TIMING: RehearsalTiming = { nodeReadySeconds: 300, podReadySeconds: 30 };
@@ -41,7 +46,20 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
     try {
         loaded = loadStackPlan(opts.stack, opts.stackDir ?? ROOT, opts.previous);
     } catch (err) {
-        if (err instanceof ConfigError) return { text: `${err.message}\n`, exitCode: EXIT.refused };
+        if (err instanceof ConfigError)
+            return {
+                text: `${err.message}\n`,
+                exitCode: EXIT.refused,
+                refusals: err.issues.map((i) => ({
+                    field: i.field,
+                    cluster: i.cluster ?? null,
+                    message:
+                        err.message
+                            .split("\n")
+                            .find((l) => l.includes(`field ${i.field}:`))
+                            ?.replace(/^\s+- /, "") ?? i.allowed,
+                })),
+            };
         throw err;
     }
     const names = loaded.plans.map((p) => p.cluster.name);
@@ -66,6 +84,12 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
                 "",
             ].join("\n"),
             exitCode: EXIT.refused,
+            cluster: name,
+            refusals: mismatches.map((m) => ({
+                field: null,
+                cluster: name,
+                message: `the snapshot does not match the stack's record: ${m}`,
+            })),
         };
     const timing = { ...DEFAULT_TIMING, ...opts.timing };
     const run = rehearseWorkers(plan, snapshot, timing);
@@ -76,7 +100,7 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
         !!opts.markdown,
     );
     const exitCode = found.wouldFail ? EXIT.refused : found.incomplete ? EXIT.incomplete : EXIT.ok;
-    return { text, exitCode, findings: found, run };
+    return { text, exitCode, findings: found, run, cluster: name };
 }
 
 interface RehearseValues {
@@ -89,6 +113,7 @@ interface RehearseValues {
     "pod-exit-seconds"?: string;
     "pod-ready-seconds"?: string;
     force?: boolean;
+    json?: boolean;
 }
 
 function seconds(value: string | undefined, flag: string): number | undefined {
@@ -113,6 +138,7 @@ export const rehearseCommand: Command<RehearseValues> = {
         ["--cluster NAME", "the cluster the snapshot is of (needed when the stack has several)"],
         ["--snapshot FILE", "the snapshot (a kubectl List as JSON)"],
         ["--markdown", "a pull-request comment instead of terminal tables"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["--force", "rehearse a snapshot that does not match the stack's record (the report says where)"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
         ["--previous FILE", "the stack's outputs (`pulumi stack output --json`), as for npm run plan"],
@@ -134,6 +160,7 @@ export const rehearseCommand: Command<RehearseValues> = {
         "pod-exit-seconds": { type: "string" },
         "pod-ready-seconds": { type: "string" },
         force: { type: "boolean" },
+        json: { type: "boolean" },
     },
     exitCodes: "0 would pass, 1 would fail or refused, 2 usage error, 3 incomplete (not everything could be rehearsed)",
     run(values, positionals) {
@@ -141,6 +168,7 @@ export const rehearseCommand: Command<RehearseValues> = {
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
         if (!fs.existsSync(path.join(stackDir, `Pulumi.${positionals[0]}.yaml`)))
             throw new UsageError(`no stack "${positionals[0]}": no Pulumi.${positionals[0]}.yaml in ${stackDir}`);
+        if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         if (!values.snapshot)
             throw new UsageError(`--snapshot FILE is required; write one with: ${SNAPSHOT_COMMAND} > FILE`);
         if (!fs.existsSync(values.snapshot)) throw new UsageError(`--snapshot ${values.snapshot}: no such file`);
@@ -163,7 +191,20 @@ export const rehearseCommand: Command<RehearseValues> = {
                 timing,
                 force: values.force,
             });
-            process.stdout.write(result.text);
+            if (values.json)
+                process.stdout.write(
+                    printJson({
+                        command: "rehearse",
+                        stack: positionals[0],
+                        cluster: result.cluster ?? null,
+                        snapshot: values.snapshot,
+                        outcome: outcomeOf(result.exitCode),
+                        exitCode: result.exitCode,
+                        refusals: result.refusals ?? [],
+                        findings: result.findings ? findingsJson(result.findings) : null,
+                    }),
+                );
+            else process.stdout.write(result.text);
             return result.exitCode;
         } catch (err) {
             if (err instanceof SnapshotError) throw new UsageError(err.message);
