@@ -7,7 +7,7 @@ import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/roll
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import { renderAdoption } from "./adopt";
 import type { Capture } from "./capture-types";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, stacksIn, UsageError } from "./cli";
 import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
 import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
@@ -25,7 +25,7 @@ export interface OutputsSource {
  * record `running/<stack>.json` beside the stack files, which the deploy workflow writes after every `pulumi up`.
  */
 export function loadOutputs(stack: string, file?: string, stackDir = ROOT): OutputsSource {
-    if (file) return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), label: file };
+    if (file) return { outputs: outputsOfStack(stack, file), label: file };
     try {
         return { outputs: readStackOutputs(stack), label: `pulumi stack output --json --stack ${stack}` };
     } catch {
@@ -34,6 +34,20 @@ export function loadOutputs(stack: string, file?: string, stackDir = ROOT): Outp
     const record = readRecord(stackDir, stack);
     if (record) return { outputs: record.outputs, label: `${record.label}; no Pulumi CLI here` };
     return { outputs: undefined, label: "none (first deployment)" };
+}
+
+/**
+ * The outputs in a file given for a stack (--previous, --source), refused when they are the record of another
+ * stack: planning against them would compare the stack with what another one runs.
+ */
+function outputsOfStack(stack: string, file: string): Record<string, unknown> {
+    const outputs = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const recorded = (outputs?.k8sUpgrades as { stack?: unknown } | undefined)?.stack;
+    if (typeof recorded === "string" && recorded !== stack)
+        throw new Error(
+            `${file} is the record of stack "${recorded}", not of stack "${stack}": give the outputs of stack "${stack}" (pulumi stack output --json --stack ${stack}, or running/${stack}.json)`,
+        );
+    return outputs;
 }
 
 export interface PlanResult {
@@ -347,14 +361,6 @@ interface PlanValues {
     json?: boolean;
 }
 
-function stacksIn(dir: string): string[] {
-    return fs
-        .readdirSync(dir)
-        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => !!s)
-        .sort();
-}
-
 function readable(file: string | undefined, flag: string): string | undefined {
     if (file !== undefined && !fs.existsSync(file)) throw new UsageError(`${flag} ${file}: no such file`);
     return file;
@@ -362,7 +368,7 @@ function readable(file: string | undefined, flag: string): string | undefined {
 
 export const planCommand: Command<PlanValues> = {
     name: "plan",
-    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--adopt] [--markdown] [--stack-dir DIR]",
+    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--adopt] [--markdown | --json] [--stack-dir DIR] [--drift FILE] [--max-chars N] [--artifact TEXT]",
     description:
         "Runs the program offline under Pulumi's mock runtime with Pulumi.<stack>.yaml and prints what `pulumi up` " +
         "would do: the steps in order, the changes against the previous deployment, and the policy pack's verdicts. " +
@@ -405,8 +411,7 @@ export const planCommand: Command<PlanValues> = {
         if (positionals.length !== 1)
             throw new UsageError(`give exactly one stack (given: ${positionals.length}); stacks: ${stacks.join(", ")}`);
         const stack = positionals[0];
-        if (!stacks.includes(stack))
-            throw new UsageError(`no stack "${stack}": stacks are ${stacks.join(", ")} (Pulumi.<stack>.yaml)`);
+        requireStack(stack, stackDir);
         const maxChars = values["max-chars"] === undefined ? undefined : Number(values["max-chars"]);
         if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 0))
             throw new UsageError(`--max-chars ${values["max-chars"]}: give a whole number, 0 for no limit`);

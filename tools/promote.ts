@@ -13,7 +13,7 @@ import {
     parseVersion,
     promotionRefusal,
 } from "../components/versions";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
 import { outcomeOf, printJson } from "./json-output";
 import { readRecord } from "./records";
@@ -267,7 +267,7 @@ interface PromoteValues {
 
 export const promoteCommand: Command<PromoteValues> = {
     name: "promote",
-    usage: "npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]",
+    usage: "npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--json] [--stack-dir DIR]",
     description:
         "Sets the versions in Pulumi.<target>.yaml to what its promotesFrom stack runs, validated and with no upgrade " +
         "in progress, and prints the change as a unified diff (`git apply` takes it). Only version values change; " +
@@ -294,8 +294,7 @@ export const promoteCommand: Command<PromoteValues> = {
             throw new UsageError(`give exactly one target stack (given: ${positionals.length})`);
         const target = positionals[0];
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
-        if (!fs.existsSync(path.join(stackDir, `Pulumi.${target}.yaml`)))
-            throw new UsageError(`no stack "${target}": no Pulumi.${target}.yaml in ${stackDir}`);
+        requireStack(target, stackDir);
         const file = values["source-outputs"];
         if (file !== undefined && !fs.existsSync(file)) throw new UsageError(`--source-outputs ${file}: no such file`);
         const result = promote({
@@ -329,6 +328,8 @@ export const promoteCommand: Command<PromoteValues> = {
             );
             return exitCode;
         }
+        const shown = (file: string) => path.relative(process.cwd(), file) || file;
+        if (result.file) process.stderr.write(`read: ${shown(result.file)}\n`);
         if (result.sourceLabel) process.stderr.write(`source outputs: ${result.sourceLabel}\n`);
         for (const n of result.notes) process.stderr.write(`${n}\n`);
         if (!result.ok) {
@@ -336,8 +337,9 @@ export const promoteCommand: Command<PromoteValues> = {
             for (const r of result.refusals) process.stderr.write(`  - ${r}\n`);
             return EXIT.refused;
         }
-        if (result.diff === "") process.stderr.write("no change\n");
+        if (result.diff === "") process.stderr.write("no change: nothing was written\n");
         else if (values["dry-run"]) process.stderr.write("dry run: nothing was written\n");
+        else if (result.written && result.file) process.stderr.write(`wrote: ${shown(result.file)}\n`);
         process.stdout.write(result.diff);
         return EXIT.ok;
     },

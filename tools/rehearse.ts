@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../components/config";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireCluster, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT } from "./harness";
 import { findingsJson, outcomeOf, printJson, type Refusal } from "./json-output";
 import { type Findings, findings } from "./rehearse/findings";
@@ -68,11 +68,8 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
         throw new UsageError(
             `stack ${opts.stack} has ${names.length} clusters: name one with --cluster (${names.join(", ")})`,
         );
-    const plan = loaded.plans.find((p) => p.cluster.name === name);
-    if (!plan)
-        throw new UsageError(
-            `--cluster ${name}: stack ${opts.stack} has no such cluster; its clusters: ${names.join(", ")}`,
-        );
+    requireCluster(name, opts.stack, names);
+    const plan = loaded.plans.find((p) => p.cluster.name === name)!;
     const snapshot = parseSnapshot(fs.readFileSync(opts.snapshot, "utf8"), opts.snapshot);
     const mismatches = snapshotMismatches(plan, snapshot);
     if (mismatches.length > 0 && !opts.force)
@@ -126,7 +123,7 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 
 export const rehearseCommand: Command<RehearseValues> = {
     name: "rehearse",
-    usage: "npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown] [--force]",
+    usage: "npm run rehearse -- <stack> --snapshot FILE [--cluster NAME] [--markdown | --json] [--force] [--stack-dir DIR] [--previous FILE] [--node-ready-seconds N] [--pod-exit-seconds N] [--pod-ready-seconds N]",
     description:
         "Plans the stack as `npm run plan` does and plays the worker phase of one cluster on a snapshot of it, as the " +
         "generated scripts would run it (cordon, capacity check, drains in batches under PodDisruptionBudgets). " +
@@ -166,8 +163,7 @@ export const rehearseCommand: Command<RehearseValues> = {
     run(values, positionals) {
         if (positionals.length !== 1) throw new UsageError(`give exactly one stack (given: ${positionals.length})`);
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
-        if (!fs.existsSync(path.join(stackDir, `Pulumi.${positionals[0]}.yaml`)))
-            throw new UsageError(`no stack "${positionals[0]}": no Pulumi.${positionals[0]}.yaml in ${stackDir}`);
+        requireStack(positionals[0], stackDir);
         if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         if (!values.snapshot)
             throw new UsageError(`--snapshot FILE is required; write one with: ${SNAPSHOT_COMMAND} > FILE`);
