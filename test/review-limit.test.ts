@@ -83,7 +83,7 @@ test("npm run plan -- staging --markdown --max-chars 2000 prints at most 2,000 c
     assert.ok(stagingFull.length > 2000, "the full staging comment must need a cut for this test to mean anything");
     assertWithin(stdout, stagingFull, 2000, /npm run plan -- staging --markdown --max-chars 0/);
     assert.match(stdout, /^### Changes against the previous deployment$/m);
-    assert.match(stdout, /^- ~ cluster apps: control plane 1\.30 → 1\.31$/m);
+    assert.match(stdout, /^- \*\*update\*\* cluster apps: control plane 1\.30 → 1\.31$/m);
     assert.match(stdout, /^- 10 policies evaluated over 34 resources$/m);
 });
 

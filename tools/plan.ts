@@ -180,12 +180,14 @@ function renderMarkdownPlan(
     opts: RenderOptions,
 ): string {
     const { clusters, diff } = facts;
+    if (nothingToDo(facts) && drift === undefined)
+        return `**k8s-upgrades plan for stack ${stack}: nothing to do.** No change against the previous deployment; ${facts.report.evaluated} policies evaluated, none violated.\n`;
     return renderReview(
         {
             header,
             clusters,
             steps: facts.steps,
-            changes: diff.map((d) => `${d.sign} ${d.text}`),
+            changes: diff.map((d) => `**${CHANGE_WORD[d.sign]}** ${d.text}`),
             removals: facts.removed.map((d) => ({ cluster: clusterOfChange(d.text, clusters), text: d.text })),
             policies: renderPolicies(facts.report, true),
             notes: facts.notes,
@@ -194,6 +196,15 @@ function renderMarkdownPlan(
         },
         { maxChars: opts.maxChars, artifact: opts.artifact, stack },
     );
+}
+
+/** How the pull-request comment marks a change. */
+const CHANGE_WORD = { "+": "create", "~": "update", "-": "delete" } as const;
+
+/** Nothing changes against the previous deployment, no policy has anything to say, and the run printed nothing. */
+function nothingToDo(facts: PlanFacts): boolean {
+    const { diff, report, notes } = facts;
+    return diff.length === 0 && report.mandatory.length === 0 && report.advisory.length === 0 && notes.length === 0;
 }
 
 function renderTextPlan(header: string[], facts: PlanFacts, drift: string | undefined): string {

@@ -74,9 +74,13 @@ export function clusterSubgraph(index: number, cluster: string, steps: Step[], r
         if (i > 0) out.push(`    c${index}l${i - 1} --> c${index}l${i}`);
     });
     if (removals.length > 0) {
-        out.push(
-            `    c${index}r["${mermaidLabel(`then remove: ${removals.length} pool(s) or cluster(s), drained first`)}"]`,
-        );
+        // The pools and clusters by name ("pool apps-web-1-30 (…): …" → "pool web-1-30"), a few at most.
+        const named = removals.map((r) => {
+            const m = /^(pool|cluster) (\S+?):?(?: |$)/.exec(r);
+            return m ? `${m[1]} ${shortName(m[2], cluster)}` : r;
+        });
+        const shown = named.length > 4 ? [...named.slice(0, 3), `+${named.length - 3} more`] : named;
+        out.push(`    c${index}r["${mermaidLabel(`then remove, drained first: ${shown.join(", ")}`)}"]`);
         out.push(`    c${index}l${levels.length - 1} -.-> c${index}r`);
     }
     out.push("  end");
