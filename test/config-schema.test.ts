@@ -11,7 +11,7 @@ import { renderSchema, SCHEMA_FILE } from "../tools/schema";
 import { BAD_CONFIGS, type BadConfig } from "./fixtures/bad-configs";
 
 const STACKS = path.join(__dirname, "fixtures", "stacks");
-const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+const ajv = new Ajv2020({ allErrors: true, strict: true });
 const validate = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")));
 
 /** A bad config as it would sit in Pulumi.dev.yaml: namespaced keys, secrets as `secure:` values. */

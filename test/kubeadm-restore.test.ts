@@ -273,7 +273,8 @@ test("refused before any connection: a managed control plane, external etcd, sev
         ],
         [{ version: "1.29.9" }, [kubeadmCluster()], /ran 1\.30\.x or 1\.31\.x then, not 1\.29\.9/, false],
         [{ version: "1.30" }, [kubeadmCluster()], /full version/, true],
-        [{ cluster: "nope" }, [kubeadmCluster()], /no cluster "nope"/, false],
+        // An unknown cluster is a usage error (exit 2), as in every command.
+        [{ cluster: "nope" }, [kubeadmCluster()], /--cluster nope: stack onprem has no such cluster/, true],
         [{ snapshot: "etcd.db" }, [kubeadmCluster()], /absolute path/, true],
     ];
     const dir = path.join(n.state, "stack");

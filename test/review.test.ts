@@ -110,7 +110,8 @@ for (const n of [1, 10, 50]) {
         // Every cluster's steps are there, collapsed, or named as left to the artifact.
         const tables = result.text.match(/<details><summary><b>c\d+<\/b>/g) ?? [];
         if (tables.length < n) assert.match(result.text, /Steps of \d+ more cluster\(s\) .* are in \[the full plan\]/);
-        assert.ok(tables.length >= 1);
+        // Sections are kept in priority order: at 50 clusters the changes and the flowchart fill the comment.
+        if (n <= 10) assert.ok(tables.length >= 1);
     });
 }
 

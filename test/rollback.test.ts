@@ -133,7 +133,7 @@ describe("LKE: blue-green 1.30 → 1.31 with retainPreviousPool, then the worker
             /cluster apps: pool "web" rolled back to 1\.30 \(apps-web-1-30\); the control plane stays at 1\.31/,
         );
         const md = renderPlan("dev", rollback, previous, undefined, undefined, { markdown: true }).text;
-        assert.match(md, /- ~ pool apps-web-1-30: rolled back to/);
+        assert.match(md, /- \*\*update\*\* pool apps-web-1-30: rolled back to/);
         assert.match(md, /apps-web-1-30-uncordon/);
         assert.match(md, /pool &quot;web&quot; rolled back|pool "web" rolled back/);
     });

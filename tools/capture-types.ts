@@ -65,4 +65,9 @@ export interface Capture {
     error?: string;
     /** What the program printed (warnings, infos). */
     log?: string;
+    /**
+     * Values the mocks invented where a real lookup answers at deploy time (an add-on's newest build, GKE's
+     * offered builds): a plan shows them as known at deploy time, never as versions.
+     */
+    standIns?: string[];
 }

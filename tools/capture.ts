@@ -45,7 +45,12 @@ interface Made {
 }
 type Inputs = Record<string, unknown>;
 type MakeResource = (inputs: Inputs, args: pulumi.runtime.MockResourceArgs, request: CaptureRequest) => Made;
-type AnswerCall = (inputs: Inputs, request: CaptureRequest) => Record<string, unknown>;
+/** Answers a data source's call; `standIn` records each value it invented rather than read from the request. */
+type AnswerCall = (
+    inputs: Inputs,
+    request: CaptureRequest,
+    standIn: (value: string) => string,
+) => Record<string, unknown>;
 
 /** What each provider's resource reports once created, as far as the program reads it. */
 const CREATED: Record<string, MakeResource> = {
@@ -167,11 +172,14 @@ const capiImage: AnswerCall = (inputs, request) => {
 };
 
 /** GKE's offered versions: two patches of each of eight minors unless the request lists the location's offer. */
-const gkeEngineVersions: AnswerCall = (inputs, request) => {
-    const everyMinor = Array.from({ length: 8 }, (_, i) => [`1.${37 - i}.6-gke.1500`, `1.${37 - i}.5-gke.1200`]).flat();
+const gkeEngineVersions: AnswerCall = (inputs, request, standIn) => {
+    const everyMinor = () =>
+        Array.from({ length: 8 }, (_, i) => [`1.${37 - i}.6-gke.1500`, `1.${37 - i}.5-gke.1200`])
+            .flat()
+            .map(standIn);
     const offer = request.gkeOffers?.[String(inputs.location)] ?? {
-        validMasterVersions: everyMinor,
-        validNodeVersions: everyMinor,
+        validMasterVersions: everyMinor(),
+        validNodeVersions: everyMinor(),
     };
     return { location: inputs.location, ...offer };
 };
@@ -184,12 +192,12 @@ const INVOKED: Record<string, AnswerCall> = {
         k8sVersion: request.liveVersions?.[String(inputs.id)] ?? "",
         pools: [],
     }),
-    "aws:eks/getAddonVersion:getAddonVersion": (inputs, request) => ({
+    "aws:eks/getAddonVersion:getAddonVersion": (inputs, request, standIn) => ({
         addonName: inputs.addonName,
         kubernetesVersion: inputs.kubernetesVersion,
         version:
             request.addonCatalog?.[`${inputs.addonName}@${inputs.kubernetesVersion}`] ??
-            `${inputs.addonName}-compatible-with-${inputs.kubernetesVersion}`,
+            standIn(`${inputs.addonName}-compatible-with-${inputs.kubernetesVersion}`),
     }),
     "aws:ec2/getAmi:getAmi": capiImage,
     "gcp:container/getEngineVersions:getEngineVersions": gkeEngineVersions,
@@ -202,8 +210,8 @@ const INVOKED: Record<string, AnswerCall> = {
     "azure-native:containerservice:listManagedClusterUserCredentials": () => ({
         kubeconfigs: [{ name: "clusterUser", value: FAKE_KUBECONFIG }],
     }),
-    "azure-native:resources:getResource": (inputs, request) =>
-        inputs.resourceType === "upgradeProfiles" ? aksUpgradeProfile(inputs, request) : {},
+    "azure-native:resources:getResource": (inputs, request, standIn) =>
+        inputs.resourceType === "upgradeProfiles" ? aksUpgradeProfile(inputs, request, standIn) : {},
     "aws:eks/getCluster:getCluster": (inputs, request) => ({
         name: inputs.name,
         endpoint: `https://${inputs.name}.eks.example`,
@@ -212,9 +220,17 @@ const INVOKED: Record<string, AnswerCall> = {
     }),
 };
 
-function invoked(request: CaptureRequest, args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+function invoked(
+    request: CaptureRequest,
+    args: pulumi.runtime.MockCallArgs,
+    standIns: Set<string>,
+): Record<string, unknown> {
     const answer = INVOKED[args.token];
-    return answer ? answer(args.inputs as Inputs, request) : {};
+    const standIn = (value: string) => {
+        standIns.add(value);
+        return value;
+    };
+    return answer ? answer(args.inputs as Inputs, request, standIn) : {};
 }
 
 /**
@@ -230,7 +246,7 @@ const IMPORTED_ID: Record<string, (importId: string) => string> = {
 };
 
 /** The mocks: created resources, imported ones as the cloud reports them, and those an earlier deployment left. */
-function mocksFor(request: CaptureRequest): pulumi.runtime.Mocks {
+function mocksFor(request: CaptureRequest, standIns: Set<string>): pulumi.runtime.Mocks {
     return {
         newResource(args) {
             const made = created(request, args);
@@ -245,7 +261,7 @@ function mocksFor(request: CaptureRequest): pulumi.runtime.Mocks {
             return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
         },
         call(args) {
-            return invoked(request, args);
+            return invoked(request, args, standIns);
         },
     };
 }
@@ -316,8 +332,15 @@ async function run(request: CaptureRequest): Promise<Capture> {
         stackOutputs: undefined,
         stackOutputSecretPaths: [],
     };
+    const standIns = new Set<string>();
     pulumi.runtime.setAllConfig(request.config, request.secretKeys);
-    await pulumi.runtime.setMocks(mocksFor(request), request.project, request.stack, false, request.organization);
+    await pulumi.runtime.setMocks(
+        mocksFor(request, standIns),
+        request.project,
+        request.stack,
+        false,
+        request.organization,
+    );
     recordRegistrations(capture);
     try {
         // Another program (a test fixture written the way a user writes one) when the request names it.
@@ -330,6 +353,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
         const e = err as Error & { message: string };
         capture.error = e?.message ?? String(err);
     }
+    if (standIns.size > 0) capture.standIns = [...standIns].sort();
     return capture;
 }
 

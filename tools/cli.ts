@@ -1,7 +1,10 @@
 // What every command of this project does alike: `node:util` parseArgs, `--help` on standard output, and exit
 // codes CI can rely on: 0 done, 1 refused (the command ran and said no), 2 usage (it could not run as asked), and
 // for the rehearsal 3 incomplete (it ran, but left part of the upgrade unjudged).
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { closest, distance } from "fastest-levenshtein";
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, incomplete: 3 } as const;
 
@@ -21,6 +24,55 @@ export interface Command<V> {
     exitCodes?: string;
     /** Runs with the parsed arguments and returns the exit code. */
     run(values: V, positionals: string[]): Promise<number> | number;
+}
+
+/** " (did you mean X?)" when one candidate is close to what was given (a typo, not another word); else "". */
+export function didYouMean(given: string, candidates: readonly string[]): string {
+    if (candidates.length === 0 || given === "") return "";
+    const best = closest(given, [...candidates]);
+    const tolerated = Math.max(1, Math.floor(Math.max(given.length, best.length) / 3));
+    return distance(given, best) <= tolerated ? ` (did you mean ${best}?)` : "";
+}
+
+/** The stacks a folder holds: the <stack> of each Pulumi.<stack>.yaml, sorted. */
+export function stacksIn(dir: string): string[] {
+    if (!fs.existsSync(dir)) return [];
+    return fs
+        .readdirSync(dir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s)
+        .sort();
+}
+
+/** A usage error (exit 2) unless the folder holds Pulumi.<stack>.yaml; it names the stacks there and the closest. */
+export function requireStack(stack: string, dir: string): void {
+    if (!fs.existsSync(dir)) throw new UsageError(`--stack-dir ${dir}: no such folder`);
+    const stacks = stacksIn(dir);
+    if (stacks.includes(stack)) return;
+    throw new UsageError(
+        `no stack "${stack}"${didYouMean(stack, stacks)}: stacks are ${stacks.join(", ") || "none"} (Pulumi.<stack>.yaml in ${path.resolve(dir)})`,
+    );
+}
+
+/** A usage error (exit 2) unless `name` is one of the stack's clusters; it names them and the closest. */
+export function requireCluster(name: string, stack: string, clusters: readonly string[]): void {
+    if (!clusters.includes(name)) throw unknownCluster(name, stack, clusters);
+}
+
+/** The usage error for a cluster the stack does not have. */
+export function unknownCluster(name: string, stack: string, clusters: readonly string[]): UsageError {
+    return new UsageError(
+        `--cluster ${name}: stack ${stack} has no such cluster${didYouMean(name, clusters)}; its clusters: ${clusters.join(", ") || "none"}`,
+    );
+}
+
+/** The message of a parseArgs error, with the closest option when an unknown one was given. */
+function parseErrorMessage<V>(cmd: Command<V>, err: Error): string {
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(err.message)?.[1];
+    if (!unknown) return err.message;
+    const known = [...Object.keys(cmd.options).map((o) => `--${o}`), "--help"];
+    const hint = didYouMean(unknown, known);
+    return hint ? `unknown option ${unknown}${hint}` : err.message;
 }
 
 export function helpText<V>(cmd: Command<V>): string {
@@ -57,7 +109,13 @@ export async function runCommand<V>(cmd: Command<V>, argv = process.argv.slice(2
         const errCode = (err as { code?: unknown }).code;
         const usage =
             err instanceof UsageError || (typeof errCode === "string" && errCode.startsWith("ERR_PARSE_ARGS"));
-        process.stderr.write(`${cmd.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        const message =
+            err instanceof Error
+                ? usage && !(err instanceof UsageError)
+                    ? parseErrorMessage(cmd, err)
+                    : err.message
+                : String(err);
+        process.stderr.write(`${cmd.name}: ${message}\n`);
         if (usage) process.stderr.write(`usage: ${cmd.usage}\n(--help for the options)\n`);
         code = usage ? EXIT.usage : EXIT.refused;
     }

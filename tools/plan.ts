@@ -7,9 +7,10 @@ import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/roll
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import { renderAdoption } from "./adopt";
 import type { Capture } from "./capture-types";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, stacksIn, UsageError } from "./cli";
 import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
+import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
 import { readRecord } from "./records";
 import { renderReview } from "./review";
 
@@ -24,7 +25,7 @@ export interface OutputsSource {
  * record `running/<stack>.json` beside the stack files, which the deploy workflow writes after every `pulumi up`.
  */
 export function loadOutputs(stack: string, file?: string, stackDir = ROOT): OutputsSource {
-    if (file) return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), label: file };
+    if (file) return { outputs: outputsOfStack(stack, file), label: file };
     try {
         return { outputs: readStackOutputs(stack), label: `pulumi stack output --json --stack ${stack}` };
     } catch {
@@ -33,6 +34,20 @@ export function loadOutputs(stack: string, file?: string, stackDir = ROOT): Outp
     const record = readRecord(stackDir, stack);
     if (record) return { outputs: record.outputs, label: `${record.label}; no Pulumi CLI here` };
     return { outputs: undefined, label: "none (first deployment)" };
+}
+
+/**
+ * The outputs in a file given for a stack (--previous, --source), refused when they are the record of another
+ * stack: planning against them would compare the stack with what another one runs.
+ */
+function outputsOfStack(stack: string, file: string): Record<string, unknown> {
+    const outputs = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const recorded = (outputs?.k8sUpgrades as { stack?: unknown } | undefined)?.stack;
+    if (typeof recorded === "string" && recorded !== stack)
+        throw new Error(
+            `${file} is the record of stack "${recorded}", not of stack "${stack}": give the outputs of stack "${stack}" (pulumi stack output --json --stack ${stack}, or running/${stack}.json)`,
+        );
+    return outputs;
 }
 
 export interface PlanResult {
@@ -57,6 +72,8 @@ export interface PlanOptions {
     artifact?: string;
     /** The clusters already run: print their imports, then the plan of the deployment that adopts them. */
     adopt?: boolean;
+    /** One JSON document (schema/command-output.schema.json) instead of text. */
+    json?: boolean;
 }
 
 export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
@@ -81,7 +98,7 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
         sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
     });
     const plan = { ...renderPlan(stack, capture, previous, promotesFrom, source, opts), capture };
-    return opts.adopt ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
+    return opts.adopt && !opts.json ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
 }
 
 /** What `pulumi refresh --preview-only --diff` printed, read as drift: the resources it would change. */
@@ -94,7 +111,7 @@ export function summarizeDrift(text: string): { changed: string[]; text: string 
     return { changed, text };
 }
 
-type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact">;
+type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact" | "json">;
 
 function planHeader(
     stack: string,
@@ -114,7 +131,7 @@ function planHeader(
 }
 
 /** The program refused: the header and the refusal, nothing else. */
-function renderRefusal(header: string[], error: string, opts: RenderOptions): PlanResult {
+function renderRefusal(stack: string, header: string[], error: string, opts: RenderOptions): PlanResult {
     const text = opts.markdown
         ? renderReview(
               {
@@ -127,7 +144,7 @@ function renderRefusal(header: string[], error: string, opts: RenderOptions): Pl
                   notes: [],
                   refused: error.trim(),
               },
-              { maxChars: opts.maxChars, artifact: opts.artifact },
+              { maxChars: opts.maxChars, artifact: opts.artifact, stack },
           )
         : `${[...header, "", "Refused", "", error.trim(), ""].join("\n")}\n`;
     return { text, exitCode: EXIT.refused };
@@ -140,7 +157,7 @@ function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
     const diff = changes(before, after);
     const report = evaluatePolicies(capture);
     return {
-        steps: orderSteps(capture.resources),
+        steps: orderSteps(capture.resources, capture.standIns),
         clusters: [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])],
         diff,
         removed: diff.filter((d) => d.sign === "-"),
@@ -156,26 +173,38 @@ function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
 type PlanFacts = ReturnType<typeof planFacts>;
 
 function renderMarkdownPlan(
+    stack: string,
     header: string[],
     facts: PlanFacts,
     drift: string | undefined,
     opts: RenderOptions,
 ): string {
     const { clusters, diff } = facts;
+    if (nothingToDo(facts) && drift === undefined)
+        return `**k8s-upgrades plan for stack ${stack}: nothing to do.** No change against the previous deployment; ${facts.report.evaluated} policies evaluated, none violated.\n`;
     return renderReview(
         {
             header,
             clusters,
             steps: facts.steps,
-            changes: diff.map((d) => `${d.sign} ${d.text}`),
+            changes: diff.map((d) => `**${CHANGE_WORD[d.sign]}** ${d.text}`),
             removals: facts.removed.map((d) => ({ cluster: clusterOfChange(d.text, clusters), text: d.text })),
             policies: renderPolicies(facts.report, true),
             notes: facts.notes,
             drift,
             rollout: facts.rollout,
         },
-        { maxChars: opts.maxChars, artifact: opts.artifact },
+        { maxChars: opts.maxChars, artifact: opts.artifact, stack },
     );
+}
+
+/** How the pull-request comment marks a change. */
+const CHANGE_WORD = { "+": "create", "~": "update", "-": "delete" } as const;
+
+/** Nothing changes against the previous deployment, no policy has anything to say, and the run printed nothing. */
+function nothingToDo(facts: PlanFacts): boolean {
+    const { diff, report, notes } = facts;
+    return diff.length === 0 && report.mandatory.length === 0 && report.advisory.length === 0 && notes.length === 0;
 }
 
 function renderTextPlan(header: string[], facts: PlanFacts, drift: string | undefined): string {
@@ -211,13 +240,70 @@ export function renderPlan(
     source: OutputsSource | undefined,
     opts: RenderOptions = {},
 ): PlanResult {
+    if (opts.json) return jsonPlan(stack, capture, previous, promotesFrom, source, opts);
     const markdown = !!opts.markdown;
     const header = planHeader(stack, previous, promotesFrom, source, markdown);
-    if (capture.error) return renderRefusal(header, capture.error, opts);
+    if (capture.error) return renderRefusal(stack, header, capture.error, opts);
     const facts = planFacts(stack, capture, previous);
     const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
-    const text = markdown ? renderMarkdownPlan(header, facts, drift, opts) : renderTextPlan(header, facts, drift);
+    const text = markdown
+        ? renderMarkdownPlan(stack, header, facts, drift, opts)
+        : renderTextPlan(header, facts, drift);
     return { text, exitCode: facts.exitCode };
+}
+
+/** The plan as one JSON document: what the text shows, as fields a CI gate can read. */
+function jsonPlan(
+    stack: string,
+    capture: Capture,
+    previous: OutputsSource,
+    promotesFrom: string | undefined,
+    source: OutputsSource | undefined,
+    opts: RenderOptions,
+): PlanResult {
+    const head = {
+        command: "plan",
+        stack,
+        previous: previous.label,
+        promotesFrom: promotesFrom ? { stack: promotesFrom, outputs: source?.label ?? "none" } : null,
+    };
+    if (capture.error)
+        return {
+            text: printJson({
+                ...head,
+                outcome: outcomeOf(EXIT.refused),
+                exitCode: EXIT.refused,
+                refusals: refusalsOf(capture.error),
+                clusters: [],
+                steps: [],
+                changes: [],
+                policies: null,
+                notes: [],
+            }),
+            exitCode: EXIT.refused,
+        };
+    const facts = planFacts(stack, capture, previous);
+    const drift = opts.drift === undefined ? undefined : summarizeDrift(opts.drift).changed;
+    return {
+        text: printJson({
+            ...head,
+            outcome: outcomeOf(facts.exitCode),
+            exitCode: facts.exitCode,
+            refusals: facts.report.mandatory.map((v) => ({
+                field: null,
+                cluster: null,
+                message: `[${v.policy}] ${v.urn ? `${v.urn.split("::").pop()}: ` : ""}${v.message}`,
+            })),
+            clusters: facts.clusters,
+            steps: stepsJson(facts.steps, facts.clusters),
+            changes: changesJson(facts.diff),
+            policies: policiesJson(facts.report),
+            notes: facts.notes,
+            ...(drift ? { drift } : {}),
+            ...(facts.rollout ? { rollout: describeRollout(facts.rollout) } : {}),
+        }),
+        exitCode: facts.exitCode,
+    };
 }
 
 function clusterOfChange(text: string, clusters: string[]): string {
@@ -283,14 +369,7 @@ interface PlanValues {
     drift?: string;
     "max-chars"?: string;
     artifact?: string;
-}
-
-function stacksIn(dir: string): string[] {
-    return fs
-        .readdirSync(dir)
-        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => !!s)
-        .sort();
+    json?: boolean;
 }
 
 function readable(file: string | undefined, flag: string): string | undefined {
@@ -300,7 +379,7 @@ function readable(file: string | undefined, flag: string): string | undefined {
 
 export const planCommand: Command<PlanValues> = {
     name: "plan",
-    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--adopt] [--markdown] [--stack-dir DIR]",
+    usage: "npm run plan -- <stack> [--previous FILE] [--source FILE] [--first-deployment] [--adopt] [--markdown | --json] [--stack-dir DIR] [--drift FILE] [--max-chars N] [--artifact TEXT]",
     description:
         "Runs the program offline under Pulumi's mock runtime with Pulumi.<stack>.yaml and prints what `pulumi up` " +
         "would do: the steps in order, the changes against the previous deployment, and the policy pack's verdicts. " +
@@ -321,6 +400,7 @@ export const planCommand: Command<PlanValues> = {
         ["--drift FILE", "what `pulumi refresh --preview-only --diff` printed, shown as drift"],
         ["--max-chars N", "Markdown: at most N characters (default 60000; 0: no limit), the rest left to --artifact"],
         ["--artifact TEXT", "Markdown: where the full plan is (a link), named wherever something was left out"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["-h, --help", "this text"],
     ],
     options: {
@@ -333,6 +413,7 @@ export const planCommand: Command<PlanValues> = {
         drift: { type: "string" },
         "max-chars": { type: "string" },
         artifact: { type: "string" },
+        json: { type: "boolean" },
     },
     async run(values, positionals) {
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
@@ -341,8 +422,7 @@ export const planCommand: Command<PlanValues> = {
         if (positionals.length !== 1)
             throw new UsageError(`give exactly one stack (given: ${positionals.length}); stacks: ${stacks.join(", ")}`);
         const stack = positionals[0];
-        if (!stacks.includes(stack))
-            throw new UsageError(`no stack "${stack}": stacks are ${stacks.join(", ")} (Pulumi.<stack>.yaml)`);
+        requireStack(stack, stackDir);
         const maxChars = values["max-chars"] === undefined ? undefined : Number(values["max-chars"]);
         if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 0))
             throw new UsageError(`--max-chars ${values["max-chars"]}: give a whole number, 0 for no limit`);
@@ -350,6 +430,7 @@ export const planCommand: Command<PlanValues> = {
             throw new UsageError(
                 "--adopt plans the deployment that adopts running clusters: give it without --first-deployment or --previous",
             );
+        if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         const driftFile = readable(values.drift, "--drift");
         const result = await planForStack(stack, {
             previous: readable(values.previous, "--previous"),
@@ -361,6 +442,7 @@ export const planCommand: Command<PlanValues> = {
             drift: driftFile === undefined ? undefined : fs.readFileSync(driftFile, "utf8"),
             maxChars,
             artifact: values.artifact,
+            json: values.json,
         });
         process.stdout.write(result.text);
         return result.exitCode;

@@ -13,8 +13,9 @@ import {
     parseVersion,
     promotionRefusal,
 } from "../components/versions";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
+import { outcomeOf, printJson } from "./json-output";
 import { readRecord } from "./records";
 
 export interface PromoteOptions {
@@ -37,6 +38,11 @@ export interface PromoteResult {
     text?: string;
     /** Where the source stack's outputs came from. */
     sourceLabel?: string;
+    /** The stack file read, and written when `written`. */
+    file?: string;
+    written?: boolean;
+    /** The stack promoted from. */
+    source?: string;
 }
 
 interface SourceOutputs {
@@ -224,7 +230,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
     if (typeof source !== "string" || source === "")
         return refuse([`stack "${opts.target}" has no k8s-upgrades:promotesFrom: there is nothing to promote from`]);
     const { state, sourceLabel, refusal } = readSourceState(opts, source, dir);
-    if (!state) return refuse([refusal ?? `stack "${source}": no running state`], sourceLabel);
+    if (!state) return { ...refuse([refusal ?? `stack "${source}": no running state`], sourceLabel), file, source };
 
     const refusals: string[] = [];
     const notes: string[] = [];
@@ -239,7 +245,7 @@ export function promote(opts: PromoteOptions): PromoteResult {
     const seen = new Set((clusters?.items ?? []).map((item) => String((item as YAML.YAMLMap).get("name"))));
     for (const name of Object.keys(state.clusters))
         if (!seen.has(name)) notes.push(`cluster ${name}: only in stack "${source}"; nothing to promote here`);
-    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel };
+    if (refusals.length > 0) return { ok: false, refusals, notes, diff: "", sourceLabel, file, source };
 
     const text = applyEdits(original, edits);
     const shown = path
@@ -247,19 +253,21 @@ export function promote(opts: PromoteOptions): PromoteResult {
         .split(path.sep)
         .join("/");
     const diff = unifiedDiff(shown, original, text);
-    if (!opts.dryRun && text !== original) fs.writeFileSync(file, text);
-    return { ok: true, refusals, notes, diff, text, sourceLabel };
+    const written = !opts.dryRun && text !== original;
+    if (written) fs.writeFileSync(file, text);
+    return { ok: true, refusals, notes, diff, text, sourceLabel, file, written, source };
 }
 
 interface PromoteValues {
     "source-outputs"?: string;
     "dry-run"?: boolean;
     "stack-dir"?: string;
+    json?: boolean;
 }
 
 export const promoteCommand: Command<PromoteValues> = {
     name: "promote",
-    usage: "npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--stack-dir DIR]",
+    usage: "npm run promote -- <target-stack> [--source-outputs FILE] [--dry-run] [--json] [--stack-dir DIR]",
     description:
         "Sets the versions in Pulumi.<target>.yaml to what its promotesFrom stack runs, validated and with no upgrade " +
         "in progress, and prints the change as a unified diff (`git apply` takes it). Only version values change; " +
@@ -272,20 +280,21 @@ export const promoteCommand: Command<PromoteValues> = {
         ],
         ["--dry-run", "print the diff, write nothing (may read an example record)"],
         ["--stack-dir DIR", "the folder holding the stack files and running/ (default: the repository)"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["-h, --help", "this text"],
     ],
     options: {
         "source-outputs": { type: "string" },
         "dry-run": { type: "boolean" },
         "stack-dir": { type: "string" },
+        json: { type: "boolean" },
     },
     run(values, positionals) {
         if (positionals.length !== 1)
             throw new UsageError(`give exactly one target stack (given: ${positionals.length})`);
         const target = positionals[0];
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
-        if (!fs.existsSync(path.join(stackDir, `Pulumi.${target}.yaml`)))
-            throw new UsageError(`no stack "${target}": no Pulumi.${target}.yaml in ${stackDir}`);
+        requireStack(target, stackDir);
         const file = values["source-outputs"];
         if (file !== undefined && !fs.existsSync(file)) throw new UsageError(`--source-outputs ${file}: no such file`);
         const result = promote({
@@ -295,6 +304,32 @@ export const promoteCommand: Command<PromoteValues> = {
             dryRun: values["dry-run"],
             sourceOutputs: file ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined,
         });
+        const exitCode = result.ok ? EXIT.ok : EXIT.refused;
+        if (values.json) {
+            process.stdout.write(
+                printJson({
+                    command: "promote",
+                    stack: target,
+                    source: result.source ?? null,
+                    sourceOutputs: result.sourceLabel ?? null,
+                    file: result.file ?? null,
+                    written: !!result.written,
+                    dryRun: !!values["dry-run"],
+                    outcome: outcomeOf(exitCode),
+                    exitCode,
+                    refusals: result.refusals.map((message) => ({
+                        field: /^cluster \S+: its kubernetesVersion/.test(message) ? "kubernetesVersion" : null,
+                        cluster: /^cluster (\S+):/.exec(message)?.[1] ?? null,
+                        message,
+                    })),
+                    notes: result.notes,
+                    diff: result.diff,
+                }),
+            );
+            return exitCode;
+        }
+        const shown = (file: string) => path.relative(process.cwd(), file) || file;
+        if (result.file) process.stderr.write(`read: ${shown(result.file)}\n`);
         if (result.sourceLabel) process.stderr.write(`source outputs: ${result.sourceLabel}\n`);
         for (const n of result.notes) process.stderr.write(`${n}\n`);
         if (!result.ok) {
@@ -302,8 +337,9 @@ export const promoteCommand: Command<PromoteValues> = {
             for (const r of result.refusals) process.stderr.write(`  - ${r}\n`);
             return EXIT.refused;
         }
-        if (result.diff === "") process.stderr.write("no change\n");
+        if (result.diff === "") process.stderr.write("no change: nothing was written\n");
         else if (values["dry-run"]) process.stderr.write("dry run: nothing was written\n");
+        else if (result.written && result.file) process.stderr.write(`wrote: ${shown(result.file)}\n`);
         process.stdout.write(result.diff);
         return EXIT.ok;
     },

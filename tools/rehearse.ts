@@ -6,8 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../components/config";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireCluster, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT } from "./harness";
+import { findingsJson, outcomeOf, printJson, type Refusal } from "./json-output";
 import { type Findings, findings } from "./rehearse/findings";
 import { loadStackPlan } from "./rehearse/load";
 import { snapshotMismatches } from "./rehearse/match";
@@ -32,6 +33,10 @@ export interface RehearseResult {
     exitCode: number;
     findings?: Findings;
     run?: WorkerRehearsal;
+    /** The cluster rehearsed, once one was chosen. */
+    cluster?: string;
+    /** Why it refused to rehearse, one entry per problem, with the config field where there is one. */
+    refusals?: Refusal[];
 }
 
 export const DEFAULT_TIMING: RehearsalTiming = { nodeReadySeconds: 300, podReadySeconds: 30 };
@@ -41,7 +46,20 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
     try {
         loaded = loadStackPlan(opts.stack, opts.stackDir ?? ROOT, opts.previous);
     } catch (err) {
-        if (err instanceof ConfigError) return { text: `${err.message}\n`, exitCode: EXIT.refused };
+        if (err instanceof ConfigError)
+            return {
+                text: `${err.message}\n`,
+                exitCode: EXIT.refused,
+                refusals: err.issues.map((i) => ({
+                    field: i.field,
+                    cluster: i.cluster ?? null,
+                    message:
+                        err.message
+                            .split("\n")
+                            .find((l) => l.includes(`field ${i.field}:`))
+                            ?.replace(/^\s+- /, "") ?? i.allowed,
+                })),
+            };
         throw err;
     }
     const names = loaded.plans.map((p) => p.cluster.name);
@@ -50,11 +68,8 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
         throw new UsageError(
             `stack ${opts.stack} has ${names.length} clusters: name one with --cluster (${names.join(", ")})`,
         );
-    const plan = loaded.plans.find((p) => p.cluster.name === name);
-    if (!plan)
-        throw new UsageError(
-            `--cluster ${name}: stack ${opts.stack} has no such cluster; its clusters: ${names.join(", ")}`,
-        );
+    requireCluster(name, opts.stack, names);
+    const plan = loaded.plans.find((p) => p.cluster.name === name)!;
     const snapshot = parseSnapshot(fs.readFileSync(opts.snapshot, "utf8"), opts.snapshot);
     const mismatches = snapshotMismatches(plan, snapshot);
     if (mismatches.length > 0 && !opts.force)
@@ -66,6 +81,12 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
                 "",
             ].join("\n"),
             exitCode: EXIT.refused,
+            cluster: name,
+            refusals: mismatches.map((m) => ({
+                field: null,
+                cluster: name,
+                message: `the snapshot does not match the stack's record: ${m}`,
+            })),
         };
     const timing = { ...DEFAULT_TIMING, ...opts.timing };
     const run = rehearseWorkers(plan, snapshot, timing);
@@ -76,7 +97,7 @@ export function rehearse(opts: RehearseOptions): RehearseResult {
         !!opts.markdown,
     );
     const exitCode = found.wouldFail ? EXIT.refused : found.incomplete ? EXIT.incomplete : EXIT.ok;
-    return { text, exitCode, findings: found, run };
+    return { text, exitCode, findings: found, run, cluster: name };
 }
 
 interface RehearseValues {
@@ -89,6 +110,7 @@ interface RehearseValues {
     "pod-exit-seconds"?: string;
     "pod-ready-seconds"?: string;
     force?: boolean;
+    json?: boolean;
 }
 
 function seconds(value: string | undefined, flag: string): number | undefined {
@@ -101,7 +123,7 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 
 export const rehearseCommand: Command<RehearseValues> = {
     name: "rehearse",
-    usage: "npm run rehearse -- <stack> [--cluster NAME] --snapshot FILE [--markdown] [--force]",
+    usage: "npm run rehearse -- <stack> --snapshot FILE [--cluster NAME] [--markdown | --json] [--force] [--stack-dir DIR] [--previous FILE] [--node-ready-seconds N] [--pod-exit-seconds N] [--pod-ready-seconds N]",
     description:
         "Plans the stack as `npm run plan` does and plays the worker phase of one cluster on a snapshot of it, as the " +
         "generated scripts would run it (cordon, capacity check, drains in batches under PodDisruptionBudgets). " +
@@ -113,6 +135,7 @@ export const rehearseCommand: Command<RehearseValues> = {
         ["--cluster NAME", "the cluster the snapshot is of (needed when the stack has several)"],
         ["--snapshot FILE", "the snapshot (a kubectl List as JSON)"],
         ["--markdown", "a pull-request comment instead of terminal tables"],
+        ["--json", "one JSON document (schema/command-output.schema.json) instead of text; same exit codes"],
         ["--force", "rehearse a snapshot that does not match the stack's record (the report says where)"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml and running/<stack>.json from DIR (default: the repository)"],
         ["--previous FILE", "the stack's outputs (`pulumi stack output --json`), as for npm run plan"],
@@ -134,13 +157,14 @@ export const rehearseCommand: Command<RehearseValues> = {
         "pod-exit-seconds": { type: "string" },
         "pod-ready-seconds": { type: "string" },
         force: { type: "boolean" },
+        json: { type: "boolean" },
     },
     exitCodes: "0 would pass, 1 would fail or refused, 2 usage error, 3 incomplete (not everything could be rehearsed)",
     run(values, positionals) {
         if (positionals.length !== 1) throw new UsageError(`give exactly one stack (given: ${positionals.length})`);
         const stackDir = values["stack-dir"] ? path.resolve(values["stack-dir"]) : ROOT;
-        if (!fs.existsSync(path.join(stackDir, `Pulumi.${positionals[0]}.yaml`)))
-            throw new UsageError(`no stack "${positionals[0]}": no Pulumi.${positionals[0]}.yaml in ${stackDir}`);
+        requireStack(positionals[0], stackDir);
+        if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         if (!values.snapshot)
             throw new UsageError(`--snapshot FILE is required; write one with: ${SNAPSHOT_COMMAND} > FILE`);
         if (!fs.existsSync(values.snapshot)) throw new UsageError(`--snapshot ${values.snapshot}: no such file`);
@@ -163,7 +187,20 @@ export const rehearseCommand: Command<RehearseValues> = {
                 timing,
                 force: values.force,
             });
-            process.stdout.write(result.text);
+            if (values.json)
+                process.stdout.write(
+                    printJson({
+                        command: "rehearse",
+                        stack: positionals[0],
+                        cluster: result.cluster ?? null,
+                        snapshot: values.snapshot,
+                        outcome: outcomeOf(result.exitCode),
+                        exitCode: result.exitCode,
+                        refusals: result.refusals ?? [],
+                        findings: result.findings ? findingsJson(result.findings) : null,
+                    }),
+                );
+            else process.stdout.write(result.text);
             return result.exitCode;
         } catch (err) {
             if (err instanceof SnapshotError) throw new UsageError(err.message);

@@ -8,7 +8,7 @@ import { type ClusterConfig, CONFIG_NAMESPACE, parseStackConfig } from "../compo
 import { REMOTE_INTERPRETER } from "../components/kubeadm/cluster";
 import { buildRemoteScript } from "../components/scripts";
 import { compareMinor, compareVersions, formatVersion, minorDistance, parseVersion } from "../components/versions";
-import { type Command, EXIT, runCommand, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, UsageError, unknownCluster } from "./cli";
 import { ROOT, readStackFile } from "./harness";
 
 export interface RestoreOptions {
@@ -35,10 +35,7 @@ export interface RestorePlan {
 const SNAPSHOT_NAME = /^etcd-before-v(\d+\.\d+\.\d+)-\d{8}T\d{6}Z\.db$/;
 
 function refuseCluster(stack: string, c: ClusterConfig | undefined, name: string, names: string[]): void {
-    if (!c)
-        throw new Error(
-            `stack "${stack}" has no cluster "${name}" (clusters: ${names.join(", ") || "none"}); give --cluster one of them`,
-        );
+    if (!c) throw unknownCluster(name, stack, names);
     if (c.provider !== "kubeadm")
         throw new Error(
             `cluster "${name}" of stack "${stack}" is provider ${c.provider}: a managed control plane (LKE, EKS, AKS, GKE) cannot be downgraded, and there is no etcd snapshot to restore. Workers can go back while a retained pool exists (README, Rolling back); the control plane only forward.`,
@@ -168,7 +165,7 @@ const required = (v: string | undefined, flag: string): string => {
 
 export const restoreCommand: Command<RestoreValues> = {
     name: "restore",
-    usage: "npm run restore -- <stack> --cluster NAME --snapshot PATH --version X.Y.Z [--confirm NAME] [options]",
+    usage: "npm run restore -- <stack> --cluster NAME --snapshot PATH --version X.Y.Z [--confirm NAME] [--identity FILE] [--timeout SECONDS] [--stack-dir DIR]",
     description:
         "Restores a kubeadm cluster's control plane from the etcd snapshot taken before an upgrade, on its first control plane node over SSH: control plane stopped, snapshot restored to a new data directory and swapped in (the old one kept), kubeadm, kubelet and kubectl back at --version, kubeadm's backed-up manifests of that version, kubelet restarted, API server and node waited for. Without --confirm it only prints what it would do. Managed control planes (LKE, EKS, AKS, GKE) cannot be downgraded.",
     help: [
@@ -191,6 +188,7 @@ export const restoreCommand: Command<RestoreValues> = {
     },
     async run(values, positionals) {
         if (positionals.length !== 1) throw new UsageError("give exactly one stack");
+        requireStack(positionals[0], values["stack-dir"] ?? ROOT);
         const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
         if (!Number.isInteger(timeout) || timeout < 1)
             throw new UsageError("--timeout must be a whole number of seconds");

@@ -31,6 +31,8 @@ export interface ReviewOptions {
     maxChars?: number;
     /** Where the full plan is, said wherever something was left out. */
     artifact?: string;
+    /** The stack planned: the default artifact is the command that prints its full plan. */
+    stack?: string;
 }
 
 const FLOW_SHARE = 0.45;
@@ -72,9 +74,13 @@ export function clusterSubgraph(index: number, cluster: string, steps: Step[], r
         if (i > 0) out.push(`    c${index}l${i - 1} --> c${index}l${i}`);
     });
     if (removals.length > 0) {
-        out.push(
-            `    c${index}r["${mermaidLabel(`then remove: ${removals.length} pool(s) or cluster(s), drained first`)}"]`,
-        );
+        // The pools and clusters by name ("pool apps-web-1-30 (…): …" → "pool web-1-30"), a few at most.
+        const named = removals.map((r) => {
+            const m = /^(pool|cluster) (\S+?):?(?: |$)/.exec(r);
+            return m ? `${m[1]} ${shortName(m[2], cluster)}` : r;
+        });
+        const shown = named.length > 4 ? [...named.slice(0, 3), `+${named.length - 3} more`] : named;
+        out.push(`    c${index}r["${mermaidLabel(`then remove, drained first: ${shown.join(", ")}`)}"]`);
         out.push(`    c${index}l${levels.length - 1} -.-> c${index}r`);
     }
     out.push("  end");
@@ -111,9 +117,71 @@ function collapsible(summary: string, body: string[], open = false): string[] {
     return [`<details${open ? " open" : ""}><summary>${summary}</summary>`, "", ...body, "", "</details>"];
 }
 
+/**
+ * Whole lines of `text` while they fit in `max` characters; the lines left out are counted and named as being in
+ * the artifact.
+ */
 function clip(text: string, max: number, artifact: string): string {
     if (text.length <= max) return text;
-    return `${text.slice(0, max)}\n… (cut at ${max} characters; the whole text is in ${artifact})`;
+    const lines = text.split("\n");
+    const kept: string[] = [];
+    let length = 0;
+    for (const [i, line] of lines.entries()) {
+        const notice = `… ${lines.length - i - 1} more line(s) in ${artifact}`;
+        if (length + line.length + 1 + notice.length > max) break;
+        kept.push(line);
+        length += line.length + 1;
+    }
+    return [...kept, `… ${lines.length - kept.length} more line(s) in ${artifact}`].join("\n");
+}
+
+/** Where a Markdown text stands after some of its lines: an open code fence, and how many <details> are open. */
+interface Open {
+    fence?: string;
+    details: number;
+}
+
+function after(open: Open, line: string): Open {
+    if (open.fence) return line.trim() === open.fence ? { details: open.details } : open;
+    const marker = /^(`{3,})/.exec(line)?.[1];
+    if (marker) return { fence: marker, details: open.details };
+    if (line.startsWith("<details")) return { details: open.details + 1 };
+    if (line.startsWith("</details>")) return { details: Math.max(0, open.details - 1) };
+    return open;
+}
+
+/** The lines that close what is open, so a cut text still renders: the fence, then each <details>. */
+function closing(open: Open): string[] {
+    return [...(open.fence ? [open.fence] : []), ...Array.from({ length: open.details }, () => "</details>")];
+}
+
+/**
+ * The text as is when it fits in `max` characters; else its first whole lines, any code fence or <details> block
+ * they leave open closed, and a notice that names the limit and the artifact: never more than `max` characters.
+ */
+export function cutToLimit(text: string, max: number, artifact: string): string {
+    if (text.length <= max) return text;
+    const lines = text.split("\n");
+    // For each count of kept lines: the characters they take, and what they leave open.
+    const states: Array<{ length: number; open: Open }> = [{ length: 0, open: { details: 0 } }];
+    for (const line of lines) {
+        const last = states[states.length - 1];
+        if (last.length > max) break;
+        states.push({ length: last.length + line.length + 1, open: after(last.open, line) });
+    }
+    for (const notice of [
+        `… (cut to stay within ${max} characters; the whole plan is in ${artifact})`,
+        `… (cut; the whole plan is in ${artifact})`,
+        "… (cut)",
+    ]) {
+        for (let n = states.length - 1; n > 0; n--) {
+            const tail = [...closing(states[n].open), "", notice];
+            const length = states[n].length + tail.join("\n").length + 1;
+            if (length <= max) return `${lines.slice(0, n).join("\n")}\n${tail.join("\n")}\n`;
+        }
+        if (notice.length + 1 <= max) return `${notice}\n`;
+    }
+    return "";
 }
 
 type Subgraph = (cluster: string) => string[];
@@ -172,18 +240,28 @@ export function waveFlow(
 
 /** The review's size limits: what the comment may spend, and where the rest is. */
 interface Budget {
+    /** The most characters the whole comment may take, less the room its cut notice needs. */
     chars: number;
     artifact: string;
 }
 
-/** Counts, changes, policies, drift, notes and the rollout: what a reviewer reads first. */
-function reviewSummary(input: ReviewInput, clusterCount: number, { chars, artifact }: Budget): string[] {
-    const lines = [
+/** What is left of the budget after these lines, less `margin` for the lines around the next block. */
+function leftAfter(lines: string[], { chars }: Budget, margin: number): number {
+    return Math.max(0, chars - lines.join("\n").length - margin);
+}
+
+/**
+ * What a reviewer reads first, in this order, each given what the ones before it left: the counts, the changes,
+ * the policies, drift, notes and the rollout.
+ */
+function reviewSummary(lines: string[], input: ReviewInput, clusterCount: number, budget: Budget): void {
+    const { artifact } = budget;
+    lines.push(
         `**${clusterCount} cluster(s), ${input.steps.length} steps, ${input.changes.length} change(s) against the previous deployment.**`,
         "",
-    ];
+    );
     const changeLines = input.changes.length > 0 ? input.changes.map((c) => `- ${c}`) : ["- no change"];
-    const changesText = clip(changeLines.join("\n"), Math.min(chars / 6, 12_000), artifact);
+    const changesText = clip(changeLines.join("\n"), leftAfter(lines, budget, 120), artifact);
     lines.push(
         ...(changeLines.length > 12
             ? collapsible("Changes against the previous deployment", [changesText], true)
@@ -191,14 +269,13 @@ function reviewSummary(input: ReviewInput, clusterCount: number, { chars, artifa
         "",
         "### Policies",
         "",
-        clip(input.policies.join("\n"), Math.min(chars / 8, 8_000), artifact),
-        "",
     );
+    lines.push(clip(input.policies.join("\n"), leftAfter(lines, budget, 8), artifact), "");
     if (input.drift !== undefined) lines.push("### Drift since the last deployment", "", input.drift, "");
     if (input.notes.length > 0)
         lines.push(
             ...collapsible(`Notes (${input.notes.length})`, [
-                clip(input.notes.map((n) => `- ${n}`).join("\n"), Math.min(chars / 10, 6_000), artifact),
+                clip(input.notes.map((n) => `- ${n}`).join("\n"), leftAfter(lines, budget, 80), artifact),
             ]),
             "",
         );
@@ -209,14 +286,13 @@ function reviewSummary(input: ReviewInput, clusterCount: number, { chars, artifa
             ...describeRollout(input.rollout).map((l) => `- ${l}`),
             "",
         );
-    return lines;
 }
 
 /** The flowchart: clusters in order (by wave, when there are waves) until the edge or size budget is spent. */
-function reviewFlow(input: ReviewInput, groups: Map<string, Step[]>, { chars, artifact }: Budget): string[] {
+function reviewFlow(input: ReviewInput, groups: Map<string, Step[]>, flowChars: number, artifact: string): string[] {
     const clusters = [...groups.keys()];
     const fits = (candidate: string[]) =>
-        edgesOf(candidate) <= MERMAID_MAX_EDGES && candidate.join("\n").length <= chars * FLOW_SHARE;
+        edgesOf(candidate) <= MERMAID_MAX_EDGES && candidate.join("\n").length + 4 <= flowChars;
     const subgraphOf = (cluster: string) =>
         clusterSubgraph(
             clusters.indexOf(cluster),
@@ -234,20 +310,24 @@ function reviewFlow(input: ReviewInput, groups: Map<string, Step[]>, { chars, ar
     const undrawn = clusters.filter((c) => !drawn.includes(c) && !(input.rollout && c === "(stack)"));
     if (undrawn.length > 0)
         lines.push(
-            "",
+            ...(drawn.length > 0 ? [""] : []),
             `Not drawn, to keep the comment readable: ${undrawn.length} cluster(s) (${undrawn.join(", ")}). See ${artifact}.`,
         );
     return lines;
+}
+
+/** The line that ends the step tables: the clusters whose tables did not fit, or that none is missing. */
+function stepsLeft(left: string[], artifact: string): string[] {
+    return left.length > 0
+        ? [`Steps of ${left.length} more cluster(s) (${left.join(", ")}) are in ${artifact}.`]
+        : ["(each level waits for the levels before it)"];
 }
 
 /** Each cluster's steps, collapsed, appended to what the comment already holds until the size budget is spent. */
 function appendStepTables(lines: string[], groups: Map<string, Step[]>, { chars, artifact }: Budget): void {
     const clusters = [...groups.keys()];
     lines.push("", "### Steps per cluster", "");
-    const tail = (left: string[]) =>
-        left.length > 0
-            ? [`Steps of ${left.length} more cluster(s) (${left.join(", ")}) are in ${artifact}.`]
-            : ["(each level waits for the levels before it)"];
+    const tail = (left: string[]) => stepsLeft(left, artifact);
     for (const [i, cluster] of clusters.entries()) {
         const table = stepTable(cluster, groups.get(cluster)!);
         const left = clusters.slice(i);
@@ -261,23 +341,41 @@ function appendStepTables(lines: string[], groups: Map<string, Step[]>, { chars,
     lines.push(...tail([]));
 }
 
+/** Where the full plan is when the caller does not say: the command that prints it. */
+function defaultArtifact(stack: string | undefined): string {
+    return `the full plan (\`npm run plan -- ${stack ?? "STACK"} --markdown --max-chars 0\`)`;
+}
+
+/**
+ * The comment, its sections kept in priority order while they fit: the summary and changes, the refusal or the
+ * policies, then the flowchart, then the step tables. With a limit, never longer than it: what is left out is
+ * named, and cut at a line boundary with a notice that points at the artifact.
+ */
 export function renderReview(input: ReviewInput, opts: ReviewOptions = {}): string {
     const maxChars = opts.maxChars ?? 60_000;
-    const budget: Budget = {
-        chars: maxChars > 0 ? maxChars : Number.POSITIVE_INFINITY,
-        artifact: opts.artifact ?? "the full plan (`npm run plan -- <stack> --markdown --max-chars 0`)",
-    };
+    const artifact = opts.artifact ?? defaultArtifact(opts.stack);
+    const whole = composeReview(input, Number.POSITIVE_INFINITY, artifact);
+    if (maxChars <= 0 || whole.length <= maxChars) return whole;
+    return cutToLimit(composeReview(input, maxChars, artifact), maxChars, artifact);
+}
+
+/** The comment with each section given what the ones before it left of `limit`, less room for a cut notice. */
+function composeReview(input: ReviewInput, limit: number, artifact: string): string {
+    const reserve = `… (cut to stay within ${limit} characters; the whole plan is in ${artifact})`.length + 64;
+    const budget: Budget = { chars: limit - reserve, artifact };
     const lines: string[] = [...input.header, ""];
     if (input.refused !== undefined) {
-        lines.push(
-            "### Refused",
-            "",
-            ...fence(clip(input.refused, Math.min(budget.chars / 2, 20_000), budget.artifact)),
-        );
+        lines.push("### Refused", "");
+        lines.push(...fence(clip(input.refused, leftAfter(lines, budget, 16), artifact)));
         return `${lines.join("\n")}\n`;
     }
     const groups = stepsByCluster(input.steps, input.clusters);
-    lines.push(...reviewSummary(input, groups.size, budget), ...reviewFlow(input, groups, budget));
+    reviewSummary(lines, input, groups.size, budget);
+    // The flowchart leaves room for the step tables' heading and the line that names the tables left out.
+    const stepsMargin = stepsLeft([...groups.keys()], artifact).join("").length + 200;
+    lines.push(
+        ...reviewFlow(input, groups, Math.min(limit * FLOW_SHARE, leftAfter(lines, budget, stepsMargin)), artifact),
+    );
     appendStepTables(lines, groups, budget);
     return `${lines.join("\n")}\n`;
 }

@@ -27,6 +27,9 @@ function providerRules(): Json[] {
                 type: "object",
                 required: [provider],
                 properties: {
+                    // The block itself is described once, with the cluster's other fields; named here so that
+                    // `required` lists a property this schema defines (ajv's strictRequired).
+                    [provider]: { type: "object" },
                     ...others,
                     ...(pattern
                         ? {
