@@ -4,8 +4,13 @@
 // kubeadm-wait-ready on the kubelet version a node reports, and the drain guard's create step. The tests run in
 // order: the broken objects of the failing pre-flight are removed before the next test.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { preflightEnvironment } from "../components/removed-apis";
+import { claimDir, startCluster } from "../tools/cluster/cluster";
+import { binaries } from "../tools/cluster/control-plane";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript } from "./fixture/run-script";
 
@@ -159,5 +164,23 @@ describe("checks and waits on the real control plane", { concurrency: false }, (
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /drain guard armed for test=kw/);
         assert.equal((await rc.node("kw-1")).unschedulable, false);
+    });
+    test("a second control plane is refused over the first one's folder and onto its ports", async () => {
+        assert.throws(
+            () => claimDir(rc.dir),
+            /a cluster is still running from .* \(etcd pid \d+.*stop it first with npm run cluster -- down/,
+        );
+        const other = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-second-"));
+        try {
+            await assert.rejects(
+                startCluster({ dir: other, binaries: binaries(), ports: { apiserver: rc.c.state.ports.apiserver } }),
+                new RegExp(
+                    `port ${rc.c.state.ports.apiserver} \\(kube-apiserver\\) is already taken on 127\\.0\\.0\\.1`,
+                ),
+            );
+        } finally {
+            fs.rmSync(other, { recursive: true, force: true });
+        }
+        rc.assertHealthy();
     });
 });

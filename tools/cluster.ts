@@ -3,7 +3,7 @@
 // the generated scripts by hand. The tests start their own, one per test file (test/fixture/real-cluster.ts).
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Command, UsageError } from "./cli";
+import { type Command, didYouMean, UsageError } from "./cli";
 import { type NodeSpec, startCluster, stopCluster } from "./cluster/cluster";
 import { binaries, COMPONENTS, isAlive, logFile, readState } from "./cluster/control-plane";
 
@@ -145,6 +145,8 @@ export const clusterCommand: Command<ClusterValues> = {
         if (verb === "up") return up(values, dir);
         if (verb === "down") return down(dir);
         if (verb === "status") return status(dir);
-        throw new UsageError(`one of up, down, status (given: ${verb ?? "nothing"})`);
+        throw new UsageError(
+            `one of up, down, status (given: ${verb ?? "nothing"})${verb ? didYouMean(verb, ["up", "down", "status"]) : ""}`,
+        );
     },
 };
