@@ -133,11 +133,13 @@ minor_of() {
   printf '%s.%s' "$major" "${rest%%[!0-9]*}"
 }
 
-# node_table_into VAR SELECTOR: name <TAB> kubeletVersion <TAB> Ready status <TAB> unschedulable <TAB> taints=<keys>,
-# one line per node matching the selector ("" for all). Ready is read from the condition of type Ready, wherever
-# it is in the list.
+# node_table_into VAR SELECTOR [taints]: name <TAB> kubeletVersion <TAB> Ready status <TAB> unschedulable, one line per
+# node matching the selector ("" for all); with "taints", a last column taints=<key>,<key>,... Ready is read from the
+# condition of type Ready, wherever it is in the list. Empty columns collapse when read with IFS=$'\t'.
 node_table_into() {
-  local args=(get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}{"\t"}taints={range .spec.taints[*]}{.key}{","}{end}{"\n"}{end}')
+  local fields='{.metadata.name}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\t"}{.spec.unschedulable}'
+  if [ "${3:-}" = taints ]; then fields+='{"\t"}taints={range .spec.taints[*]}{.key}{","}{end}'; fi
+  local args=(get nodes -o "jsonpath={range .items[*]}$fields{\"\\n\"}{end}")
   if [ -n "$2" ]; then args+=(-l "$2"); fi
   kube_into "$1" "${args[@]}"
 }
@@ -183,15 +185,16 @@ uncordon_nodes() {
 # when the API does not answer.
 wait_nodes_ready() {
   local selector="$1" expected="$2" minor="$3" timeout="$4"
-  local deadline=$((SECONDS + timeout)) ready table name version status
+  local deadline=$((SECONDS + timeout)) ready table name version status line
   while :; do
     ready=0
-    node_table_into table "$selector"
-    while IFS=$'\t' read -r name version status rest; do
+    node_table_into table "$selector" taints
+    while IFS= read -r line; do
+      IFS=$'\t' read -r name version status _ <<< "$line"
       [ -n "$name" ] || continue
       # Ready, and no longer tainted not-ready or unreachable: the node-lifecycle controller removes those taints
       # a few seconds after the kubelet reports Ready, and until then no pod without a toleration lands there.
-      case "$rest" in *node.kubernetes.io/not-ready,* | *node.kubernetes.io/unreachable,*) continue ;; esac
+      case "${line##*taints=}" in *node.kubernetes.io/not-ready,* | *node.kubernetes.io/unreachable,*) continue ;; esac
       if [ "$status" = "True" ] && [ "$(minor_of "$version")" = "$minor" ]; then ready=$((ready + 1)); fi
     done <<< "$table"
     if [ "$ready" -ge "$expected" ]; then
@@ -200,9 +203,10 @@ wait_nodes_ready() {
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "nodes matching $selector after ${timeout}s:"
-      while IFS=$'\t' read -r name version status rest; do
+      while IFS= read -r line; do
+        IFS=$'\t' read -r name version status _ <<< "$line"
         [ -n "$name" ] || continue
-        printf '  - %s version=%s ready=%s %s\n' "$name" "$version" "${status:-Unknown}" "${rest##*$'\t'}" >&2
+        printf '  - %s version=%s ready=%s taints=%s\n' "$name" "$version" "${status:-Unknown}" "${line##*taints=}" >&2
       done <<< "$table"
       die "only $ready of $expected node(s) matching $selector became Ready at $minor within ${timeout}s"
     fi
