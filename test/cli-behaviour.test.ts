@@ -3,12 +3,10 @@
 // and wrote; a --previous record of another stack is refused.
 
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { type Command, didYouMean } from "../tools/cli";
 import { clusterCommand } from "../tools/cluster";
 import { ROOT } from "../tools/harness";
@@ -16,23 +14,12 @@ import { planCommand } from "../tools/plan";
 import { promoteCommand } from "../tools/promote";
 import { rehearseCommand } from "../tools/rehearse";
 import { restoreCommand } from "../tools/restore";
+import { runTool } from "./fixture/run-tool";
 
 const STACKS = path.join(ROOT, "test", "fixtures", "stacks");
 const SNAPSHOTS = path.join(ROOT, "test", "fixtures", "snapshots");
 
-async function run(tool: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    try {
-        const { stdout, stderr } = await promisify(execFile)(
-            process.execPath,
-            ["--import", "tsx", path.join(ROOT, "tools", `${tool}.ts`), ...args],
-            { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
-        );
-        return { code: 0, out: stdout, err: stderr };
-    } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-}
+const run = runTool;
 
 const COMMANDS = [planCommand, rehearseCommand, promoteCommand, restoreCommand, clusterCommand] as Array<
     Command<unknown>

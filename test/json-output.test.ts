@@ -3,33 +3,20 @@
 // description; the changes; the policy verdicts; refusals with field paths; the rehearsal's findings.
 
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import Ajv from "ajv";
 import { ROOT } from "../tools/harness";
+import { runTool } from "./fixture/run-tool";
 
 const STACKS = path.join(ROOT, "test", "fixtures", "stacks");
 const SNAPSHOTS = path.join(ROOT, "test", "fixtures", "snapshots");
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(ROOT, "schema", "command-output.schema.json"), "utf8"));
 const validate = new Ajv({ strict: true, allErrors: true }).compile(SCHEMA);
 
-async function run(tool: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    try {
-        const { stdout, stderr } = await promisify(execFile)(
-            process.execPath,
-            ["--import", "tsx", path.join(ROOT, "tools", `${tool}.ts`), ...args],
-            { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
-        );
-        return { code: 0, out: stdout, err: stderr };
-    } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-}
+const run = runTool;
 
 /** One document on standard output, valid against the schema, whose exit code is the process's. */
 // A parsed document, read field by field.
