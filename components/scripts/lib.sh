@@ -360,6 +360,19 @@ report_blockers() {
       sed 's/^/  - /' <<< "$pods" >&2
     fi
   done
+  # A budget counts a pod as disrupted from the moment its eviction is granted until the pod is deleted. An eviction
+  # cut off in between (a drain cancelled mid-request) leaves a pod that is not going counted for up to two minutes,
+  # the disruption controller's DeletionTimeout, and the budget allows nothing more meanwhile.
+  if ! out="$(kubectl --request-timeout="${K8SU_REQUEST_TIMEOUT_SECONDS}s" get poddisruptionbudgets --all-namespaces \
+    -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\t"}{.status.disruptedPods}{"\n"}{end}' 2>&1)"; then
+    log "could not list the PodDisruptionBudgets: $(head -c 300 <<< "$out")"
+    return 0
+  fi
+  pods="$(awk -F'\t' '$2 != "" && $2 != "{}" {print $1 " counts as being evicted: " $2}' <<< "$out")"
+  if [ -n "$pods" ]; then
+    log "budgets holding evictions granted but not yet carried out (a cancelled eviction is released two minutes after its time):"
+    sed 's/^/  - /' <<< "$pods" >&2
+  fi
 }
 
 # Drains the given nodes in batches of K8SU_BATCH_SIZE, nodes of a batch in parallel, soaking K8SU_SOAK_SECONDS
