@@ -133,6 +133,20 @@ describe("checks and waits on the real control plane", { concurrency: false }, (
         rc.assertHealthy();
     });
 
+    test('mutant kubeadm-wait-ready.sh `[ -n "$name" ] || continue` dropped: a selector expected to match no node is done at once', async () => {
+        // An empty list is one empty line to `read`; counted as a node, it would wait for "node  runs kubelet unknown".
+        await rc.nodes([{ name: "kw0-1", labels: { test: "kw0" }, kubeletVersion: "v1.34.4" }]);
+        const r = await run("kubeadm-wait-ready", {
+            K8SU_SELECTOR: "test=kw0-gone",
+            K8SU_EXPECTED_NODES: "0",
+            K8SU_TARGET_VERSION: "1.34.4",
+            K8SU_TIMEOUT_SECONDS: "1",
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /runs kubelet/);
+        rc.assertHealthy();
+    });
+
     test("kubeadm-wait-ready waits for the exact patch the kubelet reports, not just the minor", async () => {
         await rc.nodes([{ name: "kw-1", labels: { test: "kw" }, kubeletVersion: "v1.34.1" }]);
         const env = {
