@@ -13,6 +13,11 @@ import { labelsMatch, selectorLabels } from "./snapshot";
 export const EVICTION_RETRY_SECONDS = 5;
 /** kubectl drain's poll for an evicted pod's deletion (drain.go waitForDelete's interval). */
 export const DELETE_POLL_SECONDS = 1;
+/**
+ * What each kubectl drain spends before its first eviction: starting, reading the node, cordoning it (already
+ * cordoned) and listing its pods. Measured against a real control plane (test/real-rehearse.test.ts); an assumption.
+ */
+export const DRAIN_START_SECONDS = 0.5;
 
 export interface DrainFailure {
     /** What the script says when it stops. */
@@ -174,8 +179,9 @@ function startDrain(state: ClusterState, node: string, batch: number, settings: 
     const evictions = state
         .podsOn(node)
         .filter((p) => !p.daemon && !p.mirror && !p.finished)
-        .map((pod) => ({ pod, nextAttempt: state.t }));
-    return { drain, evictions, deadline: state.t + settings.timeoutSeconds };
+        .map((pod) => ({ pod, nextAttempt: state.t + DRAIN_START_SECONDS }));
+    // kubectl drain's --timeout starts with its evictions (drain.go evictPods), after its start.
+    return { drain, evictions, deadline: state.t + DRAIN_START_SECONDS + settings.timeoutSeconds };
 }
 
 /**
@@ -192,7 +198,10 @@ function step(state: ClusterState, d: Drainer): void {
         const answer = state.evict(e.pod);
         if ("ok" in answer) {
             d.drain.evicted += 1;
-            e.done = state.t + Math.max(DELETE_POLL_SECONDS, Math.ceil(state.exitSeconds(e.pod)));
+            // The pod is gone a moment after its process exits (the kubelet reports it, the API deletes it), so the
+            // poll that sees it gone is the first one after the exit: a whole poll interval later when the exit falls
+            // on a poll.
+            e.done = state.t + (Math.floor(state.exitSeconds(e.pod) / DELETE_POLL_SECONDS) + 1) * DELETE_POLL_SECONDS;
             // Still terminating at the deadline: the deletion poll gives up at its first look after it.
             if (e.done > d.deadline) [e.done, e.gaveUp] = [undefined, state.t + Math.ceil(d.deadline - state.t)];
         } else if ("refusedBy" in answer) {

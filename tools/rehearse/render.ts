@@ -1,5 +1,6 @@
 // The rehearsal's report: aligned tables for the terminal, or Markdown for a pull-request comment.
 import type { ClusterPlan } from "../../components/plan";
+import { DELETE_POLL_SECONDS, DRAIN_START_SECONDS, EVICTION_RETRY_SECONDS } from "./drain";
 import type { Findings } from "./findings";
 import type { RehearsalTiming } from "./worker-phase";
 
@@ -84,7 +85,7 @@ export function renderReport(h: ReportHeader, f: Findings, markdown: boolean): s
         `${bullet}new nodes Ready ${duration(h.timing.nodeReadySeconds)} after their pool is created (--node-ready-seconds)`,
         `${bullet}an evicted pod exits in ${h.timing.podExitSeconds === undefined ? "its whole grace period (an upper bound)" : `${h.timing.podExitSeconds}s or its grace period, whichever is shorter`} (--pod-exit-seconds)`,
         `${bullet}a replacement pod is Ready ${h.timing.podReadySeconds}s after its eviction (--pod-ready-seconds)`,
-        `${bullet}the scheduler places a pod on the feasible node with the most room left; kubectl drain retries a refused eviction every 5s and sees a pod gone within 1s`,
+        `${bullet}the scheduler places a pod on the feasible node with the most room left; each kubectl drain takes ${DRAIN_START_SECONDS}s before its first eviction, retries a refused eviction every ${EVICTION_RETRY_SECONDS}s and sees a pod gone at its first deletion poll (every ${DELETE_POLL_SECONDS}s) after the pod exits`,
     ];
     if (f.notRehearsed.length > 0)
         out.push("", ...title("Not rehearsed"), ...f.notRehearsed.map((n) => `${bullet}${n}`));
