@@ -5,7 +5,7 @@
 // default kube-scheduler placing every replacement, and kwok's kubelets (a pod is Ready READY_AFTER after it is
 // placed, and exits EXIT_AFTER after it is evicted). One control plane for the whole bench; each run has its own
 // namespace and nodes. Each cell runs BENCH_REPEATS times (at least 5) and reports the median and the range.
-// Results go to a temporary file; only --record writes bench/results/drain.json and the README table.
+// Results go to a temporary file; only --record writes bench/results/drain.json and the table in docs/benchmarks.md.
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -16,6 +16,7 @@ import { kubectlBin, runScript } from "../test/fixture/run-script";
 import { type KubeApi, watch } from "../tools/cluster/api";
 import { type Cluster, startCluster, stopCluster } from "../tools/cluster/cluster";
 import { binaries } from "../tools/cluster/control-plane";
+import { BENCH_PAGE, writeBenchTable } from "./doc-table";
 
 const KUBECTL = KUBECTL_FOR_SERVER;
 const SIZES = (process.env.BENCH_SIZES ?? "3,10,30").split(",").map(Number);
@@ -273,9 +274,6 @@ function markdownTable(cells: Cell[]): string {
     return `${rows.join("\n")}\n`;
 }
 
-const README_START = "<!-- bench:drain:start -->";
-const README_END = "<!-- bench:drain:end -->";
-
 /** Both procedures at one size, REPEATS times each, alternating which goes first. */
 async function cellsFor(c: Cluster, kubeconfig: string, n: number, runs: Measure[]): Promise<Cell[]> {
     const byProcedure: Record<Measure["procedure"], Measure[]> = { runbook: [], ours: [] };
@@ -339,18 +337,12 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(
-        `wrote ${out}${RECORD ? "" : " (pass --record to replace bench/results/drain.json and the README table)"}`,
+        `wrote ${out}${RECORD ? "" : ` (pass --record to replace bench/results/drain.json and the table in ${BENCH_PAGE})`}`,
     );
     if (RECORD) {
-        const readme = path.join(__dirname, "..", "README.md");
-        const text = fs.readFileSync(readme, "utf8");
-        const a = text.indexOf(README_START);
-        const b = text.indexOf(README_END);
-        if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to regenerate`);
         const when = result.measuredAt.slice(0, 10);
         const intro = `Measured with \`npm run bench -- --record\` against Kubernetes ${result.kubernetes} with ${SCHEDULER} and kwok kubelets, on ${result.cpus} CPU(s), N = ${SIZES.join(", ")}, ${REPEATS} runs per cell, median (min–max) (${when}):\n\n`;
-        fs.writeFileSync(readme, `${text.slice(0, a + README_START.length)}\n${intro}${table}${text.slice(b)}`);
-        console.log("regenerated the README table");
+        console.log(`regenerated the table in ${writeBenchTable("drain", `${intro}${table}`)}`);
     }
 }
 

@@ -9,7 +9,7 @@
 // Each cell runs --repeats times (at least 3), in alternating order; the table gives the median (min–max) of the
 // wall time, the CPU time (user + system, the child included: steadier than wall time on a shared machine) and
 // the peak RSS of the largest process. Results go to a temporary file; only --record writes
-// bench/results/plan.json and the README table.
+// bench/results/plan.json and the table in docs/benchmarks.md.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,6 +18,7 @@ import { parseArgs, promisify } from "node:util";
 import * as YAML from "yaml";
 import { PROVIDER_VERSIONS } from "../components/config/supported-versions";
 import { FROM_SOURCE_ENV } from "../tools/harness";
+import { BENCH_PAGE, writeBenchTable } from "./doc-table";
 
 const ROOT = path.join(__dirname, "..");
 const STACK = "fleet";
@@ -29,8 +30,6 @@ const LABEL: Record<Variant, string> = {
     plan: "plan --first-deployment",
     "plan-from-source": "plan, capture from source (before)",
 };
-const README_START = "<!-- bench:plan:start -->";
-const README_END = "<!-- bench:plan:end -->";
 
 interface Run {
     variant: Variant;
@@ -207,18 +206,12 @@ function writeResults(result: Record<string, unknown>, table: string, record: bo
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(
-        `wrote ${out}${record ? "" : " (pass --record to replace bench/results/plan.json and the README table)"}`,
+        `wrote ${out}${record ? "" : ` (pass --record to replace bench/results/plan.json and the table in ${BENCH_PAGE})`}`,
     );
     if (!record) return;
-    const readme = path.join(ROOT, "README.md");
-    const text = fs.readFileSync(readme, "utf8");
-    const a = text.indexOf(README_START);
-    const b = text.indexOf(README_END);
-    if (a < 0 || b < a) throw new Error(`README.md has no ${README_START} … ${README_END} section to regenerate`);
     const when = String(result.measuredAt).slice(0, 10);
     const intro = `Measured with \`npm run bench -- plan --record\` on ${os.cpus().length} CPU(s), N = ${sizes.join(", ")}, ${result.repeats} runs per cell, median (min–max) (${when}):\n\n`;
-    fs.writeFileSync(readme, `${text.slice(0, a + README_START.length)}\n${intro}${table}${text.slice(b)}`);
-    console.log("regenerated the README table");
+    console.log(`regenerated the table in ${writeBenchTable("plan", `${intro}${table}`)}`);
 }
 
 export async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 // How long a provider's own long-running operation may take in the worst case the config allows, so that the
 // engine waits for it rather than giving up under the provider's default timeout while the cloud goes on (and
-// state keeps the old version). See README "Design notes" for each provider's default.
+// state keeps the old version). See docs/design-notes.md for each provider's default.
 import type { AksSettings } from "./config";
 
 /** A node's creation and join, generously: the surge node of a batch, or a reimage. */

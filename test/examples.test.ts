@@ -1,7 +1,7 @@
 // The example stacks at the repository root are the users' to change: in a copy of the repository whose examples
 // were edited, promoted and extended with a new stack, and whose records were deleted or replaced, the tests that
 // exercise the plan and promotion still pass, because they read only their own fixtures under test/fixtures. The
-// scenario itself works from whatever the root holds: any versions, and records present or deleted (the README
+// scenario itself works from whatever the root holds: any versions, and records present or deleted (docs/commands.md
 // invites `rm running/prod.json`); a stack file the user removed is taken from the fixtures.
 
 import * as assert from "node:assert/strict";
@@ -105,7 +105,7 @@ test("edited, promoted and extended example stacks, with their records deleted, 
     const node = (args: string[]) =>
         spawnSync(process.execPath, args, { cwd: repo, encoding: "utf8", env: { ...env, PATH: "/usr/bin:/bin" } });
 
-    // As the README invites, the example records go (those that are still there).
+    // As docs/commands.md invites, the example records go (those that are still there).
     for (const stack of ["dev", "staging", "prod"])
         fs.rmSync(path.join(repo, "running", `${stack}.json`), { force: true });
 

@@ -79,7 +79,7 @@ test("the step forms and the runner pass shellcheck", () => {
     assert.equal(r.status, 0, r.stdout);
 });
 
-test("a version bump of dev changes only parameters: the README's --diff excerpt, from two real runs", async () => {
+test("a version bump of dev changes only parameters: the --diff excerpt of docs/ci-and-promotion.md, from two real runs", async () => {
     const stacks = path.join(ROOT, "test", "fixtures", "stacks");
     const { config, secretKeys } = readStackFile("dev", stacks);
     const first = await runProgram({ stack: "dev", config, secretKeys });
@@ -110,6 +110,6 @@ test("a version bump of dev changes only parameters: the README's --diff excerpt
     const golden = path.join(ROOT, "test", "fixtures", "preview-diff-dev.txt");
     if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, excerpt);
     assert.equal(mask(excerpt), mask(fs.readFileSync(golden, "utf8")), "review it, then UPDATE_GOLDEN=1 rewrites it");
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    assert.ok(mask(readme).includes(mask(excerpt)), "README.md shows this excerpt verbatim");
+    const page = fs.readFileSync(path.join(ROOT, "docs", "ci-and-promotion.md"), "utf8");
+    assert.ok(mask(page).includes(mask(excerpt)), "docs/ci-and-promotion.md shows this excerpt verbatim");
 });

@@ -1,7 +1,7 @@
 // What `pulumi preview --diff` would show between two captured runs of the program, in its notation: resources
 // created (+), deleted (-), replaced (+-, a changed trigger) or updated (~, only the inputs that changed).
 // Inputs under ignoreChanges are left out, as the engine leaves them; secrets print as [secret].
-// test/preview.test.ts renders a version bump of the dev fixture with it; the README shows that excerpt.
+// test/preview.test.ts renders a version bump of the dev fixture with it; docs/ci-and-promotion.md shows that excerpt.
 import type { Capture, CapturedResource } from "./capture-types";
 
 /** Strings longer than this are shown by their first line and length (said so where it happens). */

@@ -2,7 +2,7 @@
 // cluster's kubernetesVersion, one minor, the System pool AKS requires inside it left at its version) → the System
 // pool through the agent pool API → agent pools by strategy (AKS's own surge upgrade in place, or a new pool with
 // the old one drained by this program) → validation.
-// See README "AKS" for why each agent pool carries its own orchestratorVersion and auto-upgrade is off.
+// See docs/aks.md for why each agent pool carries its own orchestratorVersion and auto-upgrade is off.
 import { createHash } from "node:crypto";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,6 +1,6 @@
 // A GKE cluster carried through one deployment of its upgrade plan: pre-flight → control plane (one minor, the
 // cluster's minMasterVersion) → node pools by strategy (GKE's own upgrade in place, or our blue-green with drains)
-// → validation. See README "GKE, step by step" for why release channels and node auto-upgrade are refused.
+// → validation. See docs/gke.md for why release channels and node auto-upgrade are refused.
 
 import { createHash } from "node:crypto";
 import * as container from "@pulumi/gcp/container";
@@ -246,7 +246,7 @@ function poolAdapter(d: GkeDeployment, versions: GkeVersions, cluster: container
                     dependsOn: deps,
                     ignoreChanges: spec.autoscaler ? ["nodeCount"] : [],
                     // The provider waits for a version change under its 30-minute default update timeout; a
-                    // surge or blue-green upgrade of more than a few nodes runs longer (see README "GKE").
+                    // surge or blue-green upgrade of more than a few nodes runs longer (see docs/gke.md).
                     customTimeouts: {
                         update: `${gkePoolUpgradeMinutes(spec.autoscaler?.max ?? spec.count, upgradeSettings as GkeUpgradeShape)}m`,
                     },

@@ -1,5 +1,5 @@
 // An LKE cluster carried through one deployment of its upgrade plan. The plan decides; this only
-// registers resources in the decided order. See README "LKE" for why the control plane goes through the API.
+// registers resources in the decided order. See docs/lke.md for why the control plane goes through the API.
 
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
