@@ -227,7 +227,7 @@ function finished(state: ClusterState, d: Drainer): boolean {
     d.drain.failure = {
         kind: "budget",
         message:
-            `${d.drain.node}: global timeout of ${d.deadline - d.drain.start}s reached with ${stuck.map((e) => e.pod.key).join(", ")} still there` +
+            `${d.drain.node}: global timeout of ${d.deadline - d.drain.start - DRAIN_START_SECONDS}s reached with ${stuck.map((e) => e.pod.key).join(", ")} still there` +
             (budgets.length > 0 ? ` (held back by PodDisruptionBudget ${budgets.join(", ")})` : ""),
         pods: stuck.map((e) => e.pod.key),
         budgets,
