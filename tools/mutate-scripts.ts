@@ -89,7 +89,7 @@ export function mutantsOf(script: string, text: string): ScriptMutant[] {
 /** Scripts whose runs against a stand-in live in their provider's test file. */
 const OWN_TESTS: Record<string, string[]> = {
     "aks-system-pool.sh": ["test/aks.test.ts"],
-    "capi-retire.sh": ["test/capi.test.ts"],
+    "capi-retire.sh": ["test/capi.test.ts", "test/real-capi.test.ts"],
     "eks-nodegroup-version.sh": ["test/eks.test.ts"],
     "kubeadm-etcd-restore.sh": ["test/kubeadm-restore.test.ts"],
     // Every remote script carries kubeadm-lib.sh, the restore included.
