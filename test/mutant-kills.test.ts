@@ -3,7 +3,8 @@
 // control plane (test/fixture/real-cluster.ts); the LKE ones against the Linode API stand-in whose pools are its
 // kwok Nodes (test/fixture/linode-api.ts). Where a test must see every request a script makes, the script talks to
 // the apiserver through a recording proxy (test/fixture/fault-proxy.ts, with no fault). The runner runs this file
-// first for every script but the kubeadm node scripts, whose survivors are killed in test/kubeadm-scripts.test.ts.
+// first of the real-cluster files for every script but the kubeadm node scripts, whose survivors are killed in
+// test/kubeadm-scripts.test.ts.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as https from "node:https";
