@@ -127,7 +127,7 @@ const lostPods = (lke: LinodeApi) => lke.gone.filter((g) => g.pods.length > 0);
 
 describe("LKE scripts against the Linode API stand-in and the real control plane", { concurrency: true }, () => {
     test("LKE control plane: one PUT with the next minor, then waits until it is served; a second run calls nothing", () =>
-        withLke({ k8sVersion: versions().old, timing: { controlPlaneMs: 4000 } }, async (lke) => {
+        withLke({ k8sVersion: versions().old, timing: { controlPlaneMs: 8000 } }, async (lke) => {
             const { target, old } = versions();
             const { pki } = rc.c;
             const front = new ServedVersionFront(
