@@ -129,23 +129,27 @@ async function dropUnschedulable(api: KubeApi, id: string, probeNode: string): P
             },
         ],
     });
-    // The apiserver picks the configuration up a moment later: probe until a cordon comes back without the field.
-    const until = Date.now() + 60_000;
-    for (;;) {
-        const answer = (await api.patch(`/api/v1/nodes/${probeNode}`, { spec: { unschedulable: true } })) as {
-            spec?: { unschedulable?: boolean };
-        };
-        if (answer.spec?.unschedulable === undefined) break;
-        if (Date.now() > until) throw new Error("the webhook never took effect");
-        await sleep(250);
-    }
-    return {
-        async stop() {
-            await api.request("DELETE", `${configs}/${name}`);
-            server.closeAllConnections();
-            await new Promise<void>((r) => server.close(() => r()));
-        },
+    const stop = async () => {
+        await api.request("DELETE", `${configs}/${name}`);
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
     };
+    // The apiserver picks the configuration up a moment later: probe until a cordon comes back without the field.
+    try {
+        const until = Date.now() + 60_000;
+        for (;;) {
+            const answer = (await api.patch(`/api/v1/nodes/${probeNode}`, { spec: { unschedulable: true } })) as {
+                spec?: { unschedulable?: boolean };
+            };
+            if (answer.spec?.unschedulable === undefined) break;
+            if (Date.now() > until) throw new Error("the webhook never took effect");
+            await sleep(250);
+        }
+    } catch (err) {
+        await stop();
+        throw err;
+    }
+    return { stop };
 }
 
 describe("mutants killed", { concurrency: true }, () => {
@@ -201,8 +205,8 @@ describe("mutants killed", { concurrency: true }, () => {
             k8sVersion: versions().target,
             timing: { joinMs: 500, deleteMs: 12_000 },
         });
-        await lke.start();
         try {
+            await lke.start();
             const ns = await rc.namespace("pause");
             await lke.addPool({ id: 81, count: 1, kubeletVersion: versions().oldKubelet, labels: { test: "pause" } });
             await rc.deployment(ns, "web", { nodeSelector: { test: "pause" }, replicas: 1, exitAfter: "1s" });
@@ -290,7 +294,6 @@ describe("mutants killed", { concurrency: true }, () => {
             k8sVersion: versions().target,
             timing: { joinMs: 5000, deleteMs: 500 },
         });
-        await lke.start();
         const seen = new Map<
             string,
             Parameters<typeof usable>[0] & { status?: { nodeInfo?: { kubeletVersion?: string } } }
@@ -310,6 +313,7 @@ describe("mutants killed", { concurrency: true }, () => {
             },
         );
         try {
+            await lke.start();
             const ns = await rc.namespace("surge");
             await lke.addPool({ id: 82, count: 2, kubeletVersion: versions().oldKubelet, labels: { test: "surge" } });
             await rc.deployment(ns, "web", { nodeSelector: { test: "surge" }, replicas: 2, exitAfter: "1s" });

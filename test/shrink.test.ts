@@ -32,13 +32,24 @@ async function pool(id: string, count: number, budget: Budget = { maxUnavailable
         timing: { joinMs: 500, deleteMs: 500 },
     });
     await lke.start();
-    const poolId = nextPoolId++;
-    const ns = await rc.namespace(id);
-    const nodes = await lke.addPool({ id: poolId, count, kubeletVersion: rc.c.state.version, labels: { test: id } });
-    await rc.deployment(ns, "web", { nodeSelector: { test: id }, replicas: count, exitAfter: "1s" });
-    await rc.pdb(ns, "web", budget);
-    await rc.waitReady(ns, "web", count);
-    return { lke, ns, poolId, nodes };
+    try {
+        const poolId = nextPoolId++;
+        const ns = await rc.namespace(id);
+        const nodes = await lke.addPool({
+            id: poolId,
+            count,
+            kubeletVersion: rc.c.state.version,
+            labels: { test: id },
+        });
+        await rc.deployment(ns, "web", { nodeSelector: { test: id }, replicas: count, exitAfter: "1s" });
+        await rc.pdb(ns, "web", budget);
+        await rc.waitReady(ns, "web", count);
+        return { lke, ns, poolId, nodes };
+    } catch (err) {
+        // A stand-in left listening would keep the test process from ending.
+        await lke.close();
+        throw err;
+    }
 }
 
 async function withPool(id: string, count: number, body: (s: Shrink) => Promise<void>, budget?: Budget): Promise<void> {
@@ -159,7 +170,8 @@ describe("lke-shrink-pool against the Linode API stand-in and the real control p
             },
             { name: "ltoken", extra: { LINODE_TOKEN: "not-the-token" }, says: /failed: .*401.*check LINODE_TOKEN/ },
         ];
-        await Promise.all(
+        // Every case runs to its end before the test reports, so that none outlives the control plane.
+        const outcomes = await Promise.allSettled(
             cases.map((c) =>
                 withPool(c.name, 3, async (s) => {
                     let proxy: FaultProxy | undefined;
@@ -187,6 +199,8 @@ describe("lke-shrink-pool against the Linode API stand-in and the real control p
                 }),
             ),
         );
+        const failed = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+        if (failed.length > 0) throw failed[0];
         rc.assertHealthy();
     });
 });
