@@ -53,7 +53,19 @@ test("a script's mutants are judged by the tests that run it", () => {
     for (const file of ["test/real-checks.test.ts", "test/real-drain.test.ts", "test/real-faults.test.ts"])
         assert.ok(testFilesFor("lib.sh").includes(file), file);
     assert.ok(testFilesFor("kubeadm-wait-ready.sh").includes("test/real-checks.test.ts"));
-    // The regression tests, which name single bugs, come before the broad ones.
+    // The LKE scripts are judged by their tests against the Linode API stand-in on the real control plane.
+    for (const script of ["lke-control-plane.sh", "lke-in-place.sh", "lke-recycle-pool.sh", "lib.sh"])
+        assert.ok(testFilesFor(script).includes("test/real-lke.test.ts"), script);
+    assert.ok(!testFilesFor("lke-shrink-pool.sh").includes("test/real-lke.test.ts"));
+    assert.ok(testFilesFor("lib.sh").includes("test/shrink.test.ts"));
+    for (const file of ["test/real-lke.test.ts", "test/shrink.test.ts"])
+        assert.ok(!testFilesFor("drain.sh").includes(file), `drain.sh is not run by ${file}`);
+    // The regression tests, which name single bugs, come before the broad ones; the quick files before those that
+    // start a control plane, and among these the mutant kills first.
     const forDrain = testFilesFor("drain.sh");
     assert.ok(forDrain.indexOf("test/script-regressions.test.ts") < forDrain.indexOf("test/faults.test.ts"));
+    assert.ok(forDrain.indexOf("test/faults.test.ts") < forDrain.indexOf("test/mutant-kills.test.ts"));
+    assert.ok(forDrain.indexOf("test/mutant-kills.test.ts") < forDrain.indexOf("test/real-drain.test.ts"));
+    const forInPlace = testFilesFor("lke-in-place.sh");
+    assert.ok(forInPlace.indexOf("test/mutant-kills.test.ts") < forInPlace.indexOf("test/real-lke.test.ts"));
 });

@@ -97,29 +97,41 @@ const OWN_TESTS: Record<string, string[]> = {
     "kubeadm-wait-ready.sh": ["test/real-checks.test.ts"],
 };
 
-/** The scripts' tests on the real control plane, after the quicker ones (each starts its own control plane). */
-const REAL_CLUSTER_TESTS = ["test/real-checks.test.ts", "test/real-drain.test.ts", "test/real-faults.test.ts"];
+/**
+ * The scripts' tests on the real control plane, after the quicker ones (each file starts its own control plane):
+ * the tests that name single mutants first, then the LKE scripts' own (against the Linode API stand-in), then the rest.
+ */
+function realClusterTests(script: string): string[] {
+    const lib = script === "lib.sh";
+    const shrink = script === "lke-shrink-pool.sh" || lib ? ["test/shrink.test.ts"] : [];
+    const lke = (script.startsWith("lke-") && script !== "lke-shrink-pool.sh") || lib ? ["test/real-lke.test.ts"] : [];
+    return [
+        "test/mutant-kills.test.ts",
+        ...shrink,
+        ...lke,
+        "test/real-checks.test.ts",
+        "test/real-drain.test.ts",
+        "test/real-faults.test.ts",
+    ];
+}
 
 /**
- * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
- * test): kubeadm node scripts have their own, and the etcd restore its own; lib.sh is everyone's; the LKE shrink
- * has its own as well.
+ * The test files that run a script, the ones that name single bugs first within the quick ones and within the
+ * real-cluster ones (a mutant stops at the first failing test): kubeadm node scripts have their own, and the etcd
+ * restore its own; lib.sh is everyone's; the LKE scripts have theirs on the real control plane.
  */
 export function testFilesFor(script: string): string[] {
     const exists = (f: string) => fs.existsSync(path.join(ROOT, f));
     if (script.startsWith("kubeadm-")) return ["test/kubeadm-scripts.test.ts", ...(OWN_TESTS[script] ?? [])];
-    const shrink = script === "lke-shrink-pool.sh" || script === "lib.sh" ? ["test/shrink.test.ts"] : [];
     const kubeadm = script === "lib.sh" ? ["test/kubeadm-scripts.test.ts"] : [];
     return [
-        "test/mutant-kills.test.ts",
         ...(OWN_TESTS[script] ?? []),
         "test/eviction-rules.test.ts",
         "test/script-regressions.test.ts",
         "test/scripts.test.ts",
-        ...shrink,
         "test/faults.test.ts",
         ...kubeadm,
-        ...REAL_CLUSTER_TESTS,
+        ...realClusterTests(script),
     ].filter(exists);
 }
 

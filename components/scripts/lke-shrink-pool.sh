@@ -5,9 +5,10 @@
 # count and waits until the pool has exactly that many Ready nodes.
 # Safe to run again: it works from the pool's real size.
 # Env: LINODE_TOKEN, K8SU_CLUSTER, K8SU_LKE_CLUSTER_ID, K8SU_LKE_POOL_ID, K8SU_POOL_COUNT, K8SU_READY_TIMEOUT_SECONDS,
-#      drain settings; K8SU_AUTOSCALER_MIN and K8SU_AUTOSCALER_MAX when autoscaled.
+#      drain settings (K8SU_GRACE_SECONDS empty: each pod's own grace period); K8SU_AUTOSCALER_MIN and
+#      K8SU_AUTOSCALER_MAX when autoscaled.
 require_env LINODE_TOKEN K8SU_CLUSTER K8SU_LKE_CLUSTER_ID K8SU_LKE_POOL_ID K8SU_POOL_COUNT K8SU_READY_TIMEOUT_SECONDS \
-  K8SU_BATCH_SIZE K8SU_SOAK_SECONDS K8SU_GRACE_SECONDS K8SU_DRAIN_TIMEOUT_SECONDS K8SU_DELETE_EMPTYDIR_DATA
+  K8SU_BATCH_SIZE K8SU_SOAK_SECONDS K8SU_DRAIN_TIMEOUT_SECONDS K8SU_DELETE_EMPTYDIR_DATA
 setup_kubeconfig
 pool_path="/lke/clusters/$K8SU_LKE_CLUSTER_ID/pools/$K8SU_LKE_POOL_ID"
 selector="lke.linode.com/pool-id=$K8SU_LKE_POOL_ID"
