@@ -19,7 +19,7 @@ import { preflightEnvironment } from "../components/removed-apis";
 import { FaultProxy } from "./fixture/fault-proxy";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { NodeWatch, PodWatch } from "./fixture/pod-watch";
-import { KUBECTL_FOR_SERVER, podTemplate, realCluster } from "./fixture/real-cluster";
+import { KUBECTL_FOR_SERVER, podTemplate, realCluster, type Workload } from "./fixture/real-cluster";
 import {
     bluePool,
     budgetStatus,
@@ -60,10 +60,14 @@ const idFor = (id: string, kubectl: string) => `${id}-${kubectl.replace(".", "")
  * empty green nodes at the server's version. The web pods are created before the green nodes exist, so they all
  * run on blue.
  */
-async function blueGreen(id: string, ns: string): Promise<{ blue: string[]; green: string[] }> {
+async function blueGreen(
+    id: string,
+    ns: string,
+    web: Partial<Workload> = {},
+): Promise<{ blue: string[]; green: string[] }> {
     const blue = await bluePool(rc, id, 3);
     await rc.daemonSet(ns, "agent", { nodeSelector: { test: id }, exitAfter: "1s" });
-    await rc.deployment(ns, "web", { nodeSelector: { test: id }, replicas: 6, exitAfter: "1s" });
+    await rc.deployment(ns, "web", { nodeSelector: { test: id }, replicas: 6, exitAfter: "1s", ...web });
     await rc.pdb(ns, "web", { maxUnavailable: 1 });
     await rc.waitReady(ns, "web", 6);
     const green = await greenPool(rc, id, 3);
@@ -442,7 +446,8 @@ describe("scripts side by side, each test on its own nodes", { concurrency: true
             test("drain: every blue node cordoned before the first eviction, batches of two, one eviction per pod, the budget never broken", async () => {
                 const id = idFor("dr", kubectl);
                 const ns = await rc.namespace(id);
-                const { blue } = await blueGreen(id, ns);
+                // A replacement is Ready 2 s after it is scheduled: the budget, not luck, keeps five Ready.
+                const { blue } = await blueGreen(id, ns, { readyAfter: "2s" });
                 const before = (await rc.pods(ns, "app=web")).map((p) => p.name).sort();
                 const pods = await PodWatch.start(rc.api, ns, ["web"]);
                 const nodes = await NodeWatch.start(rc.api, `test=${id}`);
