@@ -17,7 +17,7 @@ import { FaultProxy } from "./fixture/fault-proxy";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { PodWatch } from "./fixture/pod-watch";
 import { KUBECTL_FOR_SERVER, podTemplate, realCluster, sleep } from "./fixture/real-cluster";
-import { bluePool, cordon, greenPool, nodeNotReady, removeTestObjects } from "./fixture/real-pools";
+import { alone, bluePool, cordon, greenPool, nodeNotReady } from "./fixture/real-pools";
 import { type RunOptions, runScript, scriptFrom, startScript } from "./fixture/run-script";
 
 const rc = realCluster("script-regressions");
@@ -40,6 +40,7 @@ const drainEnv = {
     K8SU_MIN_READY_ELSEWHERE: "2",
 };
 
+/** The Linode token and LKE in-place tests' in-process imitation of the LKE API and the Kubernetes API behind it. */
 async function withFixture(build: (f: KubeApiFixture) => void, body: (f: KubeApiFixture) => Promise<void>) {
     const f = new KubeApiFixture("1.31.4");
     await f.start();
@@ -129,17 +130,6 @@ async function recordingProxy(): Promise<{ proxy: FaultProxy; kubeconfig: string
     return { proxy, kubeconfig: rc.kubeconfigFor(await proxy.start()) };
 }
 
-/** A namespace for a test that must be alone on the control plane; its nodes and budgets are removed after it. */
-async function alone(id: string, body: (ns: string) => Promise<void>): Promise<void> {
-    const ns = await rc.namespace(id);
-    try {
-        await body(ns);
-    } finally {
-        await removeTestObjects(rc, id, ns);
-    }
-    rc.assertHealthy();
-}
-
 const KCP_CRD = {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
@@ -162,7 +152,7 @@ const KCP_CRD = {
 
 describe("alone on the control plane: the drain's count of the room elsewhere", { concurrency: false }, () => {
     test("bug: the drain's capacity check counted cordoned nodes — cordoned green nodes are no capacity", () =>
-        alone("cordoned", async (ns) => {
+        alone(rc, "cordoned", async (ns) => {
             // Pods that tolerate every taint, the cordon's own included: only the cordon itself keeps them off.
             const { blue, green } = await pools("cordoned", ns, { tolerateAll: true });
             for (const n of green) await cordon(rc, n);
@@ -173,7 +163,7 @@ describe("alone on the control plane: the drain's count of the room elsewhere", 
         }));
 
     test("bug: K8S_UPGRADES_ALLOW_SHRINK acted for any value — only the cluster's own name lets a short drain through", () =>
-        alone("shrink", async (ns) => {
+        alone(rc, "shrink", async (ns) => {
             const { blue } = await pools("shrink", ns);
             const env = drainOf("shrink", { K8SU_MIN_READY_ELSEWHERE: "3" });
             const other = await real("drain", { ...env, K8S_UPGRADES_ALLOW_SHRINK: "another-cluster" });
@@ -186,7 +176,7 @@ describe("alone on the control plane: the drain's count of the room elsewhere", 
         }));
 
     test("capacity by requests: pods that need more CPU than the green nodes have free are refused with the shortfall", () =>
-        alone("cpu", async (ns) => {
+        alone(rc, "cpu", async (ns) => {
             const { blue } = await pools("cpu", ns);
             // 4 × 300m = 1200m to move; green has 2 × 1000m, of which 900m is already requested.
             await rc.deployment(ns, "batch", { nodeSelector: { pool: "cpu-green" }, replicas: 2, cpu: "450m" });
@@ -201,7 +191,7 @@ describe("alone on the control plane: the drain's count of the room elsewhere", 
         }));
 
     test("capacity by requests: a tainted node the pods do not tolerate, or whose labels miss their nodeSelector, is no room", () =>
-        alone("fit", async (ns) => {
+        alone(rc, "fit", async (ns) => {
             const { blue } = await pools("fit", ns, {
                 blueLabels: { disk: "ssd" },
                 webSelector: { disk: "ssd" },

@@ -19,16 +19,8 @@ import { preflightEnvironment } from "../components/removed-apis";
 import { FaultProxy } from "./fixture/fault-proxy";
 import { KubeApiFixture } from "./fixture/kube-api";
 import { NodeWatch, PodWatch } from "./fixture/pod-watch";
-import { KUBECTL_FOR_SERVER, podTemplate, realCluster, type Workload } from "./fixture/real-cluster";
-import {
-    bluePool,
-    budgetStatus,
-    containerWaiting,
-    greenPool,
-    join,
-    nodeNotReady,
-    removeTestObjects,
-} from "./fixture/real-pools";
+import { KUBECTL_FOR_SERVER, podTemplate, realCluster, sleep, type Workload } from "./fixture/real-cluster";
+import { alone, bluePool, budgetStatus, containerWaiting, greenPool, join, nodeNotReady } from "./fixture/real-pools";
 import { availableKubectlMinors, runScript } from "./fixture/run-script";
 
 const rc = realCluster("scripts");
@@ -97,7 +89,7 @@ async function waitPodRunning(ns: string, name: string): Promise<void> {
     for (let i = 0; i < 300; i++) {
         const p = await rc.api.get<{ status?: { phase?: string } }>(`/api/v1/namespaces/${ns}/pods/${name}`);
         if (p.status?.phase === "Running") return;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
     }
     throw new Error(`${ns}/${name} never ran`);
 }
@@ -112,17 +104,7 @@ async function cordoned(id: string): Promise<string[]> {
         .sort();
 }
 
-/** A namespace for a test that must be alone on the control plane; everything it made is removed after it. */
-async function alone(id: string, body: (ns: string) => Promise<void>): Promise<void> {
-    const ns = await rc.namespace(id);
-    try {
-        await body(ns);
-    } finally {
-        await removeTestObjects(rc, id, ns);
-    }
-    rc.assertHealthy();
-}
-
+/** The LKE tests' in-process imitation of the LKE API and of the Kubernetes API behind it. */
 async function withFixture<T>(
     build: (f: KubeApiFixture) => void,
     body: (f: KubeApiFixture) => Promise<T>,
@@ -150,7 +132,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
     for (const kubectl of KUBECTL_MINORS) {
         test(`pre-flight passes on a healthy cluster (kubectl ${kubectl})`, () => {
             const id = idFor("pfok", kubectl);
-            return alone(id, async (ns) => {
+            return alone(rc, id, async (ns) => {
                 await blueGreen(id, ns);
                 const r = await run("preflight", preflightEnvironment("1.35"), kubectl);
                 assert.equal(r.code, 0, r.stderr);
@@ -161,7 +143,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
 
         test(`pre-flight fails, naming the culprits: a NotReady node, a blocking budget, a removed API, a failing system pod (kubectl ${kubectl})`, () => {
             const id = idFor("pfbad", kubectl);
-            return alone(id, async (ns) => {
+            return alone(rc, id, async (ns) => {
                 const { green } = await blueGreen(id, ns);
                 await rc.deployment(ns, "ledger", { nodeSelector: { pool: `${id}-blue` }, replicas: 2 });
                 await rc.pdb(ns, "ledger", { minAvailable: 2 });
@@ -224,7 +206,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
 
         test(`drain refuses when capacity elsewhere is too small, and can be skipped for a whole-cluster destroy (kubectl ${kubectl})`, () => {
             const id = idFor("cap", kubectl);
-            return alone(id, async (ns) => {
+            return alone(rc, id, async (ns) => {
                 const { blue } = await blueGreen(id, ns);
                 const env = { ...drainEnv, K8SU_SELECTOR: `pool=${id}-blue`, K8SU_MIN_READY_ELSEWHERE: "4" };
                 const r = await run("drain", env, kubectl);
@@ -251,7 +233,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
             runScript("preflight", { K8SU_KUBECONFIG: rc.kubeconfig(), ...env }, kubectl, { pathPrefix });
 
         test("the live objects of every API version the target removes are listed: those written through it fail, though the metric is empty; the output says what each check covered", () =>
-            alone("rmapi", async (ns) => {
+            alone(rc, "rmapi", async (ns) => {
                 await greenPool(rc, "rmapi", 1);
                 // The 1.34 server serves no API version that 1.35 removes. HorizontalPodAutoscalers are served as
                 // autoscaling/v1 and v2, so autoscaling/v1 stands in for a version the target stops serving; the
@@ -310,7 +292,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
             }));
 
         test("the API versions a target removes come from the deprecation guide's table; without them the pre-flight refuses to run", () =>
-            alone("rmtable", async () => {
+            alone(rc, "rmtable", async () => {
                 assert.deepEqual(preflightEnvironment("1.32").K8SU_REMOVED_APIS.split("\n"), [
                     "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas",
                     "flowcontrol.apiserver.k8s.io/v1beta3 prioritylevelconfigurations",
@@ -334,7 +316,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
             }));
 
         test("kube-system pods Running with a container in CrashLoopBackOff or ImagePullBackOff fail the pre-flight", () =>
-            alone("crash", async () => {
+            alone(rc, "crash", async () => {
                 const [n1, n2, n3] = await greenPool(rc, "crash", 3);
                 await systemPod("crash", "coredns-7db6d8ff4d-x2x9k", "coredns", n1!);
                 await systemPod("crash", "metrics-server-5d9f9b8b6-q8r2m", "metrics-server", n2!);
@@ -364,7 +346,7 @@ describe("alone on the control plane: checks that count every node, pod and budg
             }));
 
         test("pluto exiting 3 (removed APIs found) fails the pre-flight; exiting 2 (deprecated only) does not", () =>
-            alone("pluto", async () => {
+            alone(rc, "pluto", async () => {
                 await greenPool(rc, "pluto", 1);
                 const verdicts: Array<[number, number]> = [
                     [3, 1],
