@@ -3,7 +3,7 @@
 // them against other script sources (an older version, a mutant), to see which of these tests would have caught it.
 // Tests that count every node of the cluster (the drain's capacity floor and its room by requests) run first, one
 // at a time, each removing its nodes after it; the others then run side by side on their own nodes. The Linode
-// token and LKE in-place tests still run against the in-process imitation of the LKE API.
+// token and LKE in-place regressions are in test/real-lke.test.ts.
 
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,7 +14,6 @@ import { describe, test } from "node:test";
 import { preflightEnvironment } from "../components/removed-apis";
 import type { ScriptKind } from "../components/scripts";
 import { FaultProxy } from "./fixture/fault-proxy";
-import { KubeApiFixture } from "./fixture/kube-api";
 import { PodWatch } from "./fixture/pod-watch";
 import { KUBECTL_FOR_SERVER, podTemplate, realCluster, sleep } from "./fixture/real-cluster";
 import { alone, bluePool, cordon, greenPool, nodeNotReady } from "./fixture/real-pools";
@@ -22,8 +21,6 @@ import { type RunOptions, runScript, scriptFrom, startScript } from "./fixture/r
 
 const rc = realCluster("script-regressions");
 
-/** The kubectl of the tests that still run against the imitation (a 1.31 API). */
-const KUBECTL = "1.31";
 const SCRIPTS_DIR = process.env.SCRIPTS_DIR;
 const opts = (kind: ScriptKind, extra: RunOptions = {}): RunOptions => ({
     ...extra,
@@ -39,22 +36,6 @@ const drainEnv = {
     K8SU_DELETE_EMPTYDIR_DATA: "false",
     K8SU_MIN_READY_ELSEWHERE: "2",
 };
-
-/** The Linode token and LKE in-place tests' in-process imitation of the LKE API and the Kubernetes API behind it. */
-async function withFixture(build: (f: KubeApiFixture) => void, body: (f: KubeApiFixture) => Promise<void>) {
-    const f = new KubeApiFixture("1.31.4");
-    await f.start();
-    try {
-        build(f);
-        await body(f);
-    } finally {
-        await f.stop();
-    }
-}
-
-function run(f: KubeApiFixture, kind: ScriptKind, env: Record<string, string>, extra: RunOptions = {}) {
-    return runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, KUBECTL, opts(kind, extra));
-}
 
 /** Runs a script against the real control plane (or through a proxy in front of it: `kubeconfig`). */
 function real(kind: ScriptKind, env: Record<string, string>, extra: RunOptions = {}, kubeconfig = rc.kubeconfig()) {
@@ -483,132 +464,4 @@ describe("scripts", { concurrency: true }, () => {
         assert.deepEqual(running(), [], "the configured command was stopped with the script");
     });
 
-    test("bug: the Linode token on curl's command line — no process ever has the token in its argv", () =>
-        withFixture(
-            (f) => {
-                f.controlPlaneVersion = "1.30.9";
-                f.servedVersion = "1.30.9";
-            },
-            async (f) => {
-                // A curl stand-in first on PATH records every argv it is given, then runs the real curl.
-                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-curl-"));
-                const argvLog = path.join(bin, "argv");
-                fs.writeFileSync(
-                    path.join(bin, "curl"),
-                    `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec /usr/bin/curl "$@"\n`,
-                    { mode: 0o755 },
-                );
-                // And every process's argv under /proc, sampled while the script runs.
-                const seen = new Set<string>();
-                const sampler = setInterval(() => {
-                    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-                        try {
-                            seen.add(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
-                        } catch {
-                            // the process ended
-                        }
-                    }
-                }, 20);
-                const token = "s3cret-linode-token-value";
-                f.linodeToken = token;
-                const r = await run(
-                    f,
-                    "lke-control-plane",
-                    {
-                        LINODE_API_URL: f.linodeUrl(),
-                        LINODE_TOKEN: token,
-                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
-                        K8SU_TARGET_MINOR: "1.31",
-                        K8SU_TIMEOUT_SECONDS: "20",
-                    },
-                    { pathPrefix: [bin] },
-                );
-                clearInterval(sampler);
-                assert.equal(r.code, 0, r.stderr);
-                const argv = fs.readFileSync(argvLog, "utf8");
-                assert.match(argv, /--config -/, "curl was called, with its config on stdin");
-                assert.doesNotMatch(argv, new RegExp(token), "the token is on curl's command line");
-                assert.ok(![...seen].some((c) => c.includes(token)), "the token is in some process's argv");
-                assert.ok(seen.size > 0);
-                assert.doesNotMatch(r.stderr + r.stdout, new RegExp(token));
-            },
-        ));
-});
-
-describe("LKE in place against the LKE API's real pool", { concurrency: true }, () => {
-    const env = (f: KubeApiFixture) => ({
-        LINODE_API_URL: f.linodeUrl(),
-        LINODE_TOKEN: f.linodeToken,
-        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
-        K8SU_LKE_POOL_ID: "21",
-        K8SU_POOL_COUNT: "3",
-        K8SU_AUTOSCALER_MIN: "3",
-        K8SU_AUTOSCALER_MAX: "6",
-        K8SU_TARGET_MINOR: "1.31",
-        K8SU_READY_TIMEOUT_SECONDS: "60",
-        K8SU_GRACE_SECONDS: "",
-        K8SU_DRAIN_TIMEOUT_SECONDS: "60",
-        K8SU_DELETE_EMPTYDIR_DATA: "false",
-        K8SU_CURL_RETRIES: "0",
-    });
-    const autoscaled = (f: KubeApiFixture) => {
-        f.controlPlaneVersion = "1.31.1";
-        f.servedVersion = "1.31.1";
-        f.timing = { ...f.timing, nodeReadyMs: 150, linodeDeleteMs: 150 };
-        // The autoscaler raised the pool from the configured 3 to 5.
-        const nodes = f.addLkePool(21, 5, "1.30.9", { enabled: true, min: 3, max: 6 });
-        f.addDaemonSet("kube-system", "kube-proxy");
-        f.addReplicaSet("default", "web", 10, nodes);
-        f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 1 });
-    };
-
-    test("bug: the surge came from the configured count — a pool the autoscaler grew to 5 surges to 6 and ends at 5, nothing removed undrained", () =>
-        withFixture(autoscaled, async (f) => {
-            const r = await run(f, "lke-in-place", env(f));
-            assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stderr, /surging the pool from 5 to 6/);
-            for (const u of f.linodePoolUpdates)
-                assert.ok(
-                    typeof u.body.count !== "number" || u.body.count >= u.before,
-                    `a pool update lowered the count: ${JSON.stringify(u)}`,
-                );
-            const lost = f.events.filter((e) => e.kind === "node-deleted" && e.detail);
-            assert.deepEqual(lost, [], "no node went with pods on it");
-            const pool = f.lkePools.get(21)!;
-            assert.equal(pool.count, 5);
-            assert.deepEqual(pool.autoscaler, { enabled: true, min: 3, max: 6 });
-            await new Promise((res) => setTimeout(res, 400));
-            assert.deepEqual(
-                f.lkeNodes(21).map((n) => n.kubeletVersion.slice(0, 4)),
-                Array(5).fill("1.31"),
-            );
-            assert.equal(f.requests.filter((q) => /^DELETE \/v4\/lke\/clusters\/4242\/nodes\//.test(q)).length, 1);
-        }));
-
-    test("bug: with the API unreachable, in-place concluded the pool already ran the target", () =>
-        withFixture(autoscaled, async (f) => {
-            f.injectFault({ mode: "refused", resource: "nodes" });
-            const r = await run(f, "lke-in-place", env(f));
-            assert.equal(r.code, 1);
-            assert.doesNotMatch(r.stderr, /already runs/);
-            assert.match(r.stderr, /refused|reset|EOF/);
-            assert.deepEqual(f.linodePoolUpdates, []);
-        }));
-
-    test("a re-run after a stop part-way does not surge twice and converges", () =>
-        withFixture(autoscaled, async (f) => {
-            // Stop the first run when the second node is being moved (its second recycle call fails).
-            f.injectFault({ mode: "500", resource: "linode", verb: "create", at: 2, times: 1 });
-            const first = await run(f, "lke-in-place", env(f));
-            assert.equal(first.code, 1);
-            assert.match(first.stderr, /500/);
-            const second = await run(f, "lke-in-place", env(f));
-            assert.equal(second.code, 0, second.stderr);
-            assert.match(second.stderr, /already has its surge \(6 node\(s\), 5 before\)/);
-            assert.equal(f.lkePools.get(21)!.count, 5);
-            assert.deepEqual(
-                f.events.filter((e) => e.kind === "node-deleted" && e.detail),
-                [],
-            );
-        }));
 });

@@ -8,7 +8,7 @@
 //
 // Tests that count every node, pod or budget of the cluster (pre-flight, the drain's capacity floor) run first, one
 // at a time, each removing its nodes, budgets and kube-system pods before the next; the others then run side by
-// side, each on its own nodes. The LKE tests still run against the in-process imitation of the LKE API.
+// side, each on its own nodes. The LKE scripts are tested in test/real-lke.test.ts, beside a Linode API stand-in.
 
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -17,7 +17,6 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { preflightEnvironment } from "../components/removed-apis";
 import { FaultProxy } from "./fixture/fault-proxy";
-import { KubeApiFixture } from "./fixture/kube-api";
 import { NodeWatch, PodWatch } from "./fixture/pod-watch";
 import { KUBECTL_FOR_SERVER, podTemplate, realCluster, sleep, type Workload } from "./fixture/real-cluster";
 import { alone, bluePool, budgetStatus, containerWaiting, greenPool, join, nodeNotReady } from "./fixture/real-pools";
@@ -27,8 +26,6 @@ const rc = realCluster("scripts");
 
 /** 1.33: the supported skew for a 1.34 server; 1.32: one minor outside it (see the header). */
 const KUBECTL_MINORS = [KUBECTL_FOR_SERVER, "1.32"];
-/** The LKE tests' kubectl, against the imitation's 1.31 API. */
-const LKE_KUBECTL_MINORS = ["1.30", "1.32"];
 const drainEnv = {
     K8SU_CLUSTER: "apps",
     K8SU_BATCH_SIZE: "2",
@@ -104,24 +101,8 @@ async function cordoned(id: string): Promise<string[]> {
         .sort();
 }
 
-/** The LKE tests' in-process imitation of the LKE API and of the Kubernetes API behind it. */
-async function withFixture<T>(
-    build: (f: KubeApiFixture) => void,
-    body: (f: KubeApiFixture) => Promise<T>,
-    version = "1.31.4",
-): Promise<T> {
-    const f = new KubeApiFixture(version);
-    await f.start();
-    try {
-        build(f);
-        return await body(f);
-    } finally {
-        await f.stop();
-    }
-}
-
 test("the machine has the kubectl minors these tests use", () => {
-    for (const m of [...KUBECTL_MINORS, ...LKE_KUBECTL_MINORS])
+    for (const m of KUBECTL_MINORS)
         assert.ok(
             availableKubectlMinors().includes(m),
             `kubectl.${m} is missing; have ${availableKubectlMinors().join(", ")}`,
@@ -568,130 +549,3 @@ describe("scripts side by side, each test on its own nodes", { concurrency: true
         });
     }
 });
-
-for (const kubectl of LKE_KUBECTL_MINORS) {
-    describe(`LKE with kubectl ${kubectl}`, { concurrency: true }, () => {
-        const run = (f: KubeApiFixture, kind: Parameters<typeof runScript>[0], env: Record<string, string>) =>
-            runScript(kind, { K8SU_KUBECONFIG: f.kubeconfig(), ...env }, kubectl);
-
-        test("LKE control plane: one PUT with the next minor, then waits until it is served; a second run calls nothing", () =>
-            withFixture(
-                (f) => {
-                    f.addLkePool(11, 2, "1.30.9");
-                },
-                async (f) => {
-                    const env = {
-                        LINODE_API_URL: f.linodeUrl(),
-                        LINODE_TOKEN: f.linodeToken,
-                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
-                        K8SU_TARGET_MINOR: "1.31",
-                        K8SU_TIMEOUT_SECONDS: "20",
-                    };
-                    const r = await run(f, "lke-control-plane", env);
-                    assert.equal(r.code, 0, r.stderr);
-                    assert.match(r.stderr, /control plane 1\.30 -> 1\.31/);
-                    assert.match(r.stderr, /API server serves v1\.31\.1/);
-                    assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
-                    const again = await run(f, "lke-control-plane", env);
-                    assert.equal(again.code, 0, again.stderr);
-                    assert.equal(f.requests.filter((q) => q.startsWith("PUT /v4/lke/clusters/4242")).length, 1);
-                    const wrongToken = await run(f, "lke-control-plane", { ...env, LINODE_TOKEN: "nope" });
-                    assert.equal(wrongToken.code, 1);
-                    assert.match(
-                        wrongToken.stderr,
-                        /Linode API GET \/lke\/clusters\/4242 failed: .*401.*check LINODE_TOKEN/,
-                    );
-                    assert.doesNotMatch(
-                        wrongToken.stderr + wrongToken.stdout,
-                        /nope|fixture-token/,
-                        "the token is never printed",
-                    );
-                },
-                "1.30.9",
-            ));
-
-        test("LKE in-place: surge one node, move old nodes one at a time, delete the last, restore count and autoscaler; capacity never below the count", () =>
-            withFixture(
-                (f) => {
-                    f.controlPlaneVersion = "1.31.1";
-                    f.servedVersion = "1.31.1";
-                    const nodes = f.addLkePool(21, 3, "1.30.9", { enabled: true, min: 3, max: 6 });
-                    f.addDaemonSet("kube-system", "kube-proxy");
-                    f.addReplicaSet("default", "web", 6, nodes);
-                    f.addPdb({ namespace: "default", name: "web", selector: { app: "web" }, maxUnavailable: 1 });
-                },
-                async (f) => {
-                    const schedulable = () => f.lkeNodes(21).filter((n) => n.ready && !n.unschedulable).length;
-                    let minSchedulable = schedulable();
-                    let changes = 0;
-                    f.onChange(() => {
-                        changes++;
-                        minSchedulable = Math.min(minSchedulable, schedulable());
-                    });
-                    const env = {
-                        LINODE_API_URL: f.linodeUrl(),
-                        LINODE_TOKEN: f.linodeToken,
-                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
-                        K8SU_LKE_POOL_ID: "21",
-                        K8SU_POOL_COUNT: "3",
-                        K8SU_AUTOSCALER_MIN: "3",
-                        K8SU_AUTOSCALER_MAX: "6",
-                        K8SU_TARGET_MINOR: "1.31",
-                        K8SU_READY_TIMEOUT_SECONDS: "60",
-                        K8SU_GRACE_SECONDS: "5",
-                        K8SU_DRAIN_TIMEOUT_SECONDS: "60",
-                        K8SU_DELETE_EMPTYDIR_DATA: "false",
-                    };
-                    const r = await run(f, "lke-in-place", env);
-                    assert.equal(r.code, 0, r.stderr);
-                    const pool = f.lkePools.get(21)!;
-                    assert.equal(pool.count, 3);
-                    assert.deepEqual(pool.autoscaler, { enabled: true, min: 3, max: 6 });
-                    assert.deepEqual(
-                        f.lkeNodes(21).map((n) => n.kubeletVersion.slice(0, 4)),
-                        ["1.31", "1.31", "1.31"],
-                    );
-                    assert.ok(f.requests.includes("PUT /v4/lke/clusters/4242/pools/21"));
-                    assert.equal(f.requests.filter((q) => /\/nodes\/[^/]+\/recycle$/.test(q)).length, 2);
-                    assert.equal(
-                        f.requests.filter((q) => /^DELETE \/v4\/lke\/clusters\/4242\/nodes\//.test(q)).length,
-                        1,
-                    );
-                    assert.ok(changes > 0, "the in-place upgrade changed nothing the capacity check could see");
-                    assert.ok(minSchedulable >= 3, `capacity dropped to ${minSchedulable} schedulable node(s)`);
-                    const before = f.requests.length;
-                    const again = await run(f, "lke-in-place", env);
-                    assert.equal(again.code, 0, again.stderr);
-                    assert.match(again.stderr, /every node of lke\.linode\.com\/pool-id=21 already runs 1\.31/);
-                    assert.equal(f.requests.slice(before).filter((q) => /recycle|DELETE/.test(q)).length, 0);
-                },
-                "1.31.1",
-            ));
-
-        test("LKE pool recycle brings the anchor pool to the target", () =>
-            withFixture(
-                (f) => {
-                    f.controlPlaneVersion = "1.31.1";
-                    f.servedVersion = "1.31.1";
-                    f.addLkePool(1, 1, "1.30.9");
-                },
-                async (f) => {
-                    const r = await run(f, "lke-recycle-pool", {
-                        LINODE_API_URL: f.linodeUrl(),
-                        LINODE_TOKEN: f.linodeToken,
-                        K8SU_LKE_CLUSTER_ID: String(f.clusterId),
-                        K8SU_LKE_POOL_ID: "1",
-                        K8SU_POOL_COUNT: "1",
-                        K8SU_TARGET_MINOR: "1.31",
-                        K8SU_READY_TIMEOUT_SECONDS: "30",
-                    });
-                    assert.equal(r.code, 0, r.stderr);
-                    assert.deepEqual(
-                        f.lkeNodes(1).map((n) => n.kubeletVersion.slice(0, 4)),
-                        ["1.31"],
-                    );
-                },
-                "1.31.1",
-            ));
-    });
-}
