@@ -2,7 +2,9 @@
 // fault (a connection reset, 401, 403, 429, 500, a hang, a slow answer, a failing exec credential plugin), each at the
 // first call, a middle call and the last call of a clean run. Every cell must fail closed: exit non-zero, say what
 // failed, and leave nothing deleted, evicted or uncordoned that should not have been (a check or a wait changes
-// nothing). Then SIGTERM in the middle of a drain, and SIGKILL of the script alone.
+// nothing). Then SIGTERM in the middle of a drain, and SIGKILL of the script alone: two drains side by side, each
+// test waiting until every process the script started is gone (test/real-drain.test.ts kills one drain and looks only
+// for its kubectl).
 //
 // How a cell is made. The real kube-apiserver cannot be told to fail its Nth request, so every cell runs its script
 // through its own `FaultProxy` (test/fixture/fault-proxy.ts), which counts the requests and, from the Nth on, answers

@@ -98,7 +98,13 @@ const OWN_TESTS: Record<string, string[]> = {
 };
 
 /** The scripts' tests on the real control plane, after the quicker ones (each starts its own control plane). */
-const REAL_CLUSTER_TESTS = ["test/real-checks.test.ts", "test/real-drain.test.ts", "test/real-faults.test.ts"];
+const REAL_CLUSTER_TESTS = [
+    "test/real-checks.test.ts",
+    "test/real-drain.test.ts",
+    "test/real-faults.test.ts",
+    // The fault matrix last: the longest of them.
+    "test/faults.test.ts",
+];
 
 /**
  * The test files that run a script, the ones that name single bugs first (a mutant stops at the first failing
@@ -117,7 +123,6 @@ export function testFilesFor(script: string): string[] {
         "test/script-regressions.test.ts",
         "test/scripts.test.ts",
         ...shrink,
-        "test/faults.test.ts",
         ...kubeadm,
         ...REAL_CLUSTER_TESTS,
     ].filter(exists);
