@@ -688,7 +688,13 @@ async function drainUnderWay(): Promise<{
         evictions(proxy).some((r) => r.path.includes("/pods/ledger-") && r.answer === 429);
     const until = Date.now() + BUILD_DEADLINE_MS;
     while (!underWay() && Date.now() < until) await sleep(100);
-    assert.ok(underWay(), "the drains evicted a pod and were refused the ledger's eviction");
+    if (!underWay()) {
+        process.kill(-drain.child.pid!, "SIGKILL");
+        await proxy.stop();
+        assert.fail(
+            `the drains never evicted a pod and were refused the ledger's eviction:\n${(await drain.done).stderr}`,
+        );
+    }
     return { w, blue, proxy, env, drain };
 }
 
