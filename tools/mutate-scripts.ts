@@ -99,7 +99,8 @@ const OWN_TESTS: Record<string, string[]> = {
 
 /**
  * The scripts' tests on the real control plane, after the quicker ones (each file starts its own control plane):
- * the tests that name single mutants first, then the LKE scripts' own (against the Linode API stand-in), then the rest.
+ * the tests that name single mutants first, then the LKE scripts' own (against the Linode API stand-in), then the
+ * rest, and the fault matrix last, the longest of them.
  */
 function realClusterTests(script: string): string[] {
     const lib = script === "lib.sh";
@@ -112,6 +113,7 @@ function realClusterTests(script: string): string[] {
         "test/real-checks.test.ts",
         "test/real-drain.test.ts",
         "test/real-faults.test.ts",
+        "test/faults.test.ts",
     ];
 }
 
@@ -129,7 +131,6 @@ export function testFilesFor(script: string): string[] {
         "test/eviction-rules.test.ts",
         "test/script-regressions.test.ts",
         "test/scripts.test.ts",
-        "test/faults.test.ts",
         ...kubeadm,
         ...realClusterTests(script),
     ].filter(exists);
