@@ -66,6 +66,21 @@ export function unknownCluster(name: string, stack: string, clusters: readonly s
     );
 }
 
+/** The environment variable that fixes the day a command takes as today (YYYY-MM-DD), for tests and re-runs. */
+export const TODAY_VARIABLE = "K8SU_TODAY";
+
+/** Today: the clock, or the day K8SU_TODAY names; a malformed K8SU_TODAY is a usage error. */
+export function today(env: NodeJS.ProcessEnv = process.env, clock: () => Date = () => new Date()): Date {
+    const pinned = env[TODAY_VARIABLE];
+    if (pinned === undefined || pinned === "") return clock();
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(pinned) ? new Date(`${pinned}T00:00:00Z`) : undefined;
+    if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== pinned)
+        throw new UsageError(
+            `${TODAY_VARIABLE}=${pinned}: give a day as YYYY-MM-DD (such as 2026-12-07), or unset it to use the clock`,
+        );
+    return day;
+}
+
 /** The message of a parseArgs error, with the closest option when an unknown one was given. */
 function parseErrorMessage<V>(cmd: Command<V>, err: Error): string {
     const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(err.message)?.[1];
