@@ -55,3 +55,11 @@ test("a plan with nothing to do is one line", async () => {
         "**k8s-upgrades plan for stack dev: nothing to do.** No change against the previous deployment; 10 policies evaluated, none violated.\n",
     );
 });
+
+test("a plan with nothing to do but a version table more than 90 days old is not one line: it shows the warning", async () => {
+    const stale = new Date(Date.parse(`${SUPPORTED_AS_OF}T12:00:00Z`) + 91 * 24 * 60 * 60 * 1000);
+    const { text, exitCode } = await planForStack("dev", { stackDir: currentDevStack(), markdown: true, today: stale });
+    assert.equal(exitCode, 0);
+    assert.doesNotMatch(text, /nothing to do/);
+    assert.match(text, /^- warning: the version table was last checked on .*, 91 days ago/m);
+});
