@@ -176,6 +176,7 @@ export const restoreCommand: Command<RestoreValues> = {
         ["--identity FILE", "the SSH private key file (else ssh's own configuration and agent)"],
         ["--timeout SECONDS", "the deadline of each step on the node (default 600)"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml from another folder"],
+        ["-h, --help", "this text"],
     ],
     options: {
         cluster: { type: "string" },
