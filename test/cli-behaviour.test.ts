@@ -290,3 +290,44 @@ test("promote refuses (exit 1, nothing written) --source-outputs that are the re
     assert.match(doc.refusals[0].message, /is the record of stack "prod", not of stack "dev"/);
     assert.equal(fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8"), before, "the stack file is untouched");
 });
+
+test("a file an option names that is missing or not JSON is a usage error (exit 2) naming the option or the file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-cli-"));
+    const garbage = path.join(dir, "outputs.json");
+    fs.writeFileSync(garbage, "k8sUpgrades: not json\n");
+    const [plan, rehearse, promote, restore] = await Promise.all([
+        run("plan", "staging", "--previous", garbage, "--stack-dir", STACKS),
+        run(
+            "rehearse",
+            "rehearse",
+            "--previous",
+            garbage,
+            "--snapshot",
+            path.join(SNAPSHOTS, "healthy.json"),
+            "--stack-dir",
+            SNAPSHOTS,
+        ),
+        run("promote", "staging", "--source-outputs", garbage, "--dry-run", "--stack-dir", STACKS),
+        run(
+            "restore",
+            "staging",
+            "--cluster",
+            "apps",
+            "--snapshot",
+            "/s",
+            "--version",
+            "1.30.6",
+            "--identity",
+            path.join(dir, "id_missing"),
+            "--stack-dir",
+            STACKS,
+        ),
+    ]);
+    for (const r of [plan, rehearse, promote]) {
+        assert.equal(r.code, 2, r.err);
+        assert.match(r.err, new RegExp(`${garbage.replaceAll(".", "\\.")} is not JSON \\(`));
+        assert.match(r.err, /^usage: npm run /m);
+    }
+    assert.equal(restore.code, 2, restore.err);
+    assert.match(restore.err, /--identity \S+id_missing: no such file/);
+});

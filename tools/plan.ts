@@ -12,7 +12,7 @@ import { type Command, EXIT, requireStack, runCommand, stacksIn, TODAY_VARIABLE,
 import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
 import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
-import { readRecord } from "./records";
+import { readOutputsFile, readRecord } from "./records";
 import { renderReview } from "./review";
 
 export interface OutputsSource {
@@ -42,7 +42,7 @@ export function loadOutputs(stack: string, file?: string, stackDir = ROOT): Outp
  * stack: planning against them would compare the stack with what another one runs.
  */
 function outputsOfStack(stack: string, file: string): Record<string, unknown> {
-    const outputs = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const outputs = readOutputsFile(file);
     const recorded = (outputs?.k8sUpgrades as { stack?: unknown } | undefined)?.stack;
     if (typeof recorded === "string" && recorded !== stack)
         throw new Error(

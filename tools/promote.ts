@@ -16,7 +16,7 @@ import {
 import { type Command, EXIT, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
 import { outcomeOf, printJson } from "./json-output";
-import { readRecord } from "./records";
+import { readOutputsFile, readRecord } from "./records";
 
 export interface PromoteOptions {
     target: string;
@@ -310,7 +310,7 @@ export const promoteCommand: Command<PromoteValues> = {
             stackDir,
             repoRoot: stackDir === ROOT ? ROOT : undefined,
             dryRun: values["dry-run"],
-            sourceOutputs: file ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined,
+            sourceOutputs: file ? readOutputsFile(file) : undefined,
             sourceOutputsLabel: file ? `--source-outputs ${file}` : undefined,
         });
         const exitCode = result.ok ? EXIT.ok : EXIT.refused;
