@@ -9,6 +9,7 @@ import type { PolicyResource, UnknownValueError as UnknownValueErrorClass } from
 // declaration file declares nothing, hence the type from the index.
 const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: typeof UnknownValueErrorClass };
 
+import type { OfferingProvider } from "./supported-versions";
 import { type KubeVersion, parseProviderVersion } from "./versions";
 
 type Props = Record<string, unknown>;
@@ -53,6 +54,8 @@ export function readVersion(props: unknown, path: string): VersionRead {
 
 export interface ControlPlaneKind {
     provider: string;
+    /** The provider's row in the version table (./supported-versions.ts). */
+    versionTable: OfferingProvider;
     matches(type: string): boolean;
     /** Where the control plane's version is written (the first present one counts). */
     versionPaths: string[];
@@ -80,6 +83,7 @@ const lastSegment = (s: string) => s.slice(s.lastIndexOf("/") + 1);
 
 export const EKS_CLUSTER: ControlPlaneKind = {
     provider: "EKS",
+    versionTable: "eks",
     matches: (t) => t === "aws:eks/cluster:Cluster",
     versionPaths: ["version"],
     runningPaths: ["version"],
@@ -87,6 +91,7 @@ export const EKS_CLUSTER: ControlPlaneKind = {
 };
 export const LKE_CLUSTER: ControlPlaneKind = {
     provider: "LKE",
+    versionTable: "lke",
     matches: (t) => t === "linode:index/lkeCluster:LkeCluster",
     versionPaths: ["k8sVersion"],
     runningPaths: ["k8sVersion"],
@@ -94,6 +99,7 @@ export const LKE_CLUSTER: ControlPlaneKind = {
 };
 export const KUBEADM_CONTROL_PLANE: ControlPlaneKind = {
     provider: "Cluster API",
+    versionTable: "capi-aws",
     matches: (t) => /^kubernetes:controlplane\.cluster\.x-k8s\.io\/[^:]+:KubeadmControlPlane(Patch)?$/.test(t),
     versionPaths: ["spec.version"],
     runningPaths: ["status.version", "spec.version"],
@@ -101,6 +107,7 @@ export const KUBEADM_CONTROL_PLANE: ControlPlaneKind = {
 };
 export const AKS_CLUSTER: ControlPlaneKind = {
     provider: "AKS",
+    versionTable: "aks",
     matches: (t) => t === "azure-native:containerservice:ManagedCluster",
     versionPaths: ["kubernetesVersion", "currentKubernetesVersion"],
     runningPaths: ["currentKubernetesVersion", "kubernetesVersion"],
@@ -112,6 +119,7 @@ export const AKS_CLUSTER: ControlPlaneKind = {
 };
 export const GKE_CLUSTER: ControlPlaneKind = {
     provider: "GKE",
+    versionTable: "gke",
     matches: (t) => t === "gcp:container/cluster:Cluster",
     // minMasterVersion is what the program asks for; GKE may run newer (masterVersion), never older.
     versionPaths: ["minMasterVersion", "masterVersion"],

@@ -26,6 +26,7 @@ import {
     type VersionRead,
 } from "./clusters";
 import { scriptKindOf } from "./script-header";
+import { oldestOfferedMinor, oldestOfferedMinors, SUPPORTED_AS_OF } from "./supported-versions";
 import {
     compareMinor,
     controlPlaneTransition,
@@ -499,14 +500,14 @@ export const greenCoversBlue: ResourceValidationPolicy = {
 export const supportedWindow: ResourceValidationPolicy = {
     name: "version-inside-supported-window",
     description:
-        "The target version of a k8s-upgrades cluster component or of a raw control plane is inside the window the provider still supports. Providers retire versions at their own pace, so the window is configuration.",
+        "The target version of a k8s-upgrades cluster component or of a raw control plane is inside the window the provider still supports. By default the window starts at each provider's oldest offered minor in the version table; minimumMinor sets one bound for every provider.",
     enforcementLevel: "advisory",
     configSchema: {
         properties: {
             minimumMinor: {
                 type: "string",
-                default: "1.31",
-                description: 'The oldest minor still supported, e.g. "1.31".',
+                default: "",
+                description: `The oldest minor still supported, e.g. "1.32", for every provider; empty: each provider's oldest offered minor in the version table of ${SUPPORTED_AS_OF} (${oldestOfferedMinors()}).`,
             },
             maximumMinor: {
                 type: "string",
@@ -527,12 +528,16 @@ export const supportedWindow: ResourceValidationPolicy = {
             : raw?.version.kind === "version"
               ? raw.version.version
               : undefined;
-        const min = parseVersion(minimumMinor);
-        const max = parseVersion(maximumMinor);
         if (!target) return;
+        const provider = p ? p.cluster.provider : raw?.kind.versionTable;
+        const tableMin = minimumMinor ? undefined : oldestOfferedMinor(provider ?? "");
+        const min = parseVersion(minimumMinor || tableMin);
+        const max = parseVersion(maximumMinor);
         if (min && compareMinor(target, min) < 0)
             report(
-                `${subject}: ${formatMinor(target)} is older than the oldest supported minor ${formatMinor(min)}; plan the next upgrades before the provider forces one`,
+                tableMin
+                    ? `${subject}: ${formatMinor(target)} is older than the oldest minor ${provider} offers, ${tableMin} (version table of ${SUPPORTED_AS_OF}); plan the next upgrades before the provider forces one`
+                    : `${subject}: ${formatMinor(target)} is older than the oldest supported minor ${formatMinor(min)}; plan the next upgrades before the provider forces one`,
             );
         if (max && compareMinor(target, max) > 0)
             report(`${subject}: ${formatMinor(target)} is newer than the newest offered minor ${formatMinor(max)}`);

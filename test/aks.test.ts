@@ -17,6 +17,7 @@ import { evaluatePolicies } from "../policy/evaluate";
 import type { Capture } from "../tools/capture-types";
 import { describe as describeResource } from "../tools/graph";
 import { ROOT } from "../tools/harness";
+import { toolEnv } from "./fixture/run-tool";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const CLUSTER = "azure-native:containerservice:ManagedCluster";
@@ -330,7 +331,7 @@ test("the AKS stack's plan matches test/fixtures/plan-aks.md (UPDATE_GOLDEN=1 re
     const { stdout } = await promisify(execFile)(
         process.execPath,
         ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "aks", "--markdown", "--stack-dir", stacks],
-        { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+        { cwd: ROOT, env: toolEnv() },
     );
     const golden = path.join(ROOT, "test", "fixtures", "plan-aks.md");
     if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, stdout);

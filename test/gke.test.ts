@@ -17,6 +17,7 @@ import type { Capture } from "../tools/capture-types";
 import { describe as describeResource } from "../tools/graph";
 import { ROOT } from "../tools/harness";
 import { SCHEMA_FILE } from "../tools/schema";
+import { toolEnv } from "./fixture/run-tool";
 import { allDeps, directDeps, env, has, resource, runProgram, scriptKindOf, stackConfig } from "./helpers";
 
 const CLUSTER = "gcp:container/cluster:Cluster";
@@ -430,7 +431,7 @@ describe("the example GKE stack's plan", () => {
         const { stdout } = await promisify(execFile)(
             process.execPath,
             ["--import", "tsx", path.join(ROOT, "tools", "plan.ts"), "gke-dev", "--markdown", "--stack-dir", stacks],
-            { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+            { cwd: ROOT, env: toolEnv() },
         );
         const golden = path.join(ROOT, "test", "fixtures", "plan-gke-dev.md");
         if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, stdout);

@@ -194,14 +194,22 @@ test("green covers blue: another family, a lost autoscaler and a pool that is go
 
 test("supported window and production HA at their edges", async () => {
     assert.deepEqual(
-        await check(supportedWindow, component({ target: "1.34" }), COMPONENT, { maximumMinor: "1.34" }),
+        await check(supportedWindow, component({ target: "1.34" }), COMPONENT, {
+            minimumMinor: "1.34",
+            maximumMinor: "1.34",
+        }),
         [],
     );
     assert.deepEqual(await check(supportedWindow, component({ target: "next" })), []);
     assert.deepEqual(
-        await check(supportedWindow, component({ target: "1.30" }), COMPONENT, { minimumMinor: "" }),
+        await check(supportedWindow, component({ target: "1.30" }), COMPONENT, { minimumMinor: "1.30" }),
         [],
-        "an empty minimum is no bound",
+        "a configured minimum is inclusive",
+    );
+    assert.match(
+        (await check(supportedWindow, component({ target: "1.30" }), COMPONENT, { minimumMinor: "" }))[0] ?? "",
+        /older than the oldest minor lke offers/,
+        "an empty minimum is the version table's",
     );
     const prod = { label: "apps-prod", tags: ["k8s-upgrades-stack-prod"], controlPlane: {} };
     assert.deepEqual(await check(productionHighAvailability, prod, "aws:eks/cluster:Cluster"), []);

@@ -84,6 +84,8 @@ describe("the packed policy pack", async () => {
             "script-header",
             "evaluate",
             "running-versions",
+            "command-line",
+            "supported-versions",
         ])
             assert.ok(shipped.includes(`${module}.js`) && shipped.includes(`${module}.d.ts`), `${module} is shipped`);
         assert.deepEqual(
@@ -119,9 +121,20 @@ describe("the packed policy pack", async () => {
         assert.deepEqual(JSON.parse(out), {
             "control-plane-one-minor-at-a-time": { runningVersions: { prod: "1.30" } },
         });
-        const refused = spawnSync(process.execPath, [bin], { input: "{}", encoding: "utf8" });
-        assert.equal(refused.status, 1);
-        assert.match(refused.stderr, /not a `pulumi stack export` document/);
+        const notAnExport = spawnSync(process.execPath, [bin], { input: "{}", encoding: "utf8" });
+        assert.equal(notAnExport.status, 2, "input it cannot use is a usage error");
+        assert.match(notAnExport.stderr, /not a `pulumi stack export` document/);
+        const unreadable = { deployment: { resources: [{ ...stackExport.deployment.resources[0], outputs: {} }] } };
+        const refused = spawnSync(process.execPath, [bin], { input: JSON.stringify(unreadable), encoding: "utf8" });
+        assert.equal(refused.status, 1, "a control plane without a readable version is refused");
+        assert.match(refused.stderr, /no readable running version/);
+        // --help and a misspelt option behave as in every command, from the installed package alone.
+        const help = spawnSync(process.execPath, [bin, "--help"], { input: "", encoding: "utf8" });
+        assert.equal(help.status, 0, help.stderr);
+        assert.match(help.stdout, /^usage: pulumi stack export -s STACK \| k8s-upgrades-running-versions/);
+        const misspelt = spawnSync(process.execPath, [bin, "--hlep"], { input: "", encoding: "utf8" });
+        assert.equal(misspelt.status, 2);
+        assert.match(misspelt.stderr, /unknown option --hlep \(did you mean --help\?\)/);
     });
 
     test("loads from the install under the CLI's policy host and refuses what it should", async () => {

@@ -20,6 +20,8 @@ import {
     supportedWindow,
     workersAfterControlPlane,
 } from "../policy/rules";
+import { oldestOfferedMinor, oldestOfferedMinors, SUPPORTED_AS_OF } from "../policy/supported-versions";
+import { formatMinor, parseVersion } from "../policy/versions";
 import type { CapturedResource } from "../tools/capture-types";
 import { checkStack, lkeComponent as component, runResourcePolicy } from "./policy-calls";
 
@@ -122,7 +124,7 @@ test("the configurable policies publish a config schema with types, defaults and
             }),
         );
     assert.deepEqual(shape(supportedWindow), {
-        minimumMinor: { type: "string", default: "1.31" },
+        minimumMinor: { type: "string", default: "" },
         maximumMinor: { type: "string", default: "" },
     });
     assert.deepEqual(shape(productionHighAvailability), {
@@ -131,7 +133,17 @@ test("the configurable policies publish a config schema with types, defaults and
     assert.deepEqual(shape(saneDrain), { maximumTimeoutSeconds: { type: "number", default: 3600 } });
     const described = (policy: ResourceValidationPolicy, key: string) =>
         (policy.configSchema?.properties?.[key] as { description?: string } | undefined)?.description ?? "";
-    assert.match(described(supportedWindow, "minimumMinor"), /oldest minor still supported, e\.g\. "1\.31"/);
+    // Empty by default: the window starts where the version table says each provider's offer starts.
+    assert.ok(
+        described(supportedWindow, "minimumMinor").endsWith(
+            `empty: each provider's oldest offered minor in the version table of ${SUPPORTED_AS_OF} (${oldestOfferedMinors()}).`,
+        ),
+        described(supportedWindow, "minimumMinor"),
+    );
+    assert.match(
+        oldestOfferedMinors(),
+        /^lke 1\.\d+, eks 1\.\d+, kubeadm 1\.\d+, capi-aws 1\.\d+, gke 1\.\d+, aks 1\.\d+$/,
+    );
     assert.match(
         described(supportedWindow, "maximumMinor"),
         /newest minor offered, e\.g\. "1\.34"; empty for no bound/,
@@ -389,28 +401,31 @@ test("green covers blue: pools without a blue generation are skipped, and green 
     assert.deepEqual(await check(greenCoversBlue, component({ pools, nodePools })), []);
 });
 
-test("supported window: a component and a raw control plane at the window's edges, with their exact messages", async () => {
-    assert.deepEqual(await check(supportedWindow, component({ target: "1.31" })), [], "the oldest supported minor");
-    assert.deepEqual(await check(supportedWindow, component({ target: "1.30.5" })), [
-        "cluster apps: 1.30 is older than the oldest supported minor 1.31; plan the next upgrades before the provider forces one",
+/** The minor `steps` after (or before, when negative) `minor`. */
+function shift(minor: string, steps: number): string {
+    const v = parseVersion(minor)!;
+    return formatMinor({ major: v.major, minor: v.minor + steps });
+}
+
+test("supported window: by default each provider's oldest offered minor in the version table, with the exact messages", async () => {
+    const lkeOldest = oldestOfferedMinor("lke")!;
+    const eksOldest = oldestOfferedMinor("eks")!;
+    const table = `(version table of ${SUPPORTED_AS_OF}); plan the next upgrades before the provider forces one`;
+    assert.deepEqual(await check(supportedWindow, component({ target: lkeOldest })), [], "the oldest offered minor");
+    assert.deepEqual(await check(supportedWindow, component({ target: `${shift(lkeOldest, -1)}.5` })), [
+        `cluster apps: ${shift(lkeOldest, -1)} is older than the oldest minor lke offers, ${lkeOldest} ${table}`,
     ]);
-    assert.deepEqual(
-        await check(supportedWindow, component({ target: "1.35" }), { config: { maximumMinor: "1.34" } }),
-        ["cluster apps: 1.35 is newer than the newest offered minor 1.34"],
-    );
     const lke = (k8sVersion: string) => ({ label: "apps", k8sVersion });
-    assert.deepEqual(await check(supportedWindow, lke("1.29"), { type: LKE_CLUSTER, name: "apps" }), [
-        "LKE control plane apps: 1.29 is older than the oldest supported minor 1.31; plan the next upgrades before the provider forces one",
+    assert.deepEqual(await check(supportedWindow, lke(shift(lkeOldest, -3)), { type: LKE_CLUSTER, name: "apps" }), [
+        `LKE control plane apps: ${shift(lkeOldest, -3)} is older than the oldest minor lke offers, ${lkeOldest} ${table}`,
     ]);
-    assert.deepEqual(
-        await check(supportedWindow, lke("1.36"), {
-            type: LKE_CLUSTER,
-            name: "apps",
-            config: { maximumMinor: "1.35" },
-        }),
-        ["LKE control plane apps: 1.36 is newer than the newest offered minor 1.35"],
-    );
-    assert.deepEqual(await check(supportedWindow, lke("1.32"), { type: LKE_CLUSTER, name: "apps" }), []);
+    assert.deepEqual(await check(supportedWindow, lke(lkeOldest), { type: LKE_CLUSTER, name: "apps" }), []);
+    // Each provider by its own row: an EKS control plane at EKS's oldest minor is inside, one below is not.
+    const eks = (version: string) => ({ name: "data", version });
+    assert.deepEqual(await check(supportedWindow, eks(eksOldest), { type: EKS_CLUSTER, name: "data" }), []);
+    assert.deepEqual(await check(supportedWindow, eks(shift(eksOldest, -1)), { type: EKS_CLUSTER, name: "data" }), [
+        `EKS control plane data: ${shift(eksOldest, -1)} is older than the oldest minor eks offers, ${eksOldest} ${table}`,
+    ]);
     // An unreadable version is the transition policy's to refuse, not this one's.
     assert.deepEqual(await check(supportedWindow, lke("latest"), { type: LKE_CLUSTER, name: "apps" }), []);
     // The cluster resource a component owns is judged through the component, once.
@@ -424,6 +439,31 @@ test("supported window: a component and a raw control plane at the window's edge
     );
     // A resource that is neither is not judged.
     assert.deepEqual(await check(supportedWindow, { k8sVersion: "1.20" }, { type: LKE_POOL }), []);
+});
+
+test("supported window: a configured minimumMinor or maximumMinor is one bound for every provider", async () => {
+    const config = { minimumMinor: "1.31" };
+    assert.deepEqual(await check(supportedWindow, component({ target: "1.31" }), { config }), []);
+    assert.deepEqual(await check(supportedWindow, component({ target: "1.30.5" }), { config }), [
+        "cluster apps: 1.30 is older than the oldest supported minor 1.31; plan the next upgrades before the provider forces one",
+    ]);
+    assert.deepEqual(
+        await check(supportedWindow, component({ target: "1.35" }), { config: { maximumMinor: "1.34" } }),
+        ["cluster apps: 1.35 is newer than the newest offered minor 1.34"],
+    );
+    const lke = (k8sVersion: string) => ({ label: "apps", k8sVersion });
+    assert.deepEqual(await check(supportedWindow, lke("1.29"), { type: LKE_CLUSTER, name: "apps", config }), [
+        "LKE control plane apps: 1.29 is older than the oldest supported minor 1.31; plan the next upgrades before the provider forces one",
+    ]);
+    assert.deepEqual(
+        await check(supportedWindow, lke("1.36"), {
+            type: LKE_CLUSTER,
+            name: "apps",
+            config: { maximumMinor: "1.35" },
+        }),
+        ["LKE control plane apps: 1.36 is newer than the newest offered minor 1.35"],
+    );
+    assert.deepEqual(await check(supportedWindow, lke("1.32"), { type: LKE_CLUSTER, name: "apps", config }), []);
 });
 
 test("production HA: the stack tag is found among others, and only production stacks without HA are refused", async () => {

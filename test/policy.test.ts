@@ -441,9 +441,10 @@ describe("policies, one by one", () => {
     });
 
     test("supported window, from config", () => {
-        assert.deepEqual(runResource(supportedWindow, COMPONENT, component({ target: "1.31" })), []);
+        const config = { minimumMinor: "1.31" };
+        assert.deepEqual(runResource(supportedWindow, COMPONENT, component({ target: "1.31" }), config), []);
         assert.match(
-            runResource(supportedWindow, COMPONENT, component({ target: "1.30" }))[0],
+            runResource(supportedWindow, COMPONENT, component({ target: "1.30" }), config)[0],
             /1\.30 is older than the oldest supported minor 1\.31/,
         );
         assert.deepEqual(
@@ -451,7 +452,10 @@ describe("policies, one by one", () => {
             [],
         );
         assert.match(
-            runResource(supportedWindow, COMPONENT, component({ target: "1.31" }), { maximumMinor: "1.30" })[0],
+            runResource(supportedWindow, COMPONENT, component({ target: "1.31" }), {
+                ...config,
+                maximumMinor: "1.30",
+            })[0],
             /newer than the newest offered/,
         );
     });

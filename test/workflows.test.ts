@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { ROOT } from "../tools/harness";
+import { toolEnv } from "./fixture/run-tool";
 import { runShellcheck } from "./shellcheck-run";
 
 test("every workflow passes action-validator", () => {
@@ -55,7 +56,7 @@ test("the staging plan's Markdown matches test/fixtures/plan-staging.md (UPDATE_
             "--stack-dir",
             path.join(ROOT, "test", "fixtures", "stacks"),
         ],
-        { cwd: ROOT, env: { ...process.env, PATH: "/usr/bin:/bin" } },
+        { cwd: ROOT, env: toolEnv() },
     );
     const golden = path.join(ROOT, "test", "fixtures", "plan-staging.md");
     const sidecar = `${golden}.sha256.json`;

@@ -3,7 +3,7 @@
 // the generated scripts by hand. The tests start their own, one per test file (test/fixture/real-cluster.ts).
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Command, didYouMean, UsageError } from "./cli";
+import { type Command, didYouMean, runCommand, UsageError } from "./cli";
 import { type NodeSpec, startCluster, stopCluster } from "./cluster/cluster";
 import { binaries, COMPONENTS, isAlive, logFile, readState } from "./cluster/control-plane";
 
@@ -150,3 +150,5 @@ export const clusterCommand: Command<ClusterValues> = {
         );
     },
 };
+
+if (require.main === module) void runCommand(clusterCommand);

@@ -3,15 +3,16 @@
 // the policy pack's verdicts; with --markdown, the same as a pull-request comment (tools/review.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { STALE_AFTER_DAYS, SUPPORTED_AS_OF, staleTableWarning, versionTableAge } from "../components/config";
 import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/rollout";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import { renderAdoption } from "./adopt";
 import type { Capture } from "./capture-types";
-import { type Command, EXIT, requireStack, runCommand, stacksIn, UsageError } from "./cli";
+import { type Command, EXIT, requireStack, runCommand, stacksIn, TODAY_VARIABLE, today, UsageError } from "./cli";
 import { changes, orderSteps, recordedState } from "./graph";
 import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
 import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
-import { readRecord } from "./records";
+import { readOutputsFile, readRecord } from "./records";
 import { renderReview } from "./review";
 
 export interface OutputsSource {
@@ -41,7 +42,7 @@ export function loadOutputs(stack: string, file?: string, stackDir = ROOT): Outp
  * stack: planning against them would compare the stack with what another one runs.
  */
 function outputsOfStack(stack: string, file: string): Record<string, unknown> {
-    const outputs = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const outputs = readOutputsFile(file);
     const recorded = (outputs?.k8sUpgrades as { stack?: unknown } | undefined)?.stack;
     if (typeof recorded === "string" && recorded !== stack)
         throw new Error(
@@ -74,6 +75,8 @@ export interface PlanOptions {
     adopt?: boolean;
     /** One JSON document (schema/command-output.schema.json) instead of text. */
     json?: boolean;
+    /** The day the plan takes as today, for the version table's age (default: K8SU_TODAY, else the clock). */
+    today?: Date;
 }
 
 export async function planForStack(stack: string, opts: PlanOptions): Promise<PlanResult> {
@@ -111,22 +114,24 @@ export function summarizeDrift(text: string): { changed: string[]; text: string 
     return { changed, text };
 }
 
-type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact" | "json">;
+type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact" | "json" | "today">;
 
 function planHeader(
     stack: string,
     previous: OutputsSource,
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
-    markdown: boolean,
+    opts: RenderOptions,
 ): string[] {
+    const bullet = opts.markdown ? "- " : "  ";
+    const stale = staleTableWarning(opts.today ?? today());
     return [
-        `${markdown ? "## " : ""}k8s-upgrades plan for stack ${stack}`,
-        ...(markdown ? [""] : []),
-        `${markdown ? "- " : "  "}previous outputs: ${previous.label}`,
-        ...(promotesFrom
-            ? [`${markdown ? "- " : "  "}promotes from: ${promotesFrom}: ${source?.label ?? "none"}`]
-            : []),
+        `${opts.markdown ? "## " : ""}k8s-upgrades plan for stack ${stack}`,
+        ...(opts.markdown ? [""] : []),
+        `${bullet}previous outputs: ${previous.label}`,
+        ...(promotesFrom ? [`${bullet}promotes from: ${promotesFrom}: ${source?.label ?? "none"}`] : []),
+        `${bullet}version table: checked ${SUPPORTED_AS_OF}`,
+        ...(stale ? [`${bullet}warning: ${stale}`] : []),
     ];
 }
 
@@ -180,7 +185,7 @@ function renderMarkdownPlan(
     opts: RenderOptions,
 ): string {
     const { clusters, diff } = facts;
-    if (nothingToDo(facts) && drift === undefined)
+    if (nothingToDo(facts) && drift === undefined && !staleTableWarning(opts.today ?? today()))
         return `**k8s-upgrades plan for stack ${stack}: nothing to do.** No change against the previous deployment; ${facts.report.evaluated} policies evaluated, none violated.\n`;
     return renderReview(
         {
@@ -240,14 +245,15 @@ export function renderPlan(
     source: OutputsSource | undefined,
     opts: RenderOptions = {},
 ): PlanResult {
-    if (opts.json) return jsonPlan(stack, capture, previous, promotesFrom, source, opts);
-    const markdown = !!opts.markdown;
-    const header = planHeader(stack, previous, promotesFrom, source, markdown);
-    if (capture.error) return renderRefusal(stack, header, capture.error, opts);
+    const dated = { ...opts, today: opts.today ?? today() };
+    if (dated.json) return jsonPlan(stack, capture, previous, promotesFrom, source, dated);
+    const markdown = !!dated.markdown;
+    const header = planHeader(stack, previous, promotesFrom, source, dated);
+    if (capture.error) return renderRefusal(stack, header, capture.error, dated);
     const facts = planFacts(stack, capture, previous);
-    const drift = opts.drift === undefined ? undefined : renderDrift(opts.drift, markdown);
+    const drift = dated.drift === undefined ? undefined : renderDrift(dated.drift, markdown);
     const text = markdown
-        ? renderMarkdownPlan(stack, header, facts, drift, opts)
+        ? renderMarkdownPlan(stack, header, facts, drift, dated)
         : renderTextPlan(header, facts, drift);
     return { text, exitCode: facts.exitCode };
 }
@@ -266,6 +272,7 @@ function jsonPlan(
         stack,
         previous: previous.label,
         promotesFrom: promotesFrom ? { stack: promotesFrom, outputs: source?.label ?? "none" } : null,
+        versionTable: versionTableAge(opts.today ?? today()),
     };
     if (capture.error)
         return {
@@ -383,7 +390,8 @@ export const planCommand: Command<PlanValues> = {
     description:
         "Runs the program offline under Pulumi's mock runtime with Pulumi.<stack>.yaml and prints what `pulumi up` " +
         "would do: the steps in order, the changes against the previous deployment, and the policy pack's verdicts. " +
-        "Exits 1 when the config is refused or a mandatory policy is violated.",
+        "Exits 1 when the config is refused or a mandatory policy is violated. The header names the day the version " +
+        `table was checked and warns when that is more than ${STALE_AFTER_DAYS} days before today (${TODAY_VARIABLE}=YYYY-MM-DD sets the day).`,
     help: [
         [
             "--previous FILE",
@@ -433,6 +441,7 @@ export const planCommand: Command<PlanValues> = {
         if (values.json && values.markdown) throw new UsageError("--json and --markdown: give one of them");
         const driftFile = readable(values.drift, "--drift");
         const result = await planForStack(stack, {
+            today: today(),
             previous: readable(values.previous, "--previous"),
             source: readable(values.source, "--source"),
             firstDeployment: values["first-deployment"],

@@ -16,13 +16,15 @@ import {
 import { type Command, EXIT, requireStack, runCommand, UsageError } from "./cli";
 import { ROOT, readStackOutputs } from "./harness";
 import { outcomeOf, printJson } from "./json-output";
-import { readRecord } from "./records";
+import { readOutputsFile, readRecord } from "./records";
 
 export interface PromoteOptions {
     target: string;
     stackDir?: string;
     /** The source stack's outputs (what `pulumi stack output --json` prints); read through the CLI when absent. */
     sourceOutputs?: Record<string, unknown>;
+    /** Where sourceOutputs came from, as the output names it (default "--source-outputs"). */
+    sourceOutputsLabel?: string;
     dryRun?: boolean;
     /** The diff names the file relative to this folder (default: the stack folder). */
     repoRoot?: string;
@@ -188,7 +190,7 @@ function readSourceState(
     source: string,
     dir: string,
 ): { state?: RunningState; sourceLabel?: string; refusal?: string } {
-    let sourceLabel = "--source-outputs";
+    let sourceLabel = opts.sourceOutputsLabel ?? "--source-outputs";
     try {
         let outputs = opts.sourceOutputs;
         if (!outputs) ({ outputs, label: sourceLabel } = readSourceOutputs(source, dir, !!opts.dryRun));
@@ -197,6 +199,12 @@ function readSourceState(
             return {
                 sourceLabel,
                 refusal: `stack "${source}" has recorded no running state (output "${RUNNING_STATE_OUTPUT}"): deploy it first`,
+            };
+        // Promoting from another stack's record would copy versions the source never ran.
+        if (state.stack !== "" && state.stack !== source)
+            return {
+                sourceLabel,
+                refusal: `${sourceLabel} is the record of stack "${state.stack}", not of stack "${source}" (the stack ${opts.target} promotes from): give the outputs of stack "${source}" (pulumi stack output --json --stack ${source}, or running/${source}.json)`,
             };
         return { state, sourceLabel };
     } catch (err) {
@@ -302,7 +310,8 @@ export const promoteCommand: Command<PromoteValues> = {
             stackDir,
             repoRoot: stackDir === ROOT ? ROOT : undefined,
             dryRun: values["dry-run"],
-            sourceOutputs: file ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined,
+            sourceOutputs: file ? readOutputsFile(file) : undefined,
+            sourceOutputsLabel: file ? `--source-outputs ${file}` : undefined,
         });
         const exitCode = result.ok ? EXIT.ok : EXIT.refused;
         if (values.json) {

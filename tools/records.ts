@@ -3,6 +3,7 @@
 // prints, plus the commit that was deployed). A record with an `example` field holds invented example data.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UsageError } from "./cli";
 
 export interface RecordedOutputs {
     outputs: Record<string, unknown>;
@@ -35,4 +36,19 @@ export function readRecord(stackDir: string, stack: string): RecordedOutputs | u
         ? `${shown}: EXAMPLE DATA, invented IDs, not a recorded deployment (the deploy workflow replaces it)`
         : `${shown} (recorded by the deployment of ${commit ? `commit ${commit.slice(0, 12)}` : "an unrecorded commit"})`;
     return { outputs, label, example, commit };
+}
+
+/** A file of stack outputs, as given on the command line: a usage error (exit 2) when it is not a JSON object. */
+export function readOutputsFile(file: string): Record<string, unknown> {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new UsageError(
+            `${file} is not JSON (${(err as Error).message}): give what 'pulumi stack output --json' printed`,
+        );
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new UsageError(`${file} is not a map of stack outputs: give what 'pulumi stack output --json' printed`);
+    return parsed as Record<string, unknown>;
 }

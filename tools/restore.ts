@@ -3,6 +3,7 @@
 // sent over SSH to the first control plane node as `bash -s`). Never part of a deployment and never automatic:
 // without --confirm naming the cluster it only says what it would do. Managed control planes cannot go back.
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { type ClusterConfig, CONFIG_NAMESPACE, parseStackConfig } from "../components/config";
 import { REMOTE_INTERPRETER } from "../components/kubeadm/cluster";
@@ -176,6 +177,7 @@ export const restoreCommand: Command<RestoreValues> = {
         ["--identity FILE", "the SSH private key file (else ssh's own configuration and agent)"],
         ["--timeout SECONDS", "the deadline of each step on the node (default 600)"],
         ["--stack-dir DIR", "read Pulumi.<stack>.yaml from another folder"],
+        ["-h, --help", "this text"],
     ],
     options: {
         cluster: { type: "string" },
@@ -192,6 +194,8 @@ export const restoreCommand: Command<RestoreValues> = {
         const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
         if (!Number.isInteger(timeout) || timeout < 1)
             throw new UsageError("--timeout must be a whole number of seconds");
+        if (values.identity !== undefined && !fs.existsSync(values.identity))
+            throw new UsageError(`--identity ${values.identity}: no such file`);
         const plan = planRestore({
             stack: positionals[0],
             cluster: required(values.cluster, "--cluster"),

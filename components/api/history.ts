@@ -51,7 +51,7 @@ export function firstDeploymentIssue(stack: string, cluster?: string): ConfigIss
 
 /**
  * The minors LKE and EKS offer, from their APIs at preview time. Where an API cannot say (no credentials, the
- * offline plan's mocks), the dated table in components/config/supported-versions.ts applies.
+ * offline plan's mocks), the dated table in policy/supported-versions.ts applies.
  */
 export async function liveProviderVersions(
     config: StackConfig,

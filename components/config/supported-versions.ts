@@ -1,42 +1,27 @@
-// Which Kubernetes minors each provider offers, kept in the code with the date it was read. A version no provider
-// can run (not released yet, or older than any package repository) is refused; one outside the provider's current
-// list is a warning, since the table ages and the provider has the last word.
+// Checks each cluster's target against which Kubernetes minors its provider offers, as of the date the table was read.
+// A version no provider can run (not released yet, or older than any package repository) is refused; one outside the
+// provider's current list is a warning, since the table ages and the provider has the last word.
+import {
+    NEWEST_RELEASED_MINOR,
+    OLDEST_INSTALLABLE_MINOR,
+    PROVIDER_VERSIONS,
+    SUPPORTED_AS_OF,
+} from "../../policy/supported-versions";
 import { compareMinor, formatMinor, parseVersion } from "../versions";
 import type { ConfigIssue } from "./issues";
 import type { ProviderName, StackConfig } from "./schema";
 
-export const SUPPORTED_AS_OF = "2026-11-30";
-/** The newest minor released upstream on that date (1.37.1 shipped on 2026-09-15). */
-export const NEWEST_RELEASED_MINOR = "1.37";
-/** The oldest minor the community package repositories (pkgs.k8s.io) serve; older ones cannot be installed. */
-export const OLDEST_INSTALLABLE_MINOR = "1.24";
-
-interface ProviderVersions {
-    minors: string[];
-    source: string;
-}
-
-/**
- * LKE: versions arrive 4-8 weeks after upstream and leave shortly before upstream end of life (1.34: 2026-10-28).
- * EKS: standard support 14 months, then extended support 12 months; 1.31's extended support ended 2026-11-26,
- * 1.32 runs in extended support until 2027-03-23, 1.33 until 2027-07-29; 1.34 is in standard support until
- * 2026-12-02. kubeadm and Cluster API: the maintained upstream minors.
- */
-export const PROVIDER_VERSIONS: Record<ProviderName, ProviderVersions> = {
-    lke: { minors: ["1.35", "1.36", "1.37"], source: "the LKE versioning and life cycle policy" },
-    eks: {
-        minors: ["1.32", "1.33", "1.34", "1.35", "1.36"],
-        source: "the EKS Kubernetes version calendar (standard and extended support)",
-    },
-    kubeadm: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
-    "capi-aws": { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
-    // GKE's own list is read per location at preview (getEngineVersions); this is the fallback's upstream calendar.
-    gke: { minors: ["1.35", "1.36", "1.37"], source: "the upstream release calendar (maintained minors)" },
-    aks: {
-        minors: ["1.34", "1.35", "1.36"],
-        source: "the AKS Kubernetes release calendar (generally available minors; the upgrade profile has the last word)",
-    },
-};
+// The table itself lives in the policy pack (policy/supported-versions.ts), which publishes on its own and uses it for
+// its default support window; it is re-exported here for the program and the tools.
+export {
+    NEWEST_RELEASED_MINOR,
+    OLDEST_INSTALLABLE_MINOR,
+    PROVIDER_VERSIONS,
+    STALE_AFTER_DAYS,
+    SUPPORTED_AS_OF,
+    staleTableWarning,
+    versionTableAge,
+} from "../../policy/supported-versions";
 
 export interface VersionCheck {
     issues: ConfigIssue[];

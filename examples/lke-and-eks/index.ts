@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8su from "k8s-upgrades";
 
 const config = new pulumi.Config();
-const kubernetesVersion = config.get("kubernetesVersion") ?? "1.31";
+const kubernetesVersion = config.get("kubernetesVersion") ?? "1.36";
 // Only for the very first `pulumi up` of a stack, before any running record exists.
 const firstDeployment = config.getBoolean("firstDeployment");
 
