@@ -11,6 +11,7 @@ import { describe, test } from "node:test";
 import { preflightEnvironment } from "../components/removed-apis";
 import { claimDir, startCluster } from "../tools/cluster/cluster";
 import { binaries } from "../tools/cluster/control-plane";
+import { KCP_CRD } from "./fixture/crds";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript } from "./fixture/run-script";
 
@@ -31,26 +32,6 @@ async function budgetComputed(ns: string, name: string, expectedPods: number): P
     }
     throw new Error(`the disruption controller never computed ${ns}/${name}`);
 }
-
-const KCP_CRD = {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io" },
-    spec: {
-        group: "controlplane.cluster.x-k8s.io",
-        names: { kind: "KubeadmControlPlane", plural: "kubeadmcontrolplanes", singular: "kubeadmcontrolplane" },
-        scope: "Namespaced",
-        versions: [
-            {
-                name: "v1beta1",
-                served: true,
-                storage: true,
-                subresources: { status: {} },
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            },
-        ],
-    },
-};
 
 describe("checks and waits on the real control plane", { concurrency: false }, () => {
     test("pre-flight passes on a healthy cluster, having read readyz, nodes, kube-system pods, /metrics and budgets", async () => {

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { preflightEnvironment } from "../components/removed-apis";
 import type { ScriptKind } from "../components/scripts";
+import { KCP_CRD } from "./fixture/crds";
 import { FaultProxy } from "./fixture/fault-proxy";
 import { PodWatch } from "./fixture/pod-watch";
 import { KUBECTL_FOR_SERVER, podTemplate, realCluster, sleep } from "./fixture/real-cluster";
@@ -110,26 +111,6 @@ async function recordingProxy(): Promise<{ proxy: FaultProxy; kubeconfig: string
     const proxy = new FaultProxy(rc.c.state.server, { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
     return { proxy, kubeconfig: rc.kubeconfigFor(await proxy.start()) };
 }
-
-const KCP_CRD = {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io" },
-    spec: {
-        group: "controlplane.cluster.x-k8s.io",
-        names: { kind: "KubeadmControlPlane", plural: "kubeadmcontrolplanes", singular: "kubeadmcontrolplane" },
-        scope: "Namespaced",
-        versions: [
-            {
-                name: "v1beta1",
-                served: true,
-                storage: true,
-                subresources: { status: {} },
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            },
-        ],
-    },
-};
 
 describe("alone on the control plane: the drain's count of the room elsewhere", { concurrency: false }, () => {
     test("bug: the drain's capacity check counted cordoned nodes — cordoned green nodes are no capacity", () =>
@@ -463,5 +444,4 @@ describe("scripts", { concurrency: true }, () => {
         for (let i = 0; i < 50 && running().length > 0; i++) await sleep(100);
         assert.deepEqual(running(), [], "the configured command was stopped with the script");
     });
-
 });
