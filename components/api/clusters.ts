@@ -1,28 +1,14 @@
-// The public cluster classes: `new k8su.LkeCluster(name, args)` and its siblings. Each decides its plan (schema,
-// running record, planner, promotion gate, provider lookups) and then registers the provider's upgrade component
-// under the same name and type the config program registers, so a stack can move between the two without a change.
-// The config program constructs the same classes from its stack-wide decision (see `decided`).
+// What every public cluster class shares (`LkeCluster` in components/lke/library.ts and its siblings, one folder per
+// provider): each decides its plan (schema, running record, planner, promotion gate, its provider's lookups) and
+// then registers the provider's upgrade component under the same name and type the config program registers, so a
+// stack can move between the two without a change. The config program constructs the same classes from its
+// stack-wide decision (see `decided`). No provider SDK is loaded here.
 import * as pulumi from "@pulumi/pulumi";
-import { AksUpgradeCluster } from "../aks/cluster";
-import { CapiAwsUpgradeCluster } from "../capi-aws/cluster";
-import { EksUpgradeCluster } from "../eks/cluster";
-import { GkeUpgradeCluster } from "../gke/cluster";
-import { KubeadmUpgradeCluster } from "../kubeadm/cluster";
-import { LkeUpgradeCluster } from "../lke/cluster";
 import type { ClusterPlan } from "../plan";
 import type { RunningCluster } from "../running";
-import type {
-    AksClusterArgs,
-    CapiAwsClusterArgs,
-    ClusterArgsOf,
-    EksClusterArgs,
-    GkeClusterArgs,
-    KubeadmClusterArgs,
-    LibraryProvider,
-    LkeClusterArgs,
-    SecretArgsOf,
-} from "./args";
+import type { ClusterArgsOf, LibraryProvider, SecretArgsOf } from "./args";
 import { type Decision, decideCluster } from "./decide";
+import type { ProviderLookups } from "./lookups";
 
 /** What every provider's upgrade component exposes. */
 interface UpgradeComponent extends pulumi.ComponentResource {
@@ -69,6 +55,7 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
         provider: P,
         name: string,
         source: ClusterArgsOf[P] | Decided<P>,
+        lookups: ProviderLookups,
         register: (decision: Decision) => C,
     ) {
         this.name = name;
@@ -89,7 +76,7 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
         this.registered = undefined;
         // The program must not end while the history is read and the component not yet registered.
         const done = pulumi.runtime.rpcKeepAlive();
-        const decision = decideCluster(provider, name, source);
+        const decision = decideCluster(provider, name, source, lookups);
         this.plan = decision.then((d) => d.plan);
         this.component = decision.then(registerLogged);
         this.component.then(done, done);
@@ -98,112 +85,9 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
 }
 
 /** A component's kubeconfig as a class exposes it: a secret, at once when the component is registered at once. */
-function kubeconfigOf<C extends UpgradeComponent & { kubeconfig: pulumi.Output<string> }>(
+export function kubeconfigOf<C extends UpgradeComponent & { kubeconfig: pulumi.Output<string> }>(
     cluster: UpgradeCluster<LibraryProvider, C>,
 ): pulumi.Output<string> {
     const now = cluster.registered;
     return pulumi.secret(now ? now.kubeconfig : pulumi.output(cluster.component.then((c) => c.kubeconfig)));
-}
-
-/** A Linode Kubernetes Engine cluster, upgraded one minor per deployment with drained pools. */
-export class LkeCluster extends UpgradeCluster<"lke", LkeUpgradeCluster> {
-    /** The cluster's kubeconfig (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
-    constructor(name: string, args: LkeClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"lke">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: LkeClusterArgs | Decided<"lke">, opts?: pulumi.ComponentResourceOptions) {
-        super("lke", name, args, ({ plan }) => {
-            const linodeToken = args.linodeToken
-                ? pulumi.secret(args.linodeToken)
-                : new pulumi.Config("linode").getSecret("token");
-            return new LkeUpgradeCluster(name, { plan, linodeToken }, opts);
-        });
-        this.kubeconfig = kubeconfigOf(this);
-    }
-}
-
-/** An Amazon EKS cluster with managed node groups. */
-export class EksCluster extends UpgradeCluster<"eks", EksUpgradeCluster> {
-    /** A kubeconfig that authenticates with `aws eks get-token` (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
-    constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"eks">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: EksClusterArgs | Decided<"eks">, opts?: pulumi.ComponentResourceOptions) {
-        super("eks", name, args, (d) => {
-            if (!d.addons) throw new Error(`cluster ${name}: the EKS add-on versions were not decided`);
-            return new EksUpgradeCluster(
-                name,
-                { plan: d.plan, addonVersions: d.addons, defaultRegion: d.defaultRegion },
-                opts,
-            );
-        });
-        this.kubeconfig = kubeconfigOf(this);
-    }
-}
-
-/** A self-managed kubeadm cluster, upgraded in place over SSH. */
-export class KubeadmCluster extends UpgradeCluster<"kubeadm", KubeadmUpgradeCluster> {
-    /** The admin kubeconfig given (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
-    constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"kubeadm">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: KubeadmClusterArgs | Decided<"kubeadm">, opts?: pulumi.ComponentResourceOptions) {
-        super("kubeadm", name, args, ({ plan }) => {
-            const sshPrivateKey = pulumi.secret(args.sshPrivateKey);
-            const kubeconfig = pulumi.secret(args.kubeconfig);
-            return new KubeadmUpgradeCluster(name, { plan, sshPrivateKey, kubeconfig }, opts);
-        });
-        this.kubeconfig = kubeconfigOf(this);
-    }
-}
-
-/** A Cluster API cluster on AWS, driven through its management cluster. */
-export class CapiAwsCluster extends UpgradeCluster<"capi-aws", CapiAwsUpgradeCluster> {
-    constructor(name: string, args: CapiAwsClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"capi-aws">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: CapiAwsClusterArgs | Decided<"capi-aws">, opts?: pulumi.ComponentResourceOptions) {
-        super("capi-aws", name, args, (d) => {
-            if (!d.amis) throw new Error(`cluster ${name}: the Cluster API images were not resolved`);
-            const managementKubeconfig = pulumi.secret(args.managementKubeconfig);
-            return new CapiAwsUpgradeCluster(name, { plan: d.plan, amis: d.amis, managementKubeconfig }, opts);
-        });
-    }
-}
-
-/** An Azure Kubernetes Service cluster: AKS's own surge upgrade in place, or blue-green agent pools. */
-export class AksCluster extends UpgradeCluster<"aks", AksUpgradeCluster> {
-    /** The cluster-user kubeconfig AKS returns (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
-    constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"aks">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: AksClusterArgs | Decided<"aks">, opts?: pulumi.ComponentResourceOptions) {
-        super("aks", name, args, ({ plan }) => new AksUpgradeCluster(name, { plan }, opts));
-        this.kubeconfig = kubeconfigOf(this);
-    }
-}
-
-/** A Google Kubernetes Engine cluster without a release channel: GKE's own pool upgrade, or blue-green pools. */
-export class GkeCluster extends UpgradeCluster<"gke", GkeUpgradeCluster> {
-    /** A kubeconfig that authenticates through gke-gcloud-auth-plugin (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
-    constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions);
-    /** @internal A cluster of a stack-wide decision: registered during construction. */
-    constructor(name: string, args: Decided<"gke">, opts?: pulumi.ComponentResourceOptions);
-    constructor(name: string, args: GkeClusterArgs | Decided<"gke">, opts?: pulumi.ComponentResourceOptions) {
-        super("gke", name, args, (d) => {
-            if (!d.gkeVersions) throw new Error(`cluster ${name}: the GKE versions were not looked up`);
-            return new GkeUpgradeCluster(name, { plan: d.plan, versions: d.gkeVersions }, opts);
-        });
-        this.kubeconfig = kubeconfigOf(this);
-    }
 }

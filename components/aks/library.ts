@@ -1,0 +1,26 @@
+// `AksCluster`: an AKS cluster declared in code, and the lookup its decision needs (whether AKS's upgrade profile
+// offers the target). Loads @pulumi/azure-native and no other provider's SDK.
+import type * as pulumi from "@pulumi/pulumi";
+import type { AksClusterArgs } from "../api/args";
+import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import type { ProviderLookups } from "../api/lookups";
+import { AksUpgradeCluster } from "./cluster";
+import { checkUpgradeProfile } from "./upgrade-profile";
+
+export const aksLookups: ProviderLookups = {
+    prepare: (plan, _decision, { index }) => checkUpgradeProfile(plan, index),
+};
+
+/** An Azure Kubernetes Service cluster: AKS's own surge upgrade in place, or blue-green agent pools. */
+export class AksCluster extends UpgradeCluster<"aks", AksUpgradeCluster> {
+    /** The cluster-user kubeconfig AKS returns (a Pulumi secret). */
+    readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions);
+    /** @internal A cluster of a stack-wide decision: registered during construction. */
+    constructor(name: string, args: Decided<"aks">, opts?: pulumi.ComponentResourceOptions);
+    constructor(name: string, args: AksClusterArgs | Decided<"aks">, opts?: pulumi.ComponentResourceOptions) {
+        super("aks", name, args, aksLookups, ({ plan }) => new AksUpgradeCluster(name, { plan }, opts));
+        this.kubeconfig = kubeconfigOf(this);
+    }
+}

@@ -1,0 +1,34 @@
+// `GkeCluster`: a GKE cluster declared in code, and the lookup its decision needs (the versions GKE offers at the
+// cluster's location). Loads @pulumi/gcp and no other provider's SDK.
+import type * as pulumi from "@pulumi/pulumi";
+import type { GkeClusterArgs } from "../api/args";
+import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import type { ProviderLookups } from "../api/lookups";
+import { GkeUpgradeCluster } from "./cluster";
+import { lookUpGkeVersions } from "./engine";
+
+export const gkeLookups: ProviderLookups = {
+    prepare: async (plan, decision, { index }) => {
+        const looked = await lookUpGkeVersions(plan, index);
+        decision.gkeVersions = looked.versions;
+        plan.warnings.push(...looked.warnings);
+        return looked.issues;
+    },
+};
+
+/** A Google Kubernetes Engine cluster without a release channel: GKE's own pool upgrade, or blue-green pools. */
+export class GkeCluster extends UpgradeCluster<"gke", GkeUpgradeCluster> {
+    /** A kubeconfig that authenticates through gke-gcloud-auth-plugin (a Pulumi secret). */
+    readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions);
+    /** @internal A cluster of a stack-wide decision: registered during construction. */
+    constructor(name: string, args: Decided<"gke">, opts?: pulumi.ComponentResourceOptions);
+    constructor(name: string, args: GkeClusterArgs | Decided<"gke">, opts?: pulumi.ComponentResourceOptions) {
+        super("gke", name, args, gkeLookups, (d) => {
+            if (!d.gkeVersions) throw new Error(`cluster ${name}: the GKE versions were not looked up`);
+            return new GkeUpgradeCluster(name, { plan: d.plan, versions: d.gkeVersions }, opts);
+        });
+        this.kubeconfig = kubeconfigOf(this);
+    }
+}
