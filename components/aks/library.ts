@@ -2,7 +2,7 @@
 // offers the target). Loads @pulumi/azure-native and no other provider's SDK.
 import type * as pulumi from "@pulumi/pulumi";
 import type { AksClusterArgs } from "../api/args";
-import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import { type Decided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { AksUpgradeCluster } from "./cluster";
 import { checkUpgradeProfile } from "./upgrade-profile";
@@ -13,14 +13,15 @@ export const aksLookups: ProviderLookups = {
 
 /** An Azure Kubernetes Service cluster: AKS's own surge upgrade in place, or blue-green agent pools. */
 export class AksCluster extends UpgradeCluster<"aks", AksUpgradeCluster> {
-    /** The cluster-user kubeconfig AKS returns (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions);
     /** @internal A cluster of a stack-wide decision: registered during construction. */
     constructor(name: string, args: Decided<"aks">, opts?: pulumi.ComponentResourceOptions);
     constructor(name: string, args: AksClusterArgs | Decided<"aks">, opts?: pulumi.ComponentResourceOptions) {
         super("aks", name, args, aksLookups, ({ plan }) => new AksUpgradeCluster(name, { plan }, opts));
-        this.kubeconfig = kubeconfigOf(this);
+    }
+
+    /** The cluster-user kubeconfig AKS returns (a Pulumi secret). */
+    get kubeconfig(): pulumi.Output<string> {
+        return this.outputOf("kubeconfig", (c) => c.kubeconfig, true);
     }
 }

@@ -39,17 +39,20 @@ function isDecided<P extends LibraryProvider>(source: ClusterArgsOf[P] | Decided
 export abstract class UpgradeCluster<P extends LibraryProvider, C extends UpgradeComponent = UpgradeComponent> {
     /** The cluster's name: its key in the running record and the prefix of its resource names. */
     readonly name: string;
-    /** The registered upgrade component; usable in `dependsOn`. Rejects when the upgrade is refused. */
+    /**
+     * The registered upgrade component; usable in `dependsOn`. Rejects when the upgrade is refused: that rejection is
+     * how a refusal fails the program, once. Await it to handle the refusal yourself (in a test, `assert.rejects`).
+     */
     readonly component: Promise<C>;
     /**
      * @internal The component when it was registered during construction: only for a cluster built from a stack-wide
      * decision, whose rollout waves need it at once. Undefined otherwise; use `component`.
      */
     readonly registered: C | undefined;
-    /** What this deployment decided: the phases, holds and warnings the offline plan prints. */
+    /** What this deployment decided: the phases, holds and warnings the offline plan prints. Rejects when refused. */
     readonly plan: Promise<ClusterPlan>;
-    /** What runs once this deployment succeeds; the running record's entry for this cluster. */
-    readonly runningState: pulumi.Output<RunningCluster>;
+    /** Outputs of the component, made when first read (see `outputOf`). */
+    private readonly outputs = new Map<string, pulumi.Output<unknown>>();
 
     protected constructor(
         provider: P,
@@ -70,24 +73,44 @@ export abstract class UpgradeCluster<P extends LibraryProvider, C extends Upgrad
             this.registered = component;
             this.component = Promise.resolve(component);
             this.plan = Promise.resolve(decision.plan);
-            this.runningState = component.runningState;
             return;
         }
         this.registered = undefined;
         // The program must not end while the history is read and the component not yet registered.
         const done = pulumi.runtime.rpcKeepAlive();
         const decision = decideCluster(provider, name, source, lookups);
+        decision.catch(done);
+        this.component = decision.then((d) => {
+            try {
+                return registerLogged(d);
+            } finally {
+                done();
+            }
+        });
+        // A refusal is raised through `component` alone: every other promise made from it is observed here, or
+        // the program would report the same refusal again as an unhandled rejection.
         this.plan = decision.then((d) => d.plan);
-        this.component = decision.then(registerLogged);
-        this.component.then(done, done);
-        this.runningState = pulumi.output(this.component.then((c) => c.runningState));
+        this.plan.catch(() => undefined);
     }
-}
 
-/** A component's kubeconfig as a class exposes it: a secret, at once when the component is registered at once. */
-export function kubeconfigOf<C extends UpgradeComponent & { kubeconfig: pulumi.Output<string> }>(
-    cluster: UpgradeCluster<LibraryProvider, C>,
-): pulumi.Output<string> {
-    const now = cluster.registered;
-    return pulumi.secret(now ? now.kubeconfig : pulumi.output(cluster.component.then((c) => c.kubeconfig)));
+    /** What runs once this deployment succeeds; the running record's entry for this cluster. */
+    get runningState(): pulumi.Output<RunningCluster> {
+        return this.outputOf("runningState", (c) => c.runningState);
+    }
+
+    /**
+     * An output of the component: at once when it was registered at once; otherwise made when first read, from
+     * `component`, so a refused cluster leaves no output that nobody reads (each would carry the refusal again).
+     */
+    protected outputOf<T>(key: string, pick: (component: C) => pulumi.Output<T>, secret = false): pulumi.Output<T> {
+        let made = this.outputs.get(key) as pulumi.Output<T> | undefined;
+        if (!made) {
+            const now = this.registered;
+            // Outputs of outputs are lifted: the values are the component's own (Output<Unwrap<T>> is Output<T>).
+            made = (now ? pick(now) : pulumi.output(this.component.then(pick))) as pulumi.Output<T>;
+            if (secret) made = pulumi.secret(made) as pulumi.Output<T>;
+            this.outputs.set(key, made);
+        }
+        return made;
+    }
 }

@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterArgs } from "../api/args";
-import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import { type Decided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { formatMinor, requireVersion } from "../versions";
 import { type AddonName, decideAddons, finishAddons } from "./addons";
@@ -38,9 +38,6 @@ export const eksLookups: ProviderLookups = {
 
 /** An Amazon EKS cluster with managed node groups. */
 export class EksCluster extends UpgradeCluster<"eks", EksUpgradeCluster> {
-    /** A kubeconfig that authenticates with `aws eks get-token` (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions);
     /** @internal A cluster of a stack-wide decision: registered during construction. */
     constructor(name: string, args: Decided<"eks">, opts?: pulumi.ComponentResourceOptions);
@@ -53,6 +50,10 @@ export class EksCluster extends UpgradeCluster<"eks", EksUpgradeCluster> {
                 opts,
             );
         });
-        this.kubeconfig = kubeconfigOf(this);
+    }
+
+    /** A kubeconfig that authenticates with `aws eks get-token` (a Pulumi secret). */
+    get kubeconfig(): pulumi.Output<string> {
+        return this.outputOf("kubeconfig", (c) => c.kubeconfig, true);
     }
 }

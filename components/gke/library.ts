@@ -2,7 +2,7 @@
 // cluster's location). Loads @pulumi/gcp and no other provider's SDK.
 import type * as pulumi from "@pulumi/pulumi";
 import type { GkeClusterArgs } from "../api/args";
-import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import { type Decided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { GkeUpgradeCluster } from "./cluster";
 import { lookUpGkeVersions } from "./engine";
@@ -18,9 +18,6 @@ export const gkeLookups: ProviderLookups = {
 
 /** A Google Kubernetes Engine cluster without a release channel: GKE's own pool upgrade, or blue-green pools. */
 export class GkeCluster extends UpgradeCluster<"gke", GkeUpgradeCluster> {
-    /** A kubeconfig that authenticates through gke-gcloud-auth-plugin (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
     constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions);
     /** @internal A cluster of a stack-wide decision: registered during construction. */
     constructor(name: string, args: Decided<"gke">, opts?: pulumi.ComponentResourceOptions);
@@ -29,6 +26,10 @@ export class GkeCluster extends UpgradeCluster<"gke", GkeUpgradeCluster> {
             if (!d.gkeVersions) throw new Error(`cluster ${name}: the GKE versions were not looked up`);
             return new GkeUpgradeCluster(name, { plan: d.plan, versions: d.gkeVersions }, opts);
         });
-        this.kubeconfig = kubeconfigOf(this);
+    }
+
+    /** A kubeconfig that authenticates through gke-gcloud-auth-plugin (a Pulumi secret). */
+    get kubeconfig(): pulumi.Output<string> {
+        return this.outputOf("kubeconfig", (c) => c.kubeconfig, true);
     }
 }

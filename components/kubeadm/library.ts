@@ -2,7 +2,7 @@
 // @pulumi/command; no cloud SDK is loaded and no lookup is needed.
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeadmClusterArgs } from "../api/args";
-import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import { type Decided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { KubeadmUpgradeCluster } from "./cluster";
 
@@ -10,9 +10,6 @@ export const kubeadmLookups: ProviderLookups = {};
 
 /** A self-managed kubeadm cluster, upgraded in place over SSH. */
 export class KubeadmCluster extends UpgradeCluster<"kubeadm", KubeadmUpgradeCluster> {
-    /** The admin kubeconfig given (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions);
     /** @internal A cluster of a stack-wide decision: registered during construction. */
     constructor(name: string, args: Decided<"kubeadm">, opts?: pulumi.ComponentResourceOptions);
@@ -22,6 +19,10 @@ export class KubeadmCluster extends UpgradeCluster<"kubeadm", KubeadmUpgradeClus
             const kubeconfig = pulumi.secret(args.kubeconfig);
             return new KubeadmUpgradeCluster(name, { plan, sshPrivateKey, kubeconfig }, opts);
         });
-        this.kubeconfig = kubeconfigOf(this);
+    }
+
+    /** The admin kubeconfig given (a Pulumi secret). */
+    get kubeconfig(): pulumi.Output<string> {
+        return this.outputOf("kubeconfig", (c) => c.kubeconfig, true);
     }
 }

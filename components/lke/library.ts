@@ -3,7 +3,7 @@
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import type { LkeClusterArgs } from "../api/args";
-import { type Decided, kubeconfigOf, UpgradeCluster } from "../api/clusters";
+import { type Decided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { LkeUpgradeCluster } from "./cluster";
 
@@ -13,9 +13,6 @@ export const lkeLookups: ProviderLookups = {
 
 /** A Linode Kubernetes Engine cluster, upgraded one minor per deployment with drained pools. */
 export class LkeCluster extends UpgradeCluster<"lke", LkeUpgradeCluster> {
-    /** The cluster's kubeconfig (a Pulumi secret). */
-    readonly kubeconfig: pulumi.Output<string>;
-
     constructor(name: string, args: LkeClusterArgs, opts?: pulumi.ComponentResourceOptions);
     /** @internal A cluster of a stack-wide decision: registered during construction. */
     constructor(name: string, args: Decided<"lke">, opts?: pulumi.ComponentResourceOptions);
@@ -26,6 +23,10 @@ export class LkeCluster extends UpgradeCluster<"lke", LkeUpgradeCluster> {
                 : new pulumi.Config("linode").getSecret("token");
             return new LkeUpgradeCluster(name, { plan, linodeToken }, opts);
         });
-        this.kubeconfig = kubeconfigOf(this);
+    }
+
+    /** The cluster's kubeconfig (a Pulumi secret). */
+    get kubeconfig(): pulumi.Output<string> {
+        return this.outputOf("kubeconfig", (c) => c.kubeconfig, true);
     }
 }
