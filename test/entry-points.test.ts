@@ -12,19 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT } from "../tools/harness";
-
-/** What each entry point may load besides @pulumi/pulumi: its provider's SDKs, and @pulumi/command for its steps. */
-const ALLOWED: Record<string, string[]> = {
-    ".": [],
-    "./lke": ["@pulumi/command", "@pulumi/linode"],
-    "./eks": ["@pulumi/aws", "@pulumi/command"],
-    "./aks": ["@pulumi/azure-native", "@pulumi/command"],
-    "./gke": ["@pulumi/command", "@pulumi/gcp"],
-    "./kubeadm": ["@pulumi/command"],
-    "./capi-aws": ["@pulumi/aws", "@pulumi/command", "@pulumi/kubernetes"],
-};
-/** The provider SDKs: a program installs only those of the providers it declares clusters of. */
-const PROVIDER_SDKS = ["@pulumi/aws", "@pulumi/azure-native", "@pulumi/gcp", "@pulumi/kubernetes", "@pulumi/linode"];
+import { ENTRY_POINT_SDKS as ALLOWED, PROVIDER_SDKS, packageOf } from "./fixture/entry-points";
 
 interface PackageJson {
     dependencies: Record<string, string>;
@@ -37,12 +25,6 @@ interface PackageJson {
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as PackageJson;
 let work: string;
 let installed: string;
-
-/** The package's name of a module specifier: `@pulumi/gcp/container` → `@pulumi/gcp`, `zod` → `zod`. */
-function packageOf(specifier: string): string {
-    const parts = specifier.split("/");
-    return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-}
 
 before(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "k8su-entry-points-"));
