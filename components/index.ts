@@ -1,5 +1,7 @@
-// k8s-upgrades as a library: `import * as k8su from "k8s-upgrades"`. Declare clusters with their target version
-// and worker strategy; each deployment carries out one safe step of the upgrade and records what runs.
+// k8s-upgrades as a library, the shared core: `import { runningRecord } from "k8s-upgrades"`. The cluster classes
+// live in one entry point per provider, so a program loads (and installs) only the SDKs of the providers it uses:
+// `k8s-upgrades/lke`, `/eks`, `/aks`, `/gke`, `/kubeadm`, `/capi-aws`; each also re-exports this core. This entry
+// point loads no provider SDK.
 export type {
     AksClusterArgs,
     CapiAwsClusterArgs,
@@ -14,15 +16,7 @@ export type {
     NodePoolArgs,
     WorkersArgs,
 } from "./api/args";
-export {
-    AksCluster,
-    CapiAwsCluster,
-    EksCluster,
-    GkeCluster,
-    KubeadmCluster,
-    LkeCluster,
-    UpgradeCluster,
-} from "./api/clusters";
+export { UpgradeCluster } from "./api/clusters";
 export { type RecordsRunningState, runningRecord } from "./api/history";
 export type { ClusterPlan } from "./plan";
 export { RUNNING_STATE_OUTPUT, type RunningCluster, type RunningState } from "./running";

@@ -1,19 +1,13 @@
 // The Pulumi program: config → running state → plan → provider components → exports for the next run.
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { AksCluster, aksLookups } from "./aks/library";
 import type { LibraryProvider } from "./api/args";
-import {
-    AksCluster,
-    CapiAwsCluster,
-    decided,
-    EksCluster,
-    GkeCluster,
-    KubeadmCluster,
-    LkeCluster,
-    type UpgradeCluster,
-} from "./api/clusters";
+import { decided, type UpgradeCluster } from "./api/clusters";
 import { type Decision, prepareProviders, readPromotionSource } from "./api/decide";
 import { firstDeploymentIssue, liveProviderVersions, readRunningState, stackReferenceName } from "./api/history";
+import type { LookupsByProvider } from "./api/lookups";
+import { CapiAwsCluster, capiAwsLookups } from "./capi-aws/library";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -24,12 +18,26 @@ import {
     scrub,
     stackFile,
 } from "./config";
+import { EksCluster, eksLookups } from "./eks/library";
+import { GkeCluster, gkeLookups } from "./gke/library";
+import { KubeadmCluster, kubeadmLookups } from "./kubeadm/library";
+import { LkeCluster, lkeLookups } from "./lke/library";
 import { type ClusterPlan, planStack } from "./plan";
 import { ROLLOUT_OUTPUT } from "./rollout";
 import { RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA } from "./running";
 import { registerInWaves } from "./waves";
 
 export { CONFIG_NAMESPACE };
+
+/** The config program declares clusters of any provider: it loads every provider's SDK and lookups. */
+const LOOKUPS: LookupsByProvider = {
+    lke: lkeLookups,
+    eks: eksLookups,
+    kubeadm: kubeadmLookups,
+    "capi-aws": capiAwsLookups,
+    aks: aksLookups,
+    gke: gkeLookups,
+};
 
 /** The stack's config as the program sees it: our namespace parsed, every key's name, and what is secret. */
 export interface NamespaceConfig {
@@ -99,7 +107,7 @@ async function readConfigAndHistory(stack: string) {
     const versions = checkSupportedVersions(
         config,
         Object.fromEntries(Object.values(running?.clusters ?? {}).map((c) => [c.name, c.controlPlaneVersion])),
-        await liveProviderVersions(config, namespace.secretValues),
+        await liveProviderVersions(config, namespace.secretValues, LOOKUPS),
     );
     for (const w of versions.warnings) void pulumi.log.warn(scrub(w, namespace.secretValues));
     return { config, running, versionIssues: versions.issues, refuse };
@@ -152,7 +160,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const source = config.promotesFrom ? await readPromotionSource("promotes-from", config.promotesFrom) : undefined;
     const { plans, issues } = planStack(config, running, source);
     issues.unshift(...versionIssues);
-    const prepared = await prepareProviders(stack, config, plans, source);
+    const prepared = await prepareProviders(stack, config, plans, source, LOOKUPS);
     issues.push(...prepared.issues);
     if (issues.length > 0) throw refuse(issues);
 

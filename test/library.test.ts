@@ -73,19 +73,32 @@ describe("the packed library", () => {
             listing.filter((f) => (f.endsWith(".ts") && !f.endsWith(".d.ts")) || f.startsWith("package/test/")),
             [],
         );
-        const declarations = fs.readFileSync(
-            path.join(app, "node_modules/k8s-upgrades/dist/components/index.d.ts"),
-            "utf8",
-        );
-        for (const cls of ["LkeCluster", "EksCluster", "KubeadmCluster", "CapiAwsCluster", "AksCluster", "GkeCluster"])
-            assert.match(declarations, new RegExp(`\\b${cls}\\b`));
+        // Each provider's class is declared by its own entry point, each entry point's files are in the tarball.
+        const classes: Record<string, string> = {
+            lke: "LkeCluster",
+            eks: "EksCluster",
+            kubeadm: "KubeadmCluster",
+            "capi-aws": "CapiAwsCluster",
+            aks: "AksCluster",
+            gke: "GkeCluster",
+        };
+        for (const [entry, cls] of Object.entries(classes)) {
+            const target = pkg.exports[`./${entry}`];
+            assert.ok(listing.includes(`package/${target.default.slice(2)}`), `${target.default} is in the tarball`);
+            assert.deepEqual(pkg.typesVersions["*"][entry], [target.types.slice(2)]);
+            const declarations = fs.readFileSync(path.join(app, "node_modules/k8s-upgrades", target.types), "utf8");
+            assert.match(declarations, new RegExp(`\\b${cls}\\b`), `${entry} declares ${cls}`);
+        }
         // The config program's way in (a stack-wide decision) is not part of the package's declarations.
-        const classes = fs.readFileSync(
+        const shared = fs.readFileSync(
             path.join(app, "node_modules/k8s-upgrades/dist/components/api/clusters.d.ts"),
             "utf8",
         );
-        assert.doesNotMatch(classes, /args: Decided</);
-        assert.doesNotMatch(classes, /readonly registered/);
+        assert.doesNotMatch(shared, /readonly registered/);
+        for (const entry of Object.keys(classes)) {
+            const library = path.join(app, `node_modules/k8s-upgrades/dist/components/${entry}/library.d.ts`);
+            assert.doesNotMatch(fs.readFileSync(library, "utf8"), /args: Decided</, library);
+        }
     });
 
     it("the example plans under mocks from the tarball: both clusters, their pools, the running record", async () => {

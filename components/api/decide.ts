@@ -1,25 +1,21 @@
 // From a cluster's arguments to a decided plan: the same schema, running record, version table, planner and
 // promotion gate as the config program, and the provider inputs a plan needs before any resource is registered
-// (Cluster API images, EKS add-on versions).
-import * as aws from "@pulumi/aws";
+// (Cluster API images, EKS add-on versions), looked up through the lookups of the cluster's provider.
 import * as pulumi from "@pulumi/pulumi";
-import { checkUpgradeProfile } from "../aks/upgrade-profile";
-import { type AmiByVersion, imageMoves, neededVersions, resolveAmis } from "../capi-aws/cluster";
 import { ConfigError, type ConfigIssue, checkSupportedVersions, parseStackConfig, type StackConfig } from "../config";
-import { type AddonName, type AddonVersions, decideAddons, finishAddons } from "../eks/addons";
-import { lookUpGkeVersions } from "../gke/engine";
+import type { AddonVersions } from "../eks/addons";
 import type { GkeVersions } from "../gke/versions";
 import { type ClusterPlan, type PromotionSource, planStack } from "../plan";
 import { parseRunningState, type RunningState } from "../running";
-import { formatMinor, requireVersion } from "../versions";
 import { asArgumentIssue, type ClusterArgsOf, type HistoryArgs, type LibraryProvider, toClusterInput } from "./args";
 import { firstDeploymentIssue, liveProviderVersions, readRunningState } from "./history";
+import type { LookupsByProvider, ProviderLookups } from "./lookups";
 
 /** What a cluster class needs to register its resources. */
 export interface Decision {
     plan: ClusterPlan;
-    /** Cluster API: the image of each Kubernetes version its machines run. */
-    amis?: AmiByVersion;
+    /** Cluster API: the image (AMI) of each Kubernetes version its machines run. */
+    amis?: Record<string, string>;
     /** EKS: each add-on's version for this deployment. */
     addons?: AddonVersions;
     /** EKS: the `aws:region` config, for clusters that name no region. */
@@ -34,74 +30,28 @@ export function refusal(issues: ConfigIssue[], secretValues: readonly string[] =
 }
 
 /**
- * The provider inputs the plans need (images, add-on versions, GKE versions) and the AKS upgrade profile's offer,
- * looked up before anything is registered; the problems found join the planner's issues.
+ * The provider inputs the plans need (images, add-on versions, GKE versions) and the managed services' offers,
+ * looked up in the stack's cluster order before anything is registered; the problems found join the planner's.
  */
 export async function prepareProviders(
     stack: string,
     config: StackConfig,
     plans: ClusterPlan[],
     source: PromotionSource | undefined,
+    lookups: LookupsByProvider,
 ): Promise<{ decisions: Map<string, Decision>; issues: ConfigIssue[] }> {
     const issues: ConfigIssue[] = [];
     const decisions = new Map<string, Decision>();
-    const awsRegion = new pulumi.Config("aws").get("region");
     for (const plan of plans) {
         const decision: Decision = { plan };
         decisions.set(plan.cluster.name, decision);
-        const index = config.clusters.indexOf(plan.cluster);
-        if (plan.cluster.provider === "capi-aws") {
-            // Cluster API machines need an image built for their version: resolve them all before registering anything.
-            const resolved = await resolveAmis(stack, index, plan.cluster, neededVersions(plan), plan.running?.images);
-            decision.amis = resolved.amis;
-            issues.push(...resolved.issues);
-            for (const m of imageMoves(plan, resolved.amis))
-                plan.warnings.push(
-                    `Kubernetes ${m.version} moves from ${m.from} to ${m.to} (capi-aws.amis): every machine at that version is replaced, control plane first, after a pre-flight`,
-                );
-        }
-        if (plan.cluster.provider === "eks") {
-            // Recorded add-on versions stay; an upgrade looks up (or takes the promoted) versions for the target.
-            const choice = decideAddons(plan, source?.state?.clusters[plan.cluster.name]);
-            const found: Partial<Record<AddonName, string>> = {};
-            const region = plan.cluster.eks?.region ?? awsRegion;
-            for (const addonName of choice.lookups) {
-                const kubernetesVersion = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
-                found[addonName] = (
-                    await aws.eks.getAddonVersion({
-                        addonName,
-                        kubernetesVersion,
-                        mostRecent: true,
-                        ...(region ? { region } : {}),
-                    })
-                ).version;
-            }
-            const finished = finishAddons(plan, index, choice, found);
-            decision.addons = finished.versions;
-            decision.defaultRegion = awsRegion;
-            issues.push(...finished.issues);
-        }
+        const prepare = lookups[plan.cluster.provider]?.prepare;
+        if (prepare)
+            issues.push(
+                ...(await prepare(plan, decision, { stack, index: config.clusters.indexOf(plan.cluster), source })),
+            );
     }
-    issues.push(...(await checkManagedOffers(plans, config, decisions)));
     return { decisions, issues };
-}
-
-/** What GKE offers each GKE cluster's location, and whether AKS's upgrade profile offers each AKS target. */
-async function checkManagedOffers(
-    plans: ClusterPlan[],
-    config: StackConfig,
-    decisions: Map<string, Decision>,
-): Promise<ConfigIssue[]> {
-    const issues: ConfigIssue[] = [];
-    for (const plan of plans.filter((p) => p.cluster.provider === "gke")) {
-        const looked = await lookUpGkeVersions(plan, config.clusters.indexOf(plan.cluster));
-        decisions.get(plan.cluster.name)!.gkeVersions = looked.versions;
-        issues.push(...looked.issues);
-        plan.warnings.push(...looked.warnings);
-    }
-    for (const plan of plans.filter((p) => p.cluster.provider === "aks"))
-        issues.push(...(await checkUpgradeProfile(plan, config.clusters.indexOf(plan.cluster))));
-    return issues;
 }
 
 /** The promotion source's record; a record that cannot be read leaves the gate to refuse what it cannot prove. */
@@ -129,6 +79,7 @@ export async function decideCluster<P extends LibraryProvider>(
     provider: P,
     name: string,
     args: ClusterArgsOf[P],
+    lookups: ProviderLookups,
 ): Promise<Decision> {
     const stack = pulumi.getStack();
     const raw: Record<string, unknown> = { clusters: [toClusterInput(provider, name, args)] };
@@ -151,12 +102,12 @@ export async function decideCluster<P extends LibraryProvider>(
     const versions = checkSupportedVersions(
         config,
         { [name]: running?.clusters[name]?.controlPlaneVersion },
-        await liveProviderVersions(config, []),
+        await liveProviderVersions(config, [], { [provider]: lookups }),
     );
     for (const w of versions.warnings) void pulumi.log.warn(w);
     const { plans, issues } = planStack(config, running, source);
     issues.unshift(...versions.issues);
-    const prepared = await prepareProviders(stack, config, plans, source);
+    const prepared = await prepareProviders(stack, config, plans, source, { [provider]: lookups });
     issues.push(...prepared.issues);
     const decision = prepared.decisions.get(name);
     if (issues.length > 0 || !decision) throw refuse(issues);

@@ -1,12 +1,11 @@
 // What ran before: the running record a previous deployment exported, read back through a StackReference, and the
 // minors the providers offer now. Shared by the config program and the public cluster classes, so a program that
 // declares several clusters reads each stack's record once.
-import * as aws from "@pulumi/aws";
-import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, type ConfigIssue, type ProviderName, type StackConfig, scrub, stackFile } from "../config";
 import { parseRunningState, RUNNING_STATE_OUTPUT, RUNNING_STATE_SCHEMA, type RunningState } from "../running";
 import { compareMinor, formatMinor, parseVersion, requireVersion } from "../versions";
+import type { LookupsByProvider } from "./lookups";
 
 /** `organization/<project>/<stack>` on the file backend, `<org>/<project>/<stack>` on Pulumi Cloud. */
 export function stackReferenceName(stack: string): string {
@@ -50,18 +49,21 @@ export function firstDeploymentIssue(stack: string, cluster?: string): ConfigIss
 }
 
 /**
- * The minors LKE and EKS offer, from their APIs at preview time. Where an API cannot say (no credentials, the
- * offline plan's mocks), the dated table in policy/supported-versions.ts applies.
+ * The minors the providers offer (LKE and EKS list theirs), from their APIs at preview time, for the providers the
+ * stack declares. Where an API cannot say (no credentials, the offline plan's mocks), the dated table in
+ * policy/supported-versions.ts applies.
  */
 export async function liveProviderVersions(
     config: StackConfig,
     secretValues: string[],
+    lookups: LookupsByProvider,
 ): Promise<Partial<Record<ProviderName, string[]>>> {
     const live: Partial<Record<ProviderName, string[]>> = {};
-    const ask = async (provider: ProviderName, list: () => Promise<(string | undefined)[]>) => {
-        if (!config.clusters.some((c) => c.provider === provider)) return;
+    for (const [provider, lookup] of Object.entries(lookups) as [ProviderName, LookupsByProvider[ProviderName]][]) {
+        const offered = lookup?.offeredVersions;
+        if (!offered || !config.clusters.some((c) => c.provider === provider)) continue;
         try {
-            const minors = (await list()).map((v) => parseVersion(v)).filter((v) => v !== undefined);
+            const minors = (await offered()).map((v) => parseVersion(v)).filter((v) => v !== undefined);
             if (minors.length > 0)
                 live[provider] = [...new Set(minors.map(formatMinor))].sort((a, b) =>
                     compareMinor(requireVersion(a), requireVersion(b)),
@@ -74,11 +76,7 @@ export async function liveProviderVersions(
                 ),
             );
         }
-    };
-    await ask("lke", async () => ((await linode.getLkeVersions()).versions ?? []).map((v) => v.id));
-    await ask("eks", async () =>
-        ((await aws.eks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
-    );
+    }
     return live;
 }
 

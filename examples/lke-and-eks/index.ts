@@ -1,14 +1,15 @@
 // Two clusters declared with k8s-upgrades as a library. The upgrade is a change of kubernetesVersion in
 // Pulumi.<stack>.yaml; each `pulumi up` moves the control planes one minor and then the workers, drained.
 import * as pulumi from "@pulumi/pulumi";
-import * as k8su from "k8s-upgrades";
+import { EksCluster } from "k8s-upgrades/eks";
+import { LkeCluster, runningRecord } from "k8s-upgrades/lke";
 
 const config = new pulumi.Config();
 const kubernetesVersion = config.get("kubernetesVersion") ?? "1.36";
 // Only for the very first `pulumi up` of a stack, before any running record exists.
 const firstDeployment = config.getBoolean("firstDeployment");
 
-const web = new k8su.LkeCluster("web", {
+const web = new LkeCluster("web", {
     kubernetesVersion,
     region: "us-ord",
     nodePools: [{ name: "general", type: "g6-standard-4", count: 3 }],
@@ -16,7 +17,7 @@ const web = new k8su.LkeCluster("web", {
     firstDeployment,
 });
 
-const api = new k8su.EksCluster("api", {
+const api = new EksCluster("api", {
     kubernetesVersion,
     region: "us-east-1",
     subnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
@@ -28,4 +29,4 @@ const api = new k8su.EksCluster("api", {
 export const webKubeconfig = web.kubeconfig;
 export const apiKubeconfig = api.kubeconfig;
 // The running record: the next deployment reads it back to know what runs. Keep the output's name.
-export const k8sUpgrades = k8su.runningRecord([web, api]);
+export const k8sUpgrades = runningRecord([web, api]);
