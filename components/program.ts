@@ -114,7 +114,7 @@ async function readConfigAndHistory(stack: string) {
 }
 
 /**
- * One cluster of the stack-wide decision, through the public class of its provider (components/api/clusters.ts),
+ * One cluster of the stack-wide decision, through the public class of its provider (components/<provider>/library.ts),
  * built from that decision: the class registers its component during construction, under the same name and type a
  * library user's class registers, so the rollout waves can make the next wave wait for it.
  */

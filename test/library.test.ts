@@ -2,7 +2,7 @@
 // that program run under the Pulumi mock runtime. The k8s-upgrades code comes from the tarball (compiled JS and
 // declarations); only the third-party dependencies are linked from this checkout's node_modules, as an offline install.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,16 +16,37 @@ let work: string;
 let app: string;
 let tarball: string;
 
-/** Installs the tarball into `dir` offline: its files from the tarball, its dependencies linked. */
-function installTarball(tgz: string, dir: string): void {
+/**
+ * Installs the tarball into `dir` offline: its files from the tarball, its dependencies linked from this checkout,
+ * all but the packages in `without` (as a program that does not install them).
+ */
+function installTarball(tgz: string, dir: string, without: ReadonlySet<string> = new Set()): void {
     const modules = path.join(dir, "node_modules");
     fs.mkdirSync(modules, { recursive: true });
     execFileSync("tar", ["-xzf", tgz, "-C", modules]);
     fs.renameSync(path.join(modules, "package"), path.join(modules, "k8s-upgrades"));
+    const link = (name: string) => {
+        if (name === "k8s-upgrades" || without.has(name)) return;
+        fs.symlinkSync(path.join(ROOT, "node_modules", name), path.join(modules, name));
+    };
     for (const entry of fs.readdirSync(path.join(ROOT, "node_modules"))) {
-        if (entry === "k8s-upgrades" || entry.startsWith(".")) continue;
-        fs.symlinkSync(path.join(ROOT, "node_modules", entry), path.join(modules, entry));
+        if (entry.startsWith(".")) continue;
+        if (!entry.startsWith("@")) link(entry);
+        else {
+            fs.mkdirSync(path.join(modules, entry));
+            for (const scoped of fs.readdirSync(path.join(ROOT, "node_modules", entry))) link(`${entry}/${scoped}`);
+        }
     }
+}
+
+/** Runs the TypeScript compiler over a program's folder, with its own tsconfig.json and the options given. */
+function typeCheck(dir: string, options: string[]): { status: number | null; output: string } {
+    const tsc = spawnSync(
+        process.execPath,
+        [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", dir, ...options],
+        { cwd: dir, encoding: "utf8" },
+    );
+    return { status: tsc.status, output: `${tsc.stdout}${tsc.stderr}` };
 }
 
 before(() => {
@@ -143,5 +164,36 @@ describe("the packed library", () => {
         const skip = await run({ kubernetesVersion: "1.33" }, first.stackOutputs);
         assert.ok(!skip.resources.some((r) => r.type === "k8s-upgrades:lke:Cluster"));
         assert.match(skip.error ?? "", /must not skip minors/);
+    });
+
+    it("an LKE-only program installs no other provider's SDK, type-checks and plans from the tarball", async () => {
+        const lkeOnly = path.join(work, "lke-only");
+        fs.cpSync(path.join(ROOT, "examples", "lke"), lkeOnly, { recursive: true });
+        const others = ["@pulumi/aws", "@pulumi/azure-native", "@pulumi/gcp", "@pulumi/kubernetes"];
+        installTarball(tarball, lkeOnly, new Set(others));
+        for (const sdk of others)
+            assert.ok(!fs.existsSync(path.join(lkeOnly, "node_modules", sdk)), `${sdk} is absent`);
+        // The declarations resolve through typesVersions (moduleResolution node, the example's own tsconfig) and
+        // through exports (nodenext, what Pulumi's TypeScript runtime uses), with the libraries' own types checked.
+        for (const options of [
+            ["--skipLibCheck", "false"],
+            ["--skipLibCheck", "false", "--module", "nodenext", "--moduleResolution", "nodenext"],
+        ]) {
+            const checked = typeCheck(lkeOnly, options);
+            assert.equal(checked.status, 0, `tsc ${options.join(" ")}:\n${checked.output}`);
+        }
+        fs.writeFileSync(
+            path.join(lkeOnly, "main.ts"),
+            'export async function main(): Promise<Record<string, unknown>> {\n    return { ...(await import("./index")) };\n}\n',
+        );
+        const first = await runProgram({
+            program: path.join(lkeOnly, "main.ts"),
+            stack: "dev",
+            config: { kubernetesVersion: "1.31", firstDeployment: true },
+        });
+        assert.equal(first.error, undefined, first.log);
+        assert.equal(resource(first, "web", "linode:index/lkeCluster:LkeCluster").inputs.k8sVersion, "1.31");
+        const record = first.stackOutputs?.k8sUpgrades as { clusters: Record<string, unknown> } | undefined;
+        assert.deepEqual(Object.keys(record?.clusters ?? {}), ["web"]);
     });
 });
