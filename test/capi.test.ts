@@ -365,7 +365,9 @@ describe("capi-retire against a stand-in management cluster", () => {
                         K8SU_NAMESPACE: "clusters",
                         K8SU_BATCH_SIZE: "2",
                         K8SU_SOAK_SECONDS: "0",
-                        K8SU_DRAIN_TIMEOUT_SECONDS: "5",
+                        // Only an upper bound (a batch ends when its machines are gone): generous, so that a busy machine
+                        // does not make a passing batch look stuck. Tests of the deadline set their own.
+                        K8SU_DRAIN_TIMEOUT_SECONDS: "120",
                         K8SU_POLL_SECONDS: "0.1",
                         ...extra,
                     },
