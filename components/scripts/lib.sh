@@ -88,9 +88,10 @@ api_hint() {
     *Unauthorized*|*"logged in"*|*"provide credentials"*|*" 401"*) printf 'the credentials were refused: refresh the token or credentials in the kubeconfig (or LINODE_TOKEN)' ;;
     *Forbidden*|*forbidden*|*" 403"*) printf 'the credentials lack a permission: check the RBAC rules of the kubeconfig'"'"'s user' ;;
     *TooManyRequests*|*"too many requests"*|*" 429"*) printf 'the API is throttling requests: run again later' ;;
+    # A server's own 500 may quote a timeout inside it ("etcdserver: request timed out"): it is the server that failed.
+    *InternalError*|*"Internal Server Error"*|*" 500"*|*" 502"*|*" 503"*) printf 'the API server failed: check its health (and etcd'"'"'s)' ;;
     *Timeout*|*timeout*|*"timed out"*|*"deadline exceeded"*|*"request canceled"*) printf 'no answer within %ss (K8SU_REQUEST_TIMEOUT_SECONDS): check the network path to the API and its health' "$K8SU_REQUEST_TIMEOUT_SECONDS" ;;
     *refused*|*"no such host"*|*EOF*|*reset*|*"Failed to connect"*|*"connect:"*|*"Empty reply"*) printf 'the API cannot be reached: check the network path and that the API server is up' ;;
-    *InternalError*|*"Internal Server Error"*|*" 500"*|*" 502"*|*" 503"*) printf 'the API server failed: check its health (and etcd'"'"'s)' ;;
     *) printf 'check the credentials, the network path to the API and its health' ;;
   esac
 }
