@@ -50,12 +50,25 @@ test("plan --json: the staging upgrade's steps, changes and policy verdicts, exi
     assert.ok(doc.changes.some((c: { action: string }) => c.action === "delete"));
     assert.equal(doc.policies.mandatory.length, 0);
     assert.ok(doc.policies.evaluated > 0);
-    // Every step of the text is in the document, in the same order.
-    const named = [...text.out.matchAll(/^ +\d+\. (\S+)/gm)].map((m) => m[1]);
+    // Every step the text lists is in the document, in the same order and with the same change; the text names
+    // the unchanged ones in one line, the document lists them too, marked unchanged.
+    const listed = [...text.out.matchAll(/^ +\d+\. (create|update|replace|import) +(\S+)/gm)].map((m) => [m[2], m[1]]);
+    const steps = doc.steps as Array<{ name: string; change: string }>;
     assert.deepEqual(
-        doc.steps.map((s: { name: string }) => s.name),
-        named,
+        steps.filter((s) => s.change !== "unchanged").map((s) => [s.name, s.change]),
+        listed,
     );
+    const unchanged = steps.filter((s) => s.change === "unchanged").map((s) => s.name);
+    assert.ok(unchanged.length > 0);
+    assert.ok(text.out.includes(`unchanged, not listed (${unchanged.length}): ${unchanged.join(", ")}`), text.out);
+    assert.ok(steps.some((s) => s.name === "apps-web-1-31" && s.change === "create"));
+    assert.ok(steps.some((s) => s.name === "data" && s.change === "update"));
+    // What the previous deployment had and this one does not: the blue pools and their drain guards.
+    const deleted = (doc.deleted as Array<{ name: string; kind: string }>).map((d) => [d.name, d.kind]);
+    assert.deepEqual(deleted.filter(([n]) => n.startsWith("apps-web-1-30")).sort(), [
+        ["apps-web-1-30", "linode:index/lkeNodePool:LkeNodePool"],
+        ["apps-web-1-30-drain-guard", "drain"],
+    ]);
 });
 
 test("plan --json of a refused config: exit 1, each refusal with its field path", async () => {

@@ -58,9 +58,17 @@ let stagingFull: string;
 before(async () => {
     const previous = loadOutputs("staging", undefined, STACKS);
     const source = loadOutputs("dev", undefined, STACKS);
-    const { capture } = await planForStack("staging", { stackDir: STACKS, markdown: true });
+    const { capture, previousRun } = await planForStack("staging", { stackDir: STACKS, markdown: true });
     staging = (maxChars) =>
-        renderPlan("staging", capture!, previous, "dev", source, { markdown: true, maxChars, artifact: undefined });
+        renderPlan(
+            "staging",
+            capture!,
+            previous,
+            "dev",
+            source,
+            { markdown: true, maxChars, artifact: undefined },
+            previousRun,
+        );
     stagingFull = staging(0).text;
 });
 

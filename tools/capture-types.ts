@@ -29,7 +29,14 @@ export interface CaptureRequest {
     /** Import ID → what the provider reports for that existing resource (state returned when it is imported). */
     existing?: Record<string, Record<string, unknown>>;
     /** Resource name → the state an earlier deployment left (what the engine carries into this one). */
-    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
+    carriedState?: Record<string, CarriedState>;
+}
+
+/** What the engine carries of a resource an earlier deployment left; `type`, when set, must match. */
+export interface CarriedState {
+    id: string;
+    state: Record<string, unknown>;
+    type?: string;
 }
 
 export interface CapturedResource {
@@ -70,4 +77,9 @@ export interface Capture {
      * offered builds): a plan shows them as known at deploy time, never as versions.
      */
     standIns?: string[];
+    /**
+     * Identities the mocks gave resources this run creates (an LKE pool's id, an auto-named node group): a plan
+     * shows them as "(new)".
+     */
+    newIds?: string[];
 }

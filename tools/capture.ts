@@ -245,8 +245,25 @@ const IMPORTED_ID: Record<string, (importId: string) => string> = {
     },
 };
 
+/**
+ * The identities a cloud gives a resource only when it creates it: an LKE cluster's and pool's numeric ids, the
+ * name an EKS node group gets when the program leaves it to Pulumi's auto-naming. The mocks invent them; for a
+ * resource this run creates, a plan shows them as "(new)", never as an id some other stack may hold.
+ */
+const INVENTED_IDENTITY: Record<string, (made: Made, inputs: Inputs) => unknown[]> = {
+    "linode:index/lkeCluster:LkeCluster": (made) => [made.id, ...lkeInlinePoolIds(made)],
+    "linode:index/lkeNodePool:LkeNodePool": (made) => [made.id],
+    "aws:eks/nodeGroup:NodeGroup": (made, inputs) =>
+        inputs.nodeGroupName === undefined ? [made.state.nodeGroupName] : [],
+};
+
+/** The ids the mock gave an LKE cluster's inline pools (the anchor pool). */
+function lkeInlinePoolIds(made: Made): string[] {
+    return ((made.state.pools as Array<{ id?: unknown }> | undefined) ?? []).map((p) => String(p.id));
+}
+
 /** The mocks: created resources, imported ones as the cloud reports them, and those an earlier deployment left. */
-function mocksFor(request: CaptureRequest, standIns: Set<string>): pulumi.runtime.Mocks {
+function mocksFor(request: CaptureRequest, standIns: Set<string>, newIds: Set<string>): pulumi.runtime.Mocks {
     return {
         newResource(args) {
             const made = created(request, args);
@@ -258,7 +275,15 @@ function mocksFor(request: CaptureRequest, standIns: Set<string>): pulumi.runtim
             }
             // A resource an earlier deployment left: the engine carries its id and state into this one.
             const carried = request.carriedState?.[args.name];
-            return carried ? { id: carried.id, state: { ...made.state, ...carried.state } } : made;
+            if (carried && (carried.type === undefined || carried.type === args.type)) {
+                // A running LKE cluster's inline pools keep ids the record does not hold: known at deploy time.
+                if (args.type === "linode:index/lkeCluster:LkeCluster")
+                    for (const id of lkeInlinePoolIds(made)) standIns.add(id);
+                return { id: carried.id, state: { ...made.state, ...carried.state } };
+            }
+            for (const id of INVENTED_IDENTITY[args.type]?.(made, args.inputs as Inputs) ?? [])
+                if (typeof id === "string" && id !== "") newIds.add(id);
+            return made;
         },
         call(args) {
             return invoked(request, args, standIns);
@@ -333,9 +358,10 @@ async function run(request: CaptureRequest): Promise<Capture> {
         stackOutputSecretPaths: [],
     };
     const standIns = new Set<string>();
+    const newIds = new Set<string>();
     pulumi.runtime.setAllConfig(request.config, request.secretKeys);
     await pulumi.runtime.setMocks(
-        mocksFor(request, standIns),
+        mocksFor(request, standIns, newIds),
         request.project,
         request.stack,
         false,
@@ -354,6 +380,7 @@ async function run(request: CaptureRequest): Promise<Capture> {
         capture.error = e?.message ?? String(err);
     }
     if (standIns.size > 0) capture.standIns = [...standIns].sort();
+    if (newIds.size > 0) capture.newIds = [...newIds].sort();
     return capture;
 }
 

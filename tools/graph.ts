@@ -4,6 +4,7 @@ import type { RunningCluster, RunningState } from "../components/running";
 import { parseRunningState, RUNNING_STATE_OUTPUT } from "../components/running";
 import { scriptKindOf } from "../components/scripts";
 import type { CapturedResource } from "./capture-types";
+import { isStepResource, type StepChange } from "./step-changes";
 
 export interface Step {
     resource: CapturedResource;
@@ -11,15 +12,17 @@ export interface Step {
     /** Names of the steps it waits for. */
     after: string[];
     what: string;
+    /** What `pulumi up` does to it, when the plan could tell (tools/step-changes.ts). */
+    change?: StepChange;
 }
 
-const HIDDEN_TYPES = new Set(["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
-
 /** The custom resources as dependency levels: level 1 needs nothing, level n waits for something at n-1. */
-export function orderSteps(resources: CapturedResource[], standIns: readonly string[] = []): Step[] {
-    const steps = resources.filter(
-        (r) => r.custom && !HIDDEN_TYPES.has(r.type) && !r.type.startsWith("pulumi:providers:"),
-    );
+export function orderSteps(
+    resources: CapturedResource[],
+    standIns: readonly string[] = [],
+    newIds: readonly string[] = [],
+): Step[] {
+    const steps = resources.filter(isStepResource);
     const byUrn = new Map(steps.map((r) => [r.urn, r]));
     const deps = (r: CapturedResource) =>
         [...new Set([...r.dependencies, ...Object.values(r.propertyDependencies).flat()])].filter(
@@ -41,7 +44,7 @@ export function orderSteps(resources: CapturedResource[], standIns: readonly str
             resource: r,
             level: level.get(r.urn)!,
             after: deps(r).map((u) => byUrn.get(u)!.name),
-            what: describe(r, standIns),
+            what: describe(r, standIns, newIds),
         }))
         .sort((a, b) => a.level - b.level || steps.indexOf(a.resource) - steps.indexOf(b.resource));
 }
@@ -54,6 +57,8 @@ export function scriptKind(r: CapturedResource, field: "create" | "delete" = "cr
 
 /** How a plan says a value that only the deployment will know. */
 export const KNOWN_AT_DEPLOY = "(known at deploy time)";
+/** How a plan says the identity of a resource this deployment creates (an LKE pool's id). */
+export const NEW_RESOURCE = "(new)";
 
 /**
  * A value as a plan shows it: a value the offline run cannot know (an unknown output, an input the provider
@@ -62,25 +67,37 @@ export const KNOWN_AT_DEPLOY = "(known at deploy time)";
  */
 export type Show = (value: unknown) => string;
 
-function shower(standIns: readonly string[]): Show {
+/** Replaces, wherever it stands alone in a text (a selector's value, a name), each identity of a new resource. */
+function newIdentities(newIds: readonly string[]): (text: string) => string {
+    if (newIds.length === 0) return (text) => text;
+    const escaped = [...newIds]
+        .sort((a, b) => b.length - a.length)
+        .map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const pattern = new RegExp(`(?<![\\w.-])(?:${escaped.join("|")})(?![\\w.-])`, "g");
+    return (text) => text.replace(pattern, NEW_RESOURCE);
+}
+
+function shower(standIns: readonly string[], newIds: readonly string[] = []): Show {
     const invented = new Set(standIns);
-    return (value) => {
+    const renamed = newIdentities(newIds);
+    const show: Show = (value) => {
         if (value === undefined || value === null || value === "" || value === "<unknown>") return KNOWN_AT_DEPLOY;
-        if (typeof value === "number") return Number.isFinite(value) ? String(value) : KNOWN_AT_DEPLOY;
+        if (typeof value === "number")
+            return Number.isFinite(value) && !invented.has(String(value)) ? renamed(String(value)) : KNOWN_AT_DEPLOY;
         if (typeof value === "string") {
-            if (!invented.has(value)) return value;
+            if (!invented.has(value)) return renamed(value);
             const minor = /^(\d+\.\d+)\.\d+-/.exec(value)?.[1];
             return minor ? `${minor} (the exact build is known at deploy time)` : KNOWN_AT_DEPLOY;
         }
-        if (Array.isArray(value))
-            return value.length > 0 ? value.map((v) => shower(standIns)(v)).join(", ") : KNOWN_AT_DEPLOY;
+        if (Array.isArray(value)) return value.length > 0 ? value.map(show).join(", ") : KNOWN_AT_DEPLOY;
         return typeof value === "boolean" ? String(value) : JSON.stringify(value);
     };
+    return show;
 }
 
 /** A newline-separated list of selectors or names, as one line. */
 function list(show: Show, value: unknown): string {
-    return typeof value === "string" && value !== "" ? value.split("\n").join(", ") : show(value);
+    return typeof value === "string" && value !== "" ? value.split("\n").map(show).join(", ") : show(value);
 }
 
 /** What each local step does, in the words of its environment (and, for a pool's recycle, its name). */
@@ -161,8 +178,17 @@ const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource, v:
             : `: k8sVersion ${v(i.k8sVersion)}; a change here makes the provider recycle every node`),
     "aws:eks/cluster:Cluster": (i, _r, v) =>
         `EKS cluster, control plane ${v(i.version)}: a version change here is EKS's in-place control plane upgrade`,
-    "aws:eks/addon:Addon": (i, _r, v) =>
-        `add-on ${v(i.addonName)} at ${i.addonVersion === undefined ? `the version EKS picks ${KNOWN_AT_DEPLOY}` : v(i.addonVersion)}`,
+    "aws:eks/addon:Addon": (i, _r, v) => {
+        const version = i.addonVersion === undefined ? KNOWN_AT_DEPLOY : v(i.addonVersion);
+        // No version: EKS keeps what runs; a looked-up one: the newest build EKS lists for the new control plane.
+        const which =
+            i.addonVersion === undefined
+                ? "the version EKS picks"
+                : version === KNOWN_AT_DEPLOY
+                  ? "the newest build EKS lists for the control plane's new minor"
+                  : "";
+        return `add-on ${v(i.addonName)} at ${which ? `${which} ${KNOWN_AT_DEPLOY}` : version}`;
+    },
     "aws:eks/nodeGroup:NodeGroup": (i, _r, v) =>
         `node group: ${v(i.scalingConfig?.desiredSize)} × ${v(i.instanceTypes)} at ${v(i.version)}` +
         (i.updateConfig
@@ -214,8 +240,12 @@ const RESOURCES: Record<string, (i: Record<string, any>, r: CapturedResource, v:
 };
 
 /** What a registered resource does, from its type and inputs; values the offline run cannot know said so. */
-export function describe(r: CapturedResource, standIns: readonly string[] = []): string {
-    const v = shower(standIns);
+export function describe(
+    r: CapturedResource,
+    standIns: readonly string[] = [],
+    newIds: readonly string[] = [],
+): string {
+    const v = shower(standIns, newIds);
     const described = RESOURCES[r.type]?.(r.inputs, r, v);
     return described ?? `resource ${r.type} ${r.name}`;
 }

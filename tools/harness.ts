@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { captureBuild, compiledModule, sourceRootOf } from "./capture-build";
-import type { Capture, CaptureRequest } from "./capture-types";
+import type { Capture, CaptureRequest, CarriedState } from "./capture-types";
 
 export const PROJECT = "k8s-upgrades";
 /** The organization the file backend uses in stack references. */
@@ -36,7 +36,7 @@ export interface RunOptions {
     /** Import ID → what the provider reports for that existing resource. */
     existing?: Record<string, Record<string, unknown>>;
     /** Resource name → the state an earlier deployment left. */
-    carriedState?: Record<string, { id: string; state: Record<string, unknown> }>;
+    carriedState?: Record<string, CarriedState>;
 }
 
 /** Reads Pulumi.<stack>.yaml's config block. Secure values cannot be decrypted offline and become marked placeholders. */
@@ -46,12 +46,21 @@ export function readStackFile(stack: string, root = ROOT): { config: Record<stri
         throw new Error(
             `no stack file ${path.relative(process.cwd(), file) || file}: a stack is a Pulumi.<stack>.yaml in ${root}`,
         );
+    return parseStackFile(fs.readFileSync(file, "utf8"), path.relative(process.cwd(), file) || file, stack);
+}
+
+/** A stack file's config block from its text (`label` names it in errors); secure values become placeholders. */
+export function parseStackFile(
+    text: string,
+    label: string,
+    stack: string,
+): { config: Record<string, unknown>; secretKeys: string[] } {
     let doc: { config?: unknown } | null;
     try {
-        doc = YAML.parse(fs.readFileSync(file, "utf8"));
+        doc = YAML.parse(text);
     } catch (err) {
         // The parser names the line and column; the user needs the file too.
-        throw new Error(`${path.relative(process.cwd(), file) || file}: not valid YAML: ${(err as Error).message}`);
+        throw new Error(`${label}: not valid YAML: ${(err as Error).message}`);
     }
     doc ??= {};
     const config: Record<string, unknown> = {};

@@ -1,10 +1,11 @@
 // The machine-readable output of `plan`, `rehearse` and `promote` (--json): one JSON document per run, in the
 // shape schema/command-output.schema.json documents. CI gates read this rather than the text. Pure.
 import type { PolicyReport } from "../policy/evaluate";
+import type { CapturedResource } from "./capture-types";
 import type { Change, Step } from "./graph";
 import { scriptKind } from "./graph";
 import type { Findings } from "./rehearse/findings";
-import { stepsByCluster } from "./review";
+import { clusterOfName, stepsByCluster } from "./review";
 
 /** Bumped when a field changes meaning or goes; new fields may come without a bump. */
 export const OUTPUT_SCHEMA_VERSION = 1;
@@ -49,6 +50,20 @@ export function stepsJson(steps: Step[], clusters: string[]) {
         target: clusterOf.get(s.resource.name) ?? "(stack)",
         description: s.what,
         waitsFor: s.after,
+        ...(s.change ? { change: s.change } : {}),
+    }));
+}
+
+/** The resources deleted after every step (those the previous deployment registered and this one does not). */
+export function deletedJson(
+    deleted: Array<{ name: string; resource: CapturedResource; what: string }>,
+    clusters: string[],
+) {
+    return deleted.map((d) => ({
+        name: d.name,
+        kind: scriptKind(d.resource, "delete") ?? d.resource.type,
+        target: clusterOfName(d.name, clusters),
+        description: d.what,
     }));
 }
 

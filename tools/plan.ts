@@ -1,19 +1,22 @@
 // `npm run plan -- <stack> [options]` (`--help` lists them). Runs the real program under the mock runtime with
 // the stack's config and prints the upgrade as ordered steps, what changes against the previous deployment, and
 // the policy pack's verdicts; with --markdown, the same as a pull-request comment (tools/review.ts).
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { STALE_AFTER_DAYS, SUPPORTED_AS_OF, staleTableWarning, versionTableAge } from "../components/config";
 import { describeRollout, ROLLOUT_OUTPUT, readRollout } from "../components/rollout";
+import type { RunningState } from "../components/running";
 import { evaluatePolicies, type PolicyReport } from "../policy/evaluate";
 import { renderAdoption } from "./adopt";
-import type { Capture } from "./capture-types";
+import type { Capture, CapturedResource } from "./capture-types";
 import { type Command, EXIT, requireStack, runCommand, stacksIn, TODAY_VARIABLE, today, UsageError } from "./cli";
-import { changes, orderSteps, recordedState } from "./graph";
-import { ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
-import { changesJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
+import { changes, describe, orderSteps, recordedState } from "./graph";
+import { parseStackFile, ROOT, readStackFile, readStackOutputs, runProgram } from "./harness";
+import { changesJson, deletedJson, outcomeOf, policiesJson, printJson, refusalsOf, stepsJson } from "./json-output";
 import { readOutputsFile, readRecord } from "./records";
 import { renderReview } from "./review";
+import { carriedFromRecord, previousRunConfig, type StepChange, stepChanges } from "./step-changes";
 
 export interface OutputsSource {
     outputs?: Record<string, unknown>;
@@ -56,6 +59,8 @@ export interface PlanResult {
     exitCode: number;
     /** What the program registered and exported: its stackOutputs are what the deployment would record. */
     capture?: Capture;
+    /** The previous deployment's resources the change markers compare against (see PreviousRun). */
+    previousRun?: PreviousRun;
 }
 
 export interface PlanOptions {
@@ -93,14 +98,32 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
     const source: OutputsSource | undefined = promotesFrom
         ? loadOutputs(promotesFrom, opts.source, stackDir)
         : undefined;
-    const capture = await runProgram({
-        stack,
-        config,
-        secretKeys,
-        previous: previous.outputs,
-        sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
-    });
-    const plan = { ...renderPlan(stack, capture, previous, promotesFrom, source, opts), capture };
+    const record = recordedState(previous.outputs, `stack "${stack}"`);
+    const run = (runConfig: Record<string, unknown>) =>
+        runProgram({
+            stack,
+            config: runConfig,
+            secretKeys,
+            previous: previous.outputs,
+            sources: promotesFrom && source?.outputs ? { [promotesFrom]: source.outputs } : {},
+            carriedState: carriedFromRecord(record),
+        });
+    // The previous deployment's resources, rebuilt by running the program as it ran (tools/step-changes.ts),
+    // beside this run: both children at once.
+    const base = record ? previousStackFile(stackDir, stack, config, record, previous.outputs?.commit) : undefined;
+    const [capture, before] = await Promise.all([run(config), base?.config ? run(base.config) : undefined]);
+    const previousRun: PreviousRun = !record
+        ? { nothing: true }
+        : !before || !base
+          ? { unavailable: "the stack file holds no cluster list" }
+          : before.error
+            ? { unavailable: `the program refused ${base.what}: ${before.error.trim().split("\n")[0]}` }
+            : { capture: before, against: base.what, exact: base.exact };
+    const plan = {
+        ...renderPlan(stack, capture, previous, promotesFrom, source, opts, previousRun),
+        capture,
+        previousRun,
+    };
     return opts.adopt && !opts.json ? { ...plan, text: `${renderAdoption(stack, capture)}${plan.text}` } : plan;
 }
 
@@ -116,20 +139,87 @@ export function summarizeDrift(text: string): { changed: string[]; text: string 
 
 type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "artifact" | "json" | "today">;
 
+/**
+ * The previous deployment's resources, for each step's change marker: none ran (every resource is created), the
+ * capture of the program run as that deployment ran, or why the plan could not rebuild it (no markers then).
+ */
+export type PreviousRun =
+    | { nothing: true }
+    /** `exact`: rebuilt from the stack file the deployment ran; else from today's, at the recorded versions. */
+    | { capture: Capture; against: string; exact: boolean }
+    | { unavailable: string };
+
+/** The header line that says what the change markers compare against. */
+function markersLine(previousRun: PreviousRun | undefined): string | undefined {
+    if (!previousRun) return undefined;
+    if ("nothing" in previousRun) return "changes: against nothing (every resource is created)";
+    if ("unavailable" in previousRun) return `changes: not marked per step: ${previousRun.unavailable}`;
+    return `changes: per step, against the previous deployment rebuilt from ${previousRun.against}`;
+}
+
+/** How long git may take to show the deployed stack file. */
+const GIT_TIMEOUT_MS = 15_000;
+
+/**
+ * The stack file the previous deployment ran: as the commit its record names had it, when git has that commit;
+ * else the stack file as it is now with each recorded cluster at the version its record says it runs.
+ */
+function previousStackFile(
+    stackDir: string,
+    stack: string,
+    config: Record<string, unknown>,
+    record: RunningState,
+    commit: unknown,
+): { config: Record<string, unknown> | undefined; what: string; exact: boolean } {
+    const file = `Pulumi.${stack}.yaml`;
+    const fallback = (why: string) => ({
+        config: previousRunConfig(config, record),
+        what: `its record: ${file} as it is now, each cluster at its recorded version (${why})`,
+        exact: false,
+    });
+    if (typeof commit !== "string") return fallback("the record names no commit");
+    if (!/^[0-9a-f]{7,64}$/.test(commit))
+        return fallback(`the record's commit ${JSON.stringify(commit)} is no commit id`);
+    const git = (args: string[]) =>
+        execFileSync("git", ["-C", stackDir, ...args], {
+            encoding: "utf8",
+            timeout: GIT_TIMEOUT_MS,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+    let text: string;
+    try {
+        const prefix = git(["rev-parse", "--show-prefix"]).trim();
+        text = git(["show", `${commit}:${prefix}${file}`]);
+    } catch {
+        return fallback(
+            `commit ${commit.slice(0, 12)} or its ${file} is not in this clone; fetch its history for exact markers`,
+        );
+    }
+    const parsed = parseStackFile(text, `${file} at commit ${commit.slice(0, 12)}`, stack);
+    return {
+        config: parsed.config,
+        what: `${file} at commit ${commit.slice(0, 12)}, the one its record names`,
+        exact: true,
+    };
+}
+
 function planHeader(
     stack: string,
     previous: OutputsSource,
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
     opts: RenderOptions,
+    previousRun?: PreviousRun,
 ): string[] {
     const bullet = opts.markdown ? "- " : "  ";
     const stale = staleTableWarning(opts.today ?? today());
+    const markers = markersLine(previousRun);
     return [
         `${opts.markdown ? "## " : ""}k8s-upgrades plan for stack ${stack}`,
         ...(opts.markdown ? [""] : []),
         `${bullet}previous outputs: ${previous.label}`,
         ...(promotesFrom ? [`${bullet}promotes from: ${promotesFrom}: ${source?.label ?? "none"}`] : []),
+        ...(markers ? [`${bullet}${markers}`] : []),
         `${bullet}version table: checked ${SUPPORTED_AS_OF}`,
         ...(stale ? [`${bullet}warning: ${stale}`] : []),
     ];
@@ -155,14 +245,39 @@ function renderRefusal(stack: string, header: string[], error: string, opts: Ren
     return { text, exitCode: EXIT.refused };
 }
 
+/** A resource the previous deployment registered and this one does not: the engine deletes it after every step. */
+export interface DeletedStep {
+    name: string;
+    resource: CapturedResource;
+    what: string;
+}
+
+/** Each step's change marker, and what is deleted, when the plan knows the previous deployment's resources. */
+function markSteps(capture: Capture, previousRun: PreviousRun | undefined) {
+    if (!previousRun || "unavailable" in previousRun) return undefined;
+    const before = "capture" in previousRun ? previousRun.capture : undefined;
+    const marks = stepChanges(before?.resources, capture.resources);
+    const deleted: DeletedStep[] = marks.deleted.map((r) => ({
+        name: r.name,
+        resource: r,
+        what: describe(r, before?.standIns, before?.newIds),
+    }));
+    return { of: marks.of, deleted };
+}
+
 /** What a plan shows, read from a run that was not refused and the previous deployment's record. */
-function planFacts(stack: string, capture: Capture, previous: OutputsSource) {
+function planFacts(stack: string, capture: Capture, previous: OutputsSource, previousRun?: PreviousRun) {
     const before = recordedState(previous.outputs, `stack "${stack}"`);
     const after = recordedState(capture.stackOutputs, "this run");
     const diff = changes(before, after);
     const report = evaluatePolicies(capture);
+    const marks = markSteps(capture, previousRun);
     return {
-        steps: orderSteps(capture.resources, capture.standIns),
+        steps: orderSteps(capture.resources, capture.standIns, capture.newIds).map((s) => ({
+            ...s,
+            change: marks?.of.get(s.resource.urn),
+        })),
+        deleted: marks?.deleted,
         clusters: [...new Set([...Object.keys(after?.clusters ?? {}), ...Object.keys(before?.clusters ?? {})])],
         diff,
         removed: diff.filter((d) => d.sign === "-"),
@@ -185,8 +300,6 @@ function renderMarkdownPlan(
     opts: RenderOptions,
 ): string {
     const { clusters, diff } = facts;
-    if (nothingToDo(facts) && drift === undefined && !staleTableWarning(opts.today ?? today()))
-        return `**k8s-upgrades plan for stack ${stack}: nothing to do.** No change against the previous deployment; ${facts.report.evaluated} policies evaluated, none violated.\n`;
     return renderReview(
         {
             header,
@@ -198,6 +311,7 @@ function renderMarkdownPlan(
             notes: facts.notes,
             drift,
             rollout: facts.rollout,
+            deleted: facts.deleted?.map((d) => d.name),
         },
         { maxChars: opts.maxChars, artifact: opts.artifact, stack },
     );
@@ -206,14 +320,64 @@ function renderMarkdownPlan(
 /** How the pull-request comment marks a change. */
 const CHANGE_WORD = { "+": "create", "~": "update", "-": "delete" } as const;
 
-/** Nothing changes against the previous deployment, no policy has anything to say, and the run printed nothing. */
+/**
+ * Nothing changes against the previous deployment (no recorded change, and, where the plan marks steps, every
+ * resource unchanged and none deleted), no policy has anything to say, and the run printed nothing.
+ */
 function nothingToDo(facts: PlanFacts): boolean {
-    const { diff, report, notes } = facts;
-    return diff.length === 0 && report.mandatory.length === 0 && report.advisory.length === 0 && notes.length === 0;
+    const { diff, report, notes, steps, deleted } = facts;
+    const resourcesStay =
+        deleted === undefined || (deleted.length === 0 && steps.every((s) => s.change === "unchanged"));
+    return (
+        resourcesStay &&
+        diff.length === 0 &&
+        report.mandatory.length === 0 &&
+        report.advisory.length === 0 &&
+        notes.length === 0
+    );
+}
+
+/**
+ * The one line of a plan with nothing to do. Compared with a previous deployment rebuilt from today's stack file
+ * (the record names no commit git has), it says that only versions and pools were compared.
+ */
+function nothingToDoLine(stack: string, facts: PlanFacts, markdown: boolean, previousRun?: PreviousRun): string {
+    const strong = markdown ? "**" : "";
+    const against =
+        previousRun && "exact" in previousRun && !previousRun.exact
+            ? "the previous deployment's record (its versions and pools; the stack file it ran is not in this clone)"
+            : "the previous deployment";
+    return `${strong}k8s-upgrades plan for stack ${stack}: nothing to do.${strong} No change against ${against}; ${facts.report.evaluated} policies evaluated, none violated.\n`;
+}
+
+/** The names of the steps a plan leaves out because `pulumi up` leaves them as they are. */
+export function unchangedNames(steps: Array<{ change?: StepChange; resource: { name: string } }>): string[] {
+    return steps.filter((s) => s.change === "unchanged").map((s) => s.resource.name);
+}
+
+function textSteps(facts: PlanFacts): string[] {
+    const { steps, removed, deleted } = facts;
+    const marked = deleted !== undefined;
+    const lines = ["", "Steps, in order (each level waits for the levels before it)"];
+    for (const s of steps) {
+        if (s.change === "unchanged") continue;
+        const marker = marked ? `${(s.change ?? "").padEnd(8)} ` : "";
+        lines.push(`  ${String(s.level).padStart(2)}. ${marker}${s.resource.name.padEnd(46)} ${s.what}`);
+    }
+    const unchanged = unchangedNames(steps);
+    if (unchanged.length > 0) lines.push(`  unchanged, not listed (${unchanged.length}): ${unchanged.join(", ")}`);
+    if (removed.length > 0 || (deleted?.length ?? 0) > 0)
+        lines.push(
+            "",
+            "  then, after every step above, in reverse dependency order:",
+            ...removed.map((d) => `     ${d.text}`),
+            ...(deleted && deleted.length > 0 ? [`     delete: ${deleted.map((d) => d.name).join(", ")}`] : []),
+        );
+    return lines;
 }
 
 function renderTextPlan(header: string[], facts: PlanFacts, drift: string | undefined): string {
-    const { rollout, steps, removed, diff, notes } = facts;
+    const { rollout, diff, notes } = facts;
     const lines: string[] = [...header];
     if (rollout)
         lines.push(
@@ -221,14 +385,7 @@ function renderTextPlan(header: string[], facts: PlanFacts, drift: string | unde
             "Rollout (each wave starts only after every cluster of the one before passed validation)",
             ...describeRollout(rollout).map((l) => `  ${l}`),
         );
-    lines.push("", "Steps, in order (each level waits for the levels before it)");
-    for (const s of steps) lines.push(`  ${String(s.level).padStart(2)}. ${s.resource.name.padEnd(46)} ${s.what}`);
-    if (removed.length > 0)
-        lines.push(
-            "",
-            "  then, after every step above, in reverse dependency order:",
-            ...removed.map((d) => `     ${d.text}`),
-        );
+    lines.push(...textSteps(facts));
     lines.push("", "Changes against the previous deployment");
     lines.push(...(diff.length > 0 ? diff.map((d) => `  ${d.sign} ${d.text}`) : ["  no change"]));
     if (drift !== undefined) lines.push("", "Drift since the last deployment", drift);
@@ -244,14 +401,17 @@ export function renderPlan(
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
     opts: RenderOptions = {},
+    previousRun?: PreviousRun,
 ): PlanResult {
     const dated = { ...opts, today: opts.today ?? today() };
-    if (dated.json) return jsonPlan(stack, capture, previous, promotesFrom, source, dated);
+    if (dated.json) return jsonPlan(stack, capture, previous, promotesFrom, source, dated, previousRun);
     const markdown = !!dated.markdown;
-    const header = planHeader(stack, previous, promotesFrom, source, dated);
+    const header = planHeader(stack, previous, promotesFrom, source, dated, previousRun);
     if (capture.error) return renderRefusal(stack, header, capture.error, dated);
-    const facts = planFacts(stack, capture, previous);
+    const facts = planFacts(stack, capture, previous, previousRun);
     const drift = dated.drift === undefined ? undefined : renderDrift(dated.drift, markdown);
+    if (nothingToDo(facts) && drift === undefined && !staleTableWarning(dated.today))
+        return { text: nothingToDoLine(stack, facts, markdown, previousRun), exitCode: facts.exitCode };
     const text = markdown
         ? renderMarkdownPlan(stack, header, facts, drift, dated)
         : renderTextPlan(header, facts, drift);
@@ -266,6 +426,7 @@ function jsonPlan(
     promotesFrom: string | undefined,
     source: OutputsSource | undefined,
     opts: RenderOptions,
+    previousRun?: PreviousRun,
 ): PlanResult {
     const head = {
         command: "plan",
@@ -289,7 +450,7 @@ function jsonPlan(
             }),
             exitCode: EXIT.refused,
         };
-    const facts = planFacts(stack, capture, previous);
+    const facts = planFacts(stack, capture, previous, previousRun);
     const drift = opts.drift === undefined ? undefined : summarizeDrift(opts.drift).changed;
     return {
         text: printJson({
@@ -303,6 +464,7 @@ function jsonPlan(
             })),
             clusters: facts.clusters,
             steps: stepsJson(facts.steps, facts.clusters),
+            ...(facts.deleted ? { deleted: deletedJson(facts.deleted, facts.clusters) } : {}),
             changes: changesJson(facts.diff),
             policies: policiesJson(facts.report),
             notes: facts.notes,

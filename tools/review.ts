@@ -24,6 +24,11 @@ export interface ReviewInput {
     refused?: string;
     /** The stack's waves, when it rolls out in waves: the flowchart groups the clusters by wave. */
     rollout?: Rollout;
+    /**
+     * Resources the previous deployment registered and this one does not, deleted after every step; undefined when
+     * the plan does not mark its steps (then `steps` carry no `change`).
+     */
+    deleted?: string[];
 }
 
 export interface ReviewOptions {
@@ -37,13 +42,19 @@ export interface ReviewOptions {
 
 const FLOW_SHARE = 0.45;
 
+/** The cluster a resource belongs to: the longest cluster name that prefixes its name; "(stack)" for none. */
+export function clusterOfName(name: string, clusters: string[]): string {
+    return (
+        [...clusters].sort((a, b) => b.length - a.length).find((c) => name === c || name.startsWith(`${c}-`)) ??
+        "(stack)"
+    );
+}
+
 /** Steps grouped by cluster (the longest cluster name that prefixes the step's name), in dependency order. */
 export function stepsByCluster(steps: Step[], clusters: string[]): Map<string, Step[]> {
-    const names = [...clusters].sort((a, b) => b.length - a.length);
     const out = new Map<string, Step[]>(clusters.map((c) => [c, []]));
     for (const s of steps) {
-        const n = s.resource.name;
-        const cluster = names.find((c) => n === c || n.startsWith(`${c}-`)) ?? "(stack)";
+        const cluster = clusterOfName(s.resource.name, clusters);
         if (!out.has(cluster)) out.set(cluster, []);
         out.get(cluster)!.push(s);
     }
@@ -91,18 +102,33 @@ function edgesOf(lines: string[]): number {
     return lines.filter((l) => / (-->|-\.->|~~~) /.test(l)).length;
 }
 
-function stepTable(cluster: string, steps: Step[]): string[] {
+/** A cluster's resources the comment lists by name only: those left unchanged, those deleted after every step. */
+interface Unlisted {
+    unchanged: string[];
+    deleted: string[];
+}
+
+function stepTable(cluster: string, steps: Step[], unlisted: Unlisted | undefined): string[] {
     const levels = new Set(steps.map((s) => s.level)).size;
-    const out = [
-        `<details><summary><b>${cluster}</b>: ${steps.length} steps in ${levels} levels</summary>`,
-        "",
-        "| level | step | what it does | waits for |",
-        "| --- | --- | --- | --- |",
-    ];
-    for (const s of steps)
+    const kept = unlisted && unlisted.unchanged.length > 0 ? `, ${unlisted.unchanged.length} unchanged` : "";
+    const out = [`<details><summary><b>${cluster}</b>: ${steps.length} steps in ${levels} levels${kept}</summary>`, ""];
+    const names = (list: string[]) => list.map((n) => `\`${n}\``).join(", ");
+    if (steps.length > 0) {
         out.push(
-            `| ${s.level} | \`${s.resource.name}\` | ${escapeCell(s.what)} | ${s.after.map((a) => `\`${a}\``).join(", ")} |`,
+            unlisted
+                ? "| level | change | step | what it does | waits for |"
+                : "| level | step | what it does | waits for |",
+            unlisted ? "| --- | --- | --- | --- | --- |" : "| --- | --- | --- | --- |",
         );
+        for (const s of steps)
+            out.push(
+                `| ${s.level} |${unlisted ? ` ${s.change ?? ""} |` : ""} \`${s.resource.name}\` | ${escapeCell(s.what)} | ${names(s.after)} |`,
+            );
+    }
+    if (unlisted && unlisted.unchanged.length > 0)
+        out.push("", `Unchanged, not listed (${unlisted.unchanged.length}): ${names(unlisted.unchanged)}`);
+    if (unlisted && unlisted.deleted.length > 0)
+        out.push("", `Deleted after every step (${unlisted.deleted.length}): ${names(unlisted.deleted)}`);
     out.push("", "</details>");
     return out;
 }
@@ -256,8 +282,13 @@ function leftAfter(lines: string[], { chars }: Budget, margin: number): number {
  */
 function reviewSummary(lines: string[], input: ReviewInput, clusterCount: number, budget: Budget): void {
     const { artifact } = budget;
+    const unchanged = input.steps.filter((s) => s.change === "unchanged").length;
+    const steps =
+        input.deleted === undefined
+            ? `${input.steps.length} steps`
+            : `${input.steps.length - unchanged} steps (${unchanged} resource(s) unchanged, ${input.deleted.length} deleted)`;
     lines.push(
-        `**${clusterCount} cluster(s), ${input.steps.length} steps, ${input.changes.length} change(s) against the previous deployment.**`,
+        `**${clusterCount} cluster(s), ${steps}, ${input.changes.length} change(s) against the previous deployment.**`,
         "",
     );
     const changeLines = input.changes.length > 0 ? input.changes.map((c) => `- ${c}`) : ["- no change"];
@@ -324,12 +355,17 @@ function stepsLeft(left: string[], artifact: string): string[] {
 }
 
 /** Each cluster's steps, collapsed, appended to what the comment already holds until the size budget is spent. */
-function appendStepTables(lines: string[], groups: Map<string, Step[]>, { chars, artifact }: Budget): void {
-    const clusters = [...groups.keys()];
+function appendStepTables(
+    lines: string[],
+    groups: Map<string, Step[]>,
+    unlisted: Map<string, Unlisted> | undefined,
+    { chars, artifact }: Budget,
+): void {
+    const clusters = [...new Set([...groups.keys(), ...(unlisted?.keys() ?? [])])];
     lines.push("", "### Steps per cluster", "");
     const tail = (left: string[]) => stepsLeft(left, artifact);
     for (const [i, cluster] of clusters.entries()) {
-        const table = stepTable(cluster, groups.get(cluster)!);
+        const table = stepTable(cluster, groups.get(cluster) ?? [], unlisted?.get(cluster));
         const left = clusters.slice(i);
         const reserve = tail(left).join("\n").length + 64;
         if ([...lines, ...table].join("\n").length + reserve > chars) {
@@ -369,13 +405,32 @@ function composeReview(input: ReviewInput, limit: number, artifact: string): str
         lines.push(...fence(clip(input.refused, leftAfter(lines, budget, 16), artifact)));
         return `${lines.join("\n")}\n`;
     }
-    const groups = stepsByCluster(input.steps, input.clusters);
-    reviewSummary(lines, input, groups.size, budget);
+    // Resources `pulumi up` leaves as they are are named, not drawn or tabled.
+    const groups = stepsByCluster(
+        input.steps.filter((s) => s.change !== "unchanged"),
+        input.clusters,
+    );
+    const unlisted = unlistedByCluster(input);
+    reviewSummary(lines, input, stepsByCluster(input.steps, input.clusters).size, budget);
     // The flowchart leaves room for the step tables' heading and the line that names the tables left out.
     const stepsMargin = stepsLeft([...groups.keys()], artifact).join("").length + 200;
     lines.push(
         ...reviewFlow(input, groups, Math.min(limit * FLOW_SHARE, leftAfter(lines, budget, stepsMargin)), artifact),
     );
-    appendStepTables(lines, groups, budget);
+    appendStepTables(lines, groups, unlisted, budget);
     return `${lines.join("\n")}\n`;
+}
+
+/** Per cluster, the resources left unchanged and those deleted; undefined when the plan does not mark its steps. */
+function unlistedByCluster(input: ReviewInput): Map<string, Unlisted> | undefined {
+    if (input.deleted === undefined) return undefined;
+    const out = new Map<string, Unlisted>();
+    const entry = (name: string) => {
+        const cluster = clusterOfName(name, input.clusters);
+        if (!out.has(cluster)) out.set(cluster, { unchanged: [], deleted: [] });
+        return out.get(cluster)!;
+    };
+    for (const s of input.steps) if (s.change === "unchanged") entry(s.resource.name).unchanged.push(s.resource.name);
+    for (const name of input.deleted) entry(name).deleted.push(name);
+    return out;
 }
