@@ -152,7 +152,8 @@ export type PreviousRun =
 /** The header line that says what the change markers compare against. */
 function markersLine(previousRun: PreviousRun | undefined): string | undefined {
     if (!previousRun) return undefined;
-    if ("nothing" in previousRun) return "changes: against nothing (every resource is created)";
+    if ("nothing" in previousRun)
+        return "changes: against nothing: every resource is created (or imported, with --adopt)";
     if ("unavailable" in previousRun) return `changes: not marked per step: ${previousRun.unavailable}`;
     return `changes: per step, against the previous deployment rebuilt from ${previousRun.against}`;
 }
