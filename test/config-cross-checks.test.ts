@@ -1,6 +1,6 @@
 // The rules across the fields of one cluster (provider blocks, pools, drains, adoption, kubeadm, Cluster API, EKS,
 // AKS and GKE), read in-process: each refusal with its exact message, and the values just inside each boundary
-// accepted. The limits are the ones the README's config reference and the providers document.
+// accepted. The limits are the ones the config reference (docs/config.md) and the providers document.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ClusterConfig, parseStackConfig } from "../components/config";
@@ -137,7 +137,7 @@ describe("the resolved cluster", () => {
 describe("provider blocks", () => {
     test("a cluster without its provider's block is refused", () => {
         assert.deepEqual(refusal(lke({ lke: undefined })), [
-            `${APPS}.lke: given nothing; allowed: settings under lke:, which every lke cluster needs. Add it; see the README's config reference.`,
+            `${APPS}.lke: given nothing; allowed: settings under lke:, which every lke cluster needs. Add it; see the config reference in docs/config.md.`,
         ]);
     });
 
@@ -444,7 +444,7 @@ describe("adoption", () => {
         const roleHint =
             "allowed: the ARN of the role the adopted cluster uses, when import is set. aws eks describe-cluster (roleArn) and describe-nodegroup (nodeRole) show them; a new role would differ from what runs.";
         assert.deepEqual(refusal({ ...eks(), eks: undefined, import: { cluster: "data-prod", pools: {} } }), [
-            `${DATA}.eks: given nothing; allowed: settings under eks:, which every eks cluster needs. Add it; see the README's config reference.`,
+            `${DATA}.eks: given nothing; allowed: settings under eks:, which every eks cluster needs. Add it; see the config reference in docs/config.md.`,
             `${DATA}.eks.clusterRoleArn: given nothing; ${roleHint}`,
             `${DATA}.eks.nodeRoleArn: given nothing; ${roleHint}`,
         ]);

@@ -40,8 +40,7 @@ export function renderAdoption(stack: string, capture: Capture): string {
             `k8s-upgrades adoption of stack ${stack}`,
             "",
             "  No cluster of this stack names import IDs: nothing to adopt. Add to each cluster that already runs",
-            '  import: { cluster: "<provider id>", pools: { <pool name>: "<provider id>" } } (see README "Adopting a',
-            '  cluster you already run").',
+            '  import: { cluster: "<provider id>", pools: { <pool name>: "<provider id>" } } (see docs/adopt.md).',
             "",
         ].join("\n");
     const lines = [

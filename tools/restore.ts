@@ -39,7 +39,7 @@ function refuseCluster(stack: string, c: ClusterConfig | undefined, name: string
     if (!c) throw unknownCluster(name, stack, names);
     if (c.provider !== "kubeadm")
         throw new Error(
-            `cluster "${name}" of stack "${stack}" is provider ${c.provider}: a managed control plane (LKE, EKS, AKS, GKE) cannot be downgraded, and there is no etcd snapshot to restore. Workers can go back while a retained pool exists (README, Rolling back); the control plane only forward.`,
+            `cluster "${name}" of stack "${stack}" is provider ${c.provider}: a managed control plane (LKE, EKS, AKS, GKE) cannot be downgraded, and there is no etcd snapshot to restore. Workers can go back while a retained pool exists (docs/rollback.md); the control plane only forward.`,
         );
     const kubeadm = c.kubeadm!;
     if (kubeadm.etcd.external)
@@ -220,7 +220,7 @@ export const restoreCommand: Command<RestoreValues> = {
             return EXIT.refused;
         }
         process.stderr.write(
-            `restored. The stack's record (output k8sUpgrades) still says ${plan.cluster} runs the version the snapshot preceded, and the program refuses to go down from it: before the next pulumi up of ${positionals[0]}, set kubernetesVersion of ${plan.cluster} to ${values.version} in Pulumi.${positionals[0]}.yaml and correct the record (README, Rolling back).\n`,
+            `restored. The stack's record (output k8sUpgrades) still says ${plan.cluster} runs the version the snapshot preceded, and the program refuses to go down from it: before the next pulumi up of ${positionals[0]}, set kubernetesVersion of ${plan.cluster} to ${values.version} in Pulumi.${positionals[0]}.yaml and correct the record (docs/rollback.md).\n`,
         );
         return EXIT.ok;
     },

@@ -90,14 +90,14 @@ export interface LkeClusterArgs extends CommonClusterArgs {
     anchorPool?: { type?: string; count?: number };
     /** The Linode API token; unset: `linode:token` config, or LINODE_TOKEN in the environment of `pulumi up`. */
     linodeToken?: pulumi.Input<string>;
-    /** Adopt a cluster that already runs (see README "Adopting a cluster you already run"). */
+    /** Adopt a cluster that already runs (see docs/adopt.md). */
     import?: ImportArgs;
 }
 
 /** An Amazon EKS cluster: the `eks` block of the stack config, at the top level. */
 export type EksClusterArgs = CommonClusterArgs &
     NonNullable<ClusterInputShape["eks"]> & {
-        /** Adopt a cluster that already runs (see README "Adopting a cluster you already run"). */
+        /** Adopt a cluster that already runs (see docs/adopt.md). */
         import?: ImportArgs;
     };
 

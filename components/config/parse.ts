@@ -89,7 +89,7 @@ function toIssues(
                 const path = [...issue.path, key];
                 push(path, at(raw, path), {
                     allowed: s.allowed,
-                    hint: didYouMean(key, s.keys ?? []) ?? "Remove it, or check the config reference in the README.",
+                    hint: didYouMean(key, s.keys ?? []) ?? "Remove it, or check the config reference in docs/config.md.",
                 });
             }
         } else if (issue.code === "invalid_key") {
@@ -185,7 +185,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>, op
             field: `${CONFIG_NAMESPACE}:${key}`,
             given: raw[key],
             allowed: `one of the keys ${STACK_KEYS.join(", ")}, or a secret key a cluster names`,
-            hint: didYouMean(key, STACK_KEYS) ?? "Remove it, or check the config reference in the README.",
+            hint: didYouMean(key, STACK_KEYS) ?? "Remove it, or check the config reference in docs/config.md.",
             sensitive: secretKeys.includes(key),
         });
     if (opts.secretKeys) issues.push(...unsafeSecrets(stack, raw, opts.secretKeys));

@@ -671,11 +671,11 @@ export const stackInput = strict(
         clusters: z
             .array(
                 clusterSchema,
-                says("a non-empty list of clusters", "Add at least one cluster; see the README's config reference."),
+                says("a non-empty list of clusters", "Add at least one cluster; see the config reference in docs/config.md."),
             )
             .min(
                 1,
-                says("a non-empty list of clusters", "Add at least one cluster; see the README's config reference."),
+                says("a non-empty list of clusters", "Add at least one cluster; see the config reference in docs/config.md."),
             ),
         promotesFrom: z
             .string(says("a stack name"))
@@ -908,7 +908,7 @@ function checkProviderBlocks(c: ClusterInput, ctx: Ctx): void {
             [block],
             undefined,
             `settings under ${block}:, which every ${c.provider} cluster needs`,
-            "Add it; see the README's config reference.",
+            "Add it; see the config reference in docs/config.md.",
         );
     for (const other of PROVIDERS.filter((p) => p !== block && c[p] !== undefined))
         problem(

@@ -119,7 +119,7 @@ on_exit() {
   local code=$?
   case "$phase" in
     stopping) put_back; log "the control plane manifests are back in $manifests; etcd still holds its data in $data_dir, unchanged" ;;
-    swapped) if [ "$code" -ne 0 ]; then log "the restored data is in $data_dir, the data from before in ${previous#"$root"}, the manifests from before the restore in ${held#"$root"}; fix what failed and finish the remaining steps by hand (README, Rolling back)"; fi ;;
+    swapped) if [ "$code" -ne 0 ]; then log "the restored data is in $data_dir, the data from before in ${previous#"$root"}, the manifests from before the restore in ${held#"$root"}; fix what failed and finish the remaining steps by hand (docs/rollback.md)"; fi ;;
   esac
   cleanup
 }
