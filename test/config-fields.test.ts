@@ -57,7 +57,7 @@ const CASES: Case[] = [
         name: "a machine type that is not a string",
         raw: { clusters: [lkePool({ type: 4 })] },
         expect: [
-            `${F}, cluster "apps", field clusters[0].nodePools[0].type: given 4; allowed: a machine type such as g6-standard-4 (LKE) or m6i.large (EKS).`,
+            `${F}, cluster "apps", field clusters[0].nodePools[0].type: given 4; allowed: a machine type such as g6-standard-4 (LKE), m6i.large (EKS, Cluster API on AWS), Standard_D4s_v5 (AKS) or e2-standard-4 (GKE).`,
         ],
     },
     {

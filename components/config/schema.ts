@@ -118,7 +118,12 @@ const nodePool = strict(
     {
         name: resourceName,
         count: int("count", "The number of nodes the pool runs.").meta({ description: "Nodes in the pool." }),
-        type: text(r.MACHINE_TYPE, "a machine type such as g6-standard-4 (LKE) or m6i.large (EKS)", undefined, 63),
+        type: text(
+            r.MACHINE_TYPE,
+            "a machine type such as g6-standard-4 (LKE), m6i.large (EKS, Cluster API on AWS), Standard_D4s_v5 (AKS) or e2-standard-4 (GKE)",
+            undefined,
+            63,
+        ),
         autoscaler: autoscaler.optional(),
         labels: labels.meta({ description: "Kubernetes labels on the pool's nodes." }),
         taints: z.array(taint, says("a list of {key, value, effect}")).max(50, says("at most 50 taints")).prefault([]),
@@ -671,11 +676,17 @@ export const stackInput = strict(
         clusters: z
             .array(
                 clusterSchema,
-                says("a non-empty list of clusters", "Add at least one cluster; see the config reference in docs/config.md."),
+                says(
+                    "a non-empty list of clusters",
+                    "Add at least one cluster; see the config reference in docs/config.md.",
+                ),
             )
             .min(
                 1,
-                says("a non-empty list of clusters", "Add at least one cluster; see the config reference in docs/config.md."),
+                says(
+                    "a non-empty list of clusters",
+                    "Add at least one cluster; see the config reference in docs/config.md.",
+                ),
             ),
         promotesFrom: z
             .string(says("a stack name"))
