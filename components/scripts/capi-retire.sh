@@ -7,7 +7,7 @@
 require_env K8SU_MACHINE_DEPLOYMENT K8SU_NAMESPACE K8SU_BATCH_SIZE K8SU_SOAK_SECONDS K8SU_DRAIN_TIMEOUT_SECONDS
 setup_kubeconfig
 md="machinedeployments.cluster.x-k8s.io/$K8SU_MACHINE_DEPLOYMENT"
-kc() { kubectl --namespace "$K8SU_NAMESPACE" --request-timeout=30s "$@"; }
+kc() { kubectl --namespace "$K8SU_NAMESPACE" --request-timeout="${K8SU_REQUEST_TIMEOUT_SECONDS}s" "$@"; }
 
 # The Machines the MachineDeployment owns now: name <TAB> phase <TAB> node, one per line.
 machines() {

@@ -7,7 +7,7 @@ setup_kubeconfig
 deadline=$((SECONDS + K8SU_TIMEOUT_SECONDS))
 while :; do
   pending=()
-  if table="$(kubectl get nodes -l "$K8SU_SELECTOR" --request-timeout=30s \
+  if table="$(kubectl get nodes -l "$K8SU_SELECTOR" --request-timeout="${K8SU_REQUEST_TIMEOUT_SECONDS}s" \
     -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.nodeInfo.kubeletVersion}{"\t"}{range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\n"}{end}' 2>"$K8SU_WORK_DIR/kubectl.err")"; then
     seen=0
     while IFS=$'\t' read -r name version status; do
