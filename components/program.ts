@@ -113,6 +113,12 @@ async function readConfigAndHistory(stack: string) {
     return { config, running, versionIssues: versions.issues, refuse };
 }
 
+/** Provider credentials in other namespaces that every cluster of a provider shares, read once per stack. */
+interface StackSecrets {
+    /** linode:token, when set: the LKE steps' API token (else they read LINODE_TOKEN from the environment). */
+    linodeToken?: pulumi.Output<string>;
+}
+
 /**
  * One cluster of the stack-wide decision, through the public class of its provider (components/<provider>/library.ts),
  * built from that decision: the class registers its component during construction, under the same name and type a
@@ -122,12 +128,17 @@ function registerCluster(
     plan: ClusterPlan,
     decision: Decision,
     opts: pulumi.ComponentResourceOptions,
+    stackSecrets: StackSecrets,
 ): UpgradeCluster<LibraryProvider> & { kubeconfig?: pulumi.Output<string> } {
     const { cluster } = plan;
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
     switch (cluster.provider) {
         case "lke":
-            return new LkeCluster(cluster.name, decided<"lke">(decision, {}), opts);
+            return new LkeCluster(
+                cluster.name,
+                decided<"lke">(decision, { linodeToken: stackSecrets.linodeToken }),
+                opts,
+            );
         case "eks":
             return new EksCluster(cluster.name, decided<"eks">(decision, {}), opts);
         case "kubeadm":
@@ -164,11 +175,17 @@ export async function main(): Promise<Record<string, unknown>> {
     issues.push(...prepared.issues);
     if (issues.length > 0) throw refuse(issues);
 
+    // Read once: each read of a config key parses the stack's whole config, which lists every cluster.
+    const stackSecrets: StackSecrets = {
+        linodeToken: plans.some((p) => p.cluster.provider === "lke")
+            ? new pulumi.Config("linode").getSecret("token")
+            : undefined,
+    };
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     // Clusters in rollout order: each wave waits for the previous one's validations and soak (components/waves.ts).
     registerInWaves(plans, config.rollout, (plan, opts) => {
-        const cluster = registerCluster(plan, prepared.decisions.get(plan.cluster.name)!, opts);
+        const cluster = registerCluster(plan, prepared.decisions.get(plan.cluster.name)!, opts, stackSecrets);
         clusters[plan.cluster.name] = cluster.runningState;
         if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;
         return cluster.registered!;

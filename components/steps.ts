@@ -22,10 +22,25 @@ export function base64Secret(text: pulumi.Input<string>): pulumi.Output<string> 
     return pulumi.secret(pulumi.output(text).apply((t) => Buffer.from(t).toString("base64")));
 }
 
+/**
+ * One secret per output: a cluster's steps share its kubeconfig and token, and each wrapping is a chain of promises
+ * that stays pending until the deployment ends, so one per step would cost memory at fleet scale.
+ */
+const secretOf = new WeakMap<object, pulumi.Output<string>>();
+function asSecret(value: pulumi.Input<string>): pulumi.Output<string> {
+    if (typeof value !== "object" || value === null) return pulumi.secret(value);
+    let wrapped = secretOf.get(value);
+    if (!wrapped) {
+        wrapped = pulumi.secret(value);
+        secretOf.set(value, wrapped);
+    }
+    return wrapped;
+}
+
 export function scriptStep(name: string, args: StepArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     const environment: Record<string, pulumi.Input<string>> = { ...args.environment };
     for (const [key, value] of Object.entries(args.secrets ?? {})) {
-        if (value !== undefined) environment[key] = pulumi.secret(value);
+        if (value !== undefined) environment[key] = asSecret(value);
     }
     return new command.local.Command(
         name,

@@ -397,15 +397,16 @@ export function runningStateOf(
     done: pulumi.Resource[],
     registered: WorkersResult["registered"],
 ): pulumi.Output<RunningCluster> {
-    const finished = pulumi.all(done.map((r) => r.urn));
-    const ids = pulumi.all(registered.map((r) => r.id));
-    return pulumi.all([pulumi.output(clusterId), finished, ids]).apply(([id, , poolIds]) => ({
+    // One combination of everything it waits for: every output combined keeps a chain of promises pending until the
+    // deployment ends, for each cluster of the stack, so nested combinations cost memory at fleet scale.
+    const poolIds = registered.map((r) => r.id);
+    return pulumi.all([clusterId, ...poolIds, ...done.map((r) => r.urn)]).apply(([id, ...values]) => ({
         name: plan.cluster.name,
         provider: plan.cluster.provider,
         controlPlaneVersion: plan.cluster.kubernetesVersion,
         clusterId: String(id),
         strategy: plan.cluster.workers.strategy,
-        pools: registered.map((r, i) => ({ ...r.running, poolId: String(poolIds[i]) })),
+        pools: registered.map((r, i) => ({ ...r.running, poolId: String(values[i]) })),
         upgradeInProgress: plan.upgradeInProgressAfter,
         validatedVersion: plan.validation ? plan.cluster.kubernetesVersion : plan.running?.validatedVersion,
     }));

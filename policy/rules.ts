@@ -404,13 +404,14 @@ export const drainBeforeDelete: StackValidationPolicy = {
                     md.urn,
                 );
         }
-        const guardsOf = (pool: PolicyResource) =>
-            args.resources.filter(
-                (r) =>
-                    r.type === COMMAND_TYPE &&
-                    commandKind(r, "delete") === "drain" &&
-                    r.dependencies.some((d) => d.urn === pool.urn),
-            );
+        // The commands that drain on delete, by each resource they depend on: one pass, not one per pool.
+        const guardsByDependency = new Map<string, PolicyResource[]>();
+        for (const r of args.resources) {
+            if (r.type !== COMMAND_TYPE || commandKind(r, "delete") !== "drain") continue;
+            for (const urn of new Set(r.dependencies.map((d) => d.urn)))
+                guardsByDependency.set(urn, [...(guardsByDependency.get(urn) ?? []), r]);
+        }
+        const guardsOf = (pool: PolicyResource) => guardsByDependency.get(pool.urn) ?? [];
         for (const pool of args.resources.filter((r) => POOLS.some((k) => k.matches(r.type)))) {
             const guards = guardsOf(pool);
             if (guards.length === 0 && GUARDED_POOL_TYPES.includes(pool.type) && insideComponent(pool.urn)) {

@@ -398,12 +398,33 @@ function dropStackTraces(): void {
     process.setSourceMapsEnabled(false);
 }
 
+/**
+ * The capture as JSON, written a resource at a time: a fleet's capture as one string (and the buffer written from
+ * it) would add its whole size to the child's peak memory. Compact, as only tools/harness.ts reads it.
+ */
+function writeCapture(file: string, capture: Capture): void {
+    const { resources, ...rest } = capture;
+    const fd = fs.openSync(file, "w");
+    try {
+        let chunk = `${JSON.stringify(rest).slice(0, -1)},"resources":[`;
+        resources.forEach((r, i) => {
+            chunk += `${i > 0 ? "," : ""}${JSON.stringify(r)}`;
+            if (chunk.length < 1 << 20) return;
+            fs.writeSync(fd, chunk);
+            chunk = "";
+        });
+        fs.writeSync(fd, `${chunk}]}`);
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
 async function cli(): Promise<void> {
     dropStackTraces();
     const [requestFile, resultFile] = process.argv.slice(2);
     const request = JSON.parse(fs.readFileSync(requestFile, "utf8")) as CaptureRequest;
     const result = await run(request);
-    fs.writeFileSync(resultFile, JSON.stringify(result, null, 2));
+    writeCapture(resultFile, result);
 }
 
 if (require.main === module) {

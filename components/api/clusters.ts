@@ -28,7 +28,7 @@ export function decided<P extends LibraryProvider>(decision: Decision, secrets: 
     return { ...secrets, [DECISION]: decision };
 }
 
-function isDecided<P extends LibraryProvider>(source: ClusterArgsOf[P] | Decided<P>): source is Decided<P> {
+export function isDecided<P extends LibraryProvider>(source: ClusterArgsOf[P] | Decided<P>): source is Decided<P> {
     return DECISION in source;
 }
 

@@ -4,8 +4,11 @@
 // our own step → validation. Cluster API drains every machine it removes, PodDisruptionBudgets respected; no
 // nodeDrainTimeout is set, because once it expires the machine controller deletes the machine undrained.
 import { createHash } from "node:crypto";
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+// The SDKs' modules in use only: each package's index loads every service or API group it has.
+import * as awsEc2 from "@pulumi/aws/ec2";
+import * as k8sApiExtensions from "@pulumi/kubernetes/apiextensions";
+import * as k8sCoreV1 from "@pulumi/kubernetes/core/v1";
+import { Provider as K8sProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CapiAwsSettings, ClusterConfig, ConfigIssue } from "../config";
 import type { ClusterPlan, PoolPlan } from "../plan";
@@ -67,7 +70,7 @@ export async function resolveAmis(
         }
         if (capi.amiLookup) {
             try {
-                const ami = await aws.ec2.getAmi({
+                const ami = await awsEc2.getAmi({
                     owners: capi.amiLookup.owners,
                     mostRecent: true,
                     filters: [
@@ -189,7 +192,7 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
         super(CAPI_COMPONENT_TYPE, name, componentInputs(plan), opts);
         const capi: CapiAwsSettings = plan.cluster.capiAws!;
         const target = formatVersion(requireVersion(plan.cluster.kubernetesVersion));
-        const provider = new k8s.Provider(
+        const provider = new K8sProvider(
             `${name}-management`,
             { kubeconfig: args.managementKubeconfig, enableServerSideApply: true },
             { parent: this },
@@ -207,7 +210,7 @@ export class CapiAwsUpgradeCluster extends pulumi.ComponentResource {
 
         // The workload cluster's kubeconfig, which Cluster API keeps in the management cluster, for pre-flight and validation.
         const workloadKubeconfig = pulumi.secret(
-            k8s.core.v1.Secret.get(`${name}-workload-kubeconfig`, `${capi.namespace}/${capi.clusterName}-kubeconfig`, {
+            k8sCoreV1.Secret.get(`${name}-workload-kubeconfig`, `${capi.namespace}/${capi.clusterName}-kubeconfig`, {
                 parent: this,
                 provider,
             }).data.apply((data) => data?.value ?? ""),
@@ -247,7 +250,7 @@ function machineTemplate(
     version: string,
     instanceType: string,
     profile: string,
-): k8s.apiextensions.CustomResource {
+): k8sApiExtensions.CustomResource {
     const { capi } = d;
     const spec = {
         template: {
@@ -260,7 +263,7 @@ function machineTemplate(
         },
     };
     // Immutable: the name carries the whole spec's hash, and a replacement is created before the old one goes.
-    return new k8s.apiextensions.CustomResource(
+    return new k8sApiExtensions.CustomResource(
         resourceName,
         {
             apiVersion: API.machineTemplate,
@@ -304,7 +307,7 @@ function registerControlPlane(
         capi.controlPlane.instanceType,
         capi.controlPlaneIamInstanceProfile,
     );
-    const controlPlanePatch = new k8s.apiextensions.CustomResourcePatch(
+    const controlPlanePatch = new k8sApiExtensions.CustomResourcePatch(
         `${name}-control-plane`,
         {
             apiVersion: API.controlPlane,
@@ -349,8 +352,8 @@ function registerControlPlane(
 }
 
 /** A pool generation's KubeadmConfigTemplate: how its machines join the cluster. */
-function bootstrapTemplate(d: CapiDeployment, resourceName: string): k8s.apiextensions.CustomResource {
-    return new k8s.apiextensions.CustomResource(
+function bootstrapTemplate(d: CapiDeployment, resourceName: string): k8sApiExtensions.CustomResource {
+    return new k8sApiExtensions.CustomResource(
         `${resourceName}-bootstrap`,
         {
             apiVersion: API.bootstrap,
@@ -415,7 +418,7 @@ function machineDeployment(
     // A retiring (blue) MachineDeployment is scaled down by the retire step, never by its resource or an autoscaler.
     const autoscaled = Boolean(p.config.autoscaler) && !retiring;
     const labels = { ...p.config.labels, "k8s-upgrades/pool": p.name, [GENERATION_LABEL]: resourceName };
-    return new k8s.apiextensions.CustomResource(
+    return new k8sApiExtensions.CustomResource(
         resourceName,
         {
             apiVersion: API.machineDeployment,

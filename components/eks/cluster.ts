@@ -1,7 +1,9 @@
 // An EKS cluster carried through one deployment of its upgrade plan: pre-flight → control plane (one minor,
 // the cluster's `version`) → add-ons at versions compatible with it → node groups by strategy → validation.
 
-import * as aws from "@pulumi/aws";
+// The SDK's eks and iam modules only: the package's index loads every AWS service (about 300 modules).
+import * as awsEks from "@pulumi/aws/eks";
+import * as awsIam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
 import { type Adoption, adoptionOf, importOption, type ReportedPool, reportedRunningState } from "../adopt";
 import type { EksSettings, Taint } from "../config";
@@ -89,7 +91,7 @@ function role(
     policies: string[],
     parent: pulumi.Resource,
 ): { arn: pulumi.Output<string>; ready: pulumi.Resource[] } {
-    const r = new aws.iam.Role(
+    const r = new awsIam.Role(
         name,
         {
             assumeRolePolicy: JSON.stringify({
@@ -101,7 +103,7 @@ function role(
     );
     const attachments = policies.map(
         (policyArn) =>
-            new aws.iam.RolePolicyAttachment(
+            new awsIam.RolePolicyAttachment(
                 `${name}-${policyArn.split("/").pop()}`,
                 { role: r.name, policyArn },
                 { parent },
@@ -215,7 +217,7 @@ function registerRoles(d: EksDeployment): { clusterRole: IamRole; nodeRole: IamR
 function registerPreflight(d: EksDeployment): pulumi.Resource | undefined {
     const { plan } = d;
     if (!plan.preflight || !plan.running?.clusterId) return undefined;
-    const existing = aws.eks.getClusterOutput({ name: plan.running.clusterId, ...d.regional }, { parent: d.parent });
+    const existing = awsEks.getClusterOutput({ name: plan.running.clusterId, ...d.regional }, { parent: d.parent });
     return scriptStep(
         `${d.name}-preflight`,
         {
@@ -242,9 +244,9 @@ function registerControlPlane(
     d: EksDeployment,
     clusterRole: IamRole,
     preflight: pulumi.Resource | undefined,
-): aws.eks.Cluster {
+): awsEks.Cluster {
     const { eks } = d;
-    return new aws.eks.Cluster(
+    return new awsEks.Cluster(
         d.name,
         {
             version: d.targetMinor,
@@ -271,16 +273,16 @@ function registerControlPlane(
  */
 function addonRegistrar(
     d: EksDeployment,
-    cluster: aws.eks.Cluster,
+    cluster: awsEks.Cluster,
     addonVersions: AddonVersions,
 ): {
-    register: (addonName: AddonName, deps: pulumi.Resource[]) => aws.eks.Addon;
+    register: (addonName: AddonName, deps: pulumi.Resource[]) => awsEks.Addon;
     running: () => pulumi.Output<Record<string, string>>;
 } {
     const { adoption } = d;
-    const registered: Array<{ addonName: AddonName; resource: aws.eks.Addon }> = [];
+    const registered: Array<{ addonName: AddonName; resource: awsEks.Addon }> = [];
     const register = (addonName: AddonName, deps: pulumi.Resource[]) => {
-        const resource = new aws.eks.Addon(
+        const resource = new awsEks.Addon(
             `${d.name}-${addonName}`,
             {
                 clusterName: cluster.name,
@@ -317,7 +319,7 @@ function rollingUpdate(d: EksDeployment): { maxUnavailable: number } | { maxUnav
 /** Managed node groups, one per pool generation; `nodeGroups` collects them for what waits on every one. */
 function poolAdapter(
     d: EksDeployment,
-    cluster: aws.eks.Cluster,
+    cluster: awsEks.Cluster,
     nodeRole: IamRole,
     nodeGroups: pulumi.Resource[],
     reportedPools: Record<string, ReportedPool>,
@@ -328,7 +330,7 @@ function poolAdapter(
         registerPool: (resourceName, spec, pool, deps) => {
             const updateMinutes = eksNodeGroupUpdateMinutes(spec.autoscaler?.max ?? spec.count, rolling);
             // Auto-named (no nodeGroupName), so that a replacement is create-before-delete.
-            const ng = new aws.eks.NodeGroup(
+            const ng = new awsEks.NodeGroup(
                 resourceName,
                 {
                     clusterName: cluster.name,
@@ -388,7 +390,7 @@ function poolAdapter(
 // lags, issues the update itself.
 function nodeGroupVersionStep(
     d: EksDeployment,
-    cluster: aws.eks.Cluster,
+    cluster: awsEks.Cluster,
     p: PoolPlan,
     handle: PoolHandle,
     timeoutSeconds: number,

@@ -1,6 +1,6 @@
 // `EksCluster`: an EKS cluster declared in code, and the lookups its decision needs (the versions EKS offers, each
 // add-on's version for the target). Loads @pulumi/aws and no other provider's SDK.
-import * as aws from "@pulumi/aws";
+import * as awsEks from "@pulumi/aws/eks";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterArgs } from "../api/args";
 import { type Decided, UpgradeCluster } from "../api/clusters";
@@ -11,7 +11,7 @@ import { EksUpgradeCluster } from "./cluster";
 
 export const eksLookups: ProviderLookups = {
     offeredVersions: async () =>
-        ((await aws.eks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
+        ((await awsEks.getClusterVersions({})).clusterVersions ?? []).map((v) => v.clusterVersion),
     prepare: async (plan, decision, { index, source }) => {
         const awsRegion = new pulumi.Config("aws").get("region");
         // Recorded add-on versions stay; an upgrade looks up (or takes the promoted) versions for the target.
@@ -21,7 +21,7 @@ export const eksLookups: ProviderLookups = {
         for (const addonName of choice.lookups) {
             const kubernetesVersion = formatMinor(requireVersion(plan.cluster.kubernetesVersion));
             found[addonName] = (
-                await aws.eks.getAddonVersion({
+                await awsEks.getAddonVersion({
                     addonName,
                     kubernetesVersion,
                     mostRecent: true,

@@ -101,7 +101,7 @@ export class LkeUpgradeCluster extends pulumi.ComponentResource {
 
         const validation = validationStep(workersArgs, workers.steps, workers.validateSelectors);
         const done = [validation, ...workers.steps, controlPlane].filter((r): r is pulumi.Resource => r !== undefined);
-        const planned = runningStateOf(plan, pulumi.interpolate`${cluster.id}`, done, workers.registered);
+        const planned = runningStateOf(plan, cluster.id, done, workers.registered);
         this.runningState = adoption ? reportedRunningState(name, planned, cluster.k8sVersion, reportedPools) : planned;
         this.registerOutputs({ kubeconfig: this.kubeconfig, runningState: this.runningState });
     }

@@ -3,7 +3,7 @@
 import * as linode from "@pulumi/linode";
 import * as pulumi from "@pulumi/pulumi";
 import type { LkeClusterArgs } from "../api/args";
-import { type Decided, UpgradeCluster } from "../api/clusters";
+import { type Decided, isDecided, UpgradeCluster } from "../api/clusters";
 import type { ProviderLookups } from "../api/lookups";
 import { LkeUpgradeCluster } from "./cluster";
 
@@ -18,9 +18,13 @@ export class LkeCluster extends UpgradeCluster<"lke", LkeUpgradeCluster> {
     constructor(name: string, args: Decided<"lke">, opts?: pulumi.ComponentResourceOptions);
     constructor(name: string, args: LkeClusterArgs | Decided<"lke">, opts?: pulumi.ComponentResourceOptions) {
         super("lke", name, args, lkeLookups, ({ plan }) => {
+            // The config program reads linode:token once for the whole stack and passes it, or its absence, with the
+            // decision: every read of a config key parses the stack's whole config.
             const linodeToken = args.linodeToken
                 ? pulumi.secret(args.linodeToken)
-                : new pulumi.Config("linode").getSecret("token");
+                : isDecided(args)
+                  ? undefined
+                  : new pulumi.Config("linode").getSecret("token");
             return new LkeUpgradeCluster(name, { plan, linodeToken }, opts);
         });
     }
