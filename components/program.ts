@@ -184,7 +184,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const clusters: Record<string, pulumi.Output<unknown>> = {};
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     // Clusters in rollout order: each wave waits for the previous one's validations and soak (components/waves.ts).
-    registerInWaves(plans, config.rollout, (plan, opts) => {
+    await registerInWaves(plans, config.rollout, (plan, opts) => {
         const cluster = registerCluster(plan, prepared.decisions.get(plan.cluster.name)!, opts, stackSecrets);
         clusters[plan.cluster.name] = cluster.runningState;
         if (cluster.kubeconfig) kubeconfigs[plan.cluster.name] = cluster.kubeconfig;

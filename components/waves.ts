@@ -52,14 +52,17 @@ function soakStep(wave: Wave, rollout: Rollout, plans: Map<string, ClusterPlan>,
  * Registers every cluster in rollout order. Without a rollout, every cluster at once, in config order, as before.
  * Returns each cluster's component by name.
  */
-export function registerInWaves(
+export async function registerInWaves(
     plans: ClusterPlan[],
     rollout: Rollout | undefined,
     register: RegisterCluster,
-): Map<string, ClusterComponent> {
+): Promise<Map<string, ClusterComponent>> {
     const out = new Map<string, ClusterComponent>();
     if (!rollout) {
-        for (const plan of plans) out.set(plan.cluster.name, register(plan, {}));
+        for (const plan of plans) {
+            out.set(plan.cluster.name, register(plan, {}));
+            await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         return out;
     }
     const byName = new Map(plans.map((p) => [p.cluster.name, p]));
