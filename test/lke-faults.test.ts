@@ -334,7 +334,8 @@ async function safetyProblems(w: World, proxy: FaultProxy, fewestCount: number):
     for (const r of proxy.records) {
         const node = /^\/api\/v1\/nodes\/([^/?]+)/.exec(r.path)?.[1];
         if (r.method !== "PATCH" || !node || typeof r.answer !== "number" || r.answer >= 300) continue;
-        if (/"unschedulable"\s*:\s*false/.test(r.body ?? "")) problems.push(`uncordoned ${node}`);
+        // kubectl uncordon's patch removes the field (null); a merge patch may set it false.
+        if (/"unschedulable"\s*:\s*(false|null)/.test(r.body ?? "")) problems.push(`uncordoned ${node}`);
         if (/"unschedulable"\s*:\s*true/.test(r.body ?? "")) cordoned.add(node);
     }
     for (const node of cordoned) {
@@ -473,7 +474,6 @@ async function matrix(s: Scenario, diagnostic: (line: string) => void): Promise<
         const total = fault.api === "linode" ? clean.linodeCalls : clean.kubeRequests;
         const { first, middle, last } = positions(total);
         const at = WAITED_OUT.has(`${fault.api}:${fault.kind}`) ? [middle] : [...new Set([first, middle, last])];
-        if (process.env.LKE_FAULTS_CLEAN_ONLY) continue;
         for (const p of at) jobs.push(() => limit(() => cell(s, fault, p, total, p === middle)));
     }
     return Promise.all(jobs.map((j) => j()));
