@@ -17,9 +17,10 @@
 //
 // What is cut, and why. The faults a script waits out (Linode slow, Kubernetes 429 and hang: a request timeout, or
 // client-go's ten retries after Retry-After, on every call from there on) are run at the middle call only; the quick
-// ones at all three. On this loaded two-core machine the full matrix of the waited-out kinds would add about twenty
-// cells, most of them spent in kubectl's and curl's timeouts, for no path the quick kinds at the same calls do not
-// already take. curl runs with K8SU_CURL_RETRIES=0: with retries a fault that lasts is only reported later.
+// ones at all three. The full matrix of the waited-out kinds would add sixteen cells, most of their time spent in
+// kubectl's and curl's timeouts (in-place's hang cell alone takes over a minute), for no path the quick kinds at the
+// same calls do not already take; with them the file would run well past the four minutes it takes on this loaded
+// two-core machine. curl runs with K8SU_CURL_RETRIES=0: with retries a fault that lasts is only reported later.
 //
 // What a cell asserts (fail closed). Once its fault was reached, the script exits non-zero, not killed; its FAILED
 // line names the API (for Linode: "Linode API <method> <path> failed", the faulted call itself; for Kubernetes:
