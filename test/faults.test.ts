@@ -29,8 +29,8 @@
 //   cell's own three green nodes meet the floor of 3 by themselves and other cells can only add to the count, so its
 //   outcome does not depend on them; the capacity check places pods by their nodeSelector, which names the cell.
 // - validate reads kube-system's pods; after the pre-flight cells nothing runs there. Its node selector is the cell's.
-// The LKE scripts (lke-control-plane, lke-in-place, lke-recycle-pool) also need a Linode API, which the real control
-// plane does not have; they are not in this matrix until a Linode API stand-in is beside it.
+// The LKE scripts (lke-control-plane, lke-in-place, lke-recycle-pool) also call the Linode API: their matrix, with the
+// Linode API stand-in's faults beside these, is test/lke-faults.test.ts.
 //
 // No deadline here depends on how fast the machine is: a cell's scripts, builds and waits have bounds far above what
 // they take on a loaded machine, and the request timeout (what the hang and slow cells wait out) is well above what

@@ -57,6 +57,11 @@ test("a script's mutants are judged by the tests that run it", () => {
     for (const script of ["lke-control-plane.sh", "lke-in-place.sh", "lke-recycle-pool.sh", "lib.sh"])
         assert.ok(testFilesFor(script).includes("test/real-lke.test.ts"), script);
     assert.ok(!testFilesFor("lke-shrink-pool.sh").includes("test/real-lke.test.ts"));
+    // And by their fault matrix, which runs them and lib.sh only.
+    for (const script of ["lke-control-plane.sh", "lke-in-place.sh", "lke-recycle-pool.sh", "lib.sh"])
+        assert.ok(testFilesFor(script).includes("test/lke-faults.test.ts"), script);
+    for (const script of ["lke-shrink-pool.sh", "drain.sh"])
+        assert.ok(!testFilesFor(script).includes("test/lke-faults.test.ts"), script);
     assert.ok(testFilesFor("lib.sh").includes("test/shrink.test.ts"));
     for (const file of ["test/real-lke.test.ts", "test/shrink.test.ts"])
         assert.ok(!testFilesFor("drain.sh").includes(file), `drain.sh is not run by ${file}`);
@@ -68,4 +73,6 @@ test("a script's mutants are judged by the tests that run it", () => {
     assert.equal(forDrain.at(-1), "test/faults.test.ts");
     const forInPlace = testFilesFor("lke-in-place.sh");
     assert.ok(forInPlace.indexOf("test/mutant-kills.test.ts") < forInPlace.indexOf("test/real-lke.test.ts"));
+    assert.ok(forInPlace.indexOf("test/real-lke.test.ts") < forInPlace.indexOf("test/lke-faults.test.ts"));
+    assert.deepEqual(forInPlace.slice(-2), ["test/lke-faults.test.ts", "test/faults.test.ts"]);
 });

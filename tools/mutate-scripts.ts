@@ -100,19 +100,20 @@ const OWN_TESTS: Record<string, string[]> = {
 /**
  * The scripts' tests on the real control plane, after the quicker ones (each file starts its own control plane):
  * the tests that name single mutants first, then the LKE scripts' own (against the Linode API stand-in), then the
- * rest, and the fault matrix last, the longest of them.
+ * rest, and the fault matrices last, the longest of them (the LKE scripts' own, then the one for every other script).
  */
 function realClusterTests(script: string): string[] {
     const lib = script === "lib.sh";
     const shrink = script === "lke-shrink-pool.sh" || lib ? ["test/shrink.test.ts"] : [];
-    const lke = (script.startsWith("lke-") && script !== "lke-shrink-pool.sh") || lib ? ["test/real-lke.test.ts"] : [];
+    const lke = (script.startsWith("lke-") && script !== "lke-shrink-pool.sh") || lib;
     return [
         "test/mutant-kills.test.ts",
         ...shrink,
-        ...lke,
+        ...(lke ? ["test/real-lke.test.ts"] : []),
         "test/real-checks.test.ts",
         "test/real-drain.test.ts",
         "test/real-faults.test.ts",
+        ...(lke ? ["test/lke-faults.test.ts"] : []),
         "test/faults.test.ts",
     ];
 }
