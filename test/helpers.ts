@@ -1,5 +1,9 @@
 // Shared test helpers: config builders and readers of a captured program run.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROVIDER_VERSIONS } from "../components/config";
 import { scriptKindOf as kindOfScript } from "../components/scripts";
 import type { Capture, CapturedResource } from "../tools/capture-types";
 import { type RunOptions, runProgram as runRealProgram } from "../tools/harness";
@@ -103,3 +107,21 @@ export function scriptKindOf(r: CapturedResource, field: "create" | "delete" = "
 export const LKE_CLUSTER = "linode:index/lkeCluster:LkeCluster";
 export const LKE_POOL = "linode:index/lkeNodePool:LkeNodePool";
 export const COMMAND = "command:local:Command";
+
+/**
+ * The dev fixture stack (test/fixtures/stacks, at 1.31) moved to the newest minor both of its providers offer in
+ * the version table, record included, in a folder of its own: a stack the support window has nothing to say about,
+ * whatever the table's date.
+ */
+export function devStackAtNewestMinor(): string {
+    const stacks = path.join(__dirname, "fixtures", "stacks");
+    const both = PROVIDER_VERSIONS.lke.minors.filter((m) => PROVIDER_VERSIONS.eks.minors.includes(m));
+    const minor = both.at(-1);
+    assert.ok(minor, "the version table has no minor that both LKE and EKS offer");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-current-"));
+    fs.mkdirSync(path.join(dir, "running"));
+    const moved = (text: string) => text.replaceAll("1.31", minor).replaceAll("1-31", minor.replace(".", "-"));
+    for (const file of ["Pulumi.dev.yaml", path.join("running", "dev.json")])
+        fs.writeFileSync(path.join(dir, file), moved(fs.readFileSync(path.join(stacks, file), "utf8")));
+    return dir;
+}

@@ -2,12 +2,11 @@
 // removal box of the flowchart names the pools it removes, and a plan with nothing to do is one line.
 
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { PROVIDER_VERSIONS, SUPPORTED_AS_OF } from "../components/config";
+import { SUPPORTED_AS_OF } from "../components/config";
 import { planForStack } from "../tools/plan";
+import { devStackAtNewestMinor } from "./helpers";
 
 const STACKS = path.join(__dirname, "fixtures", "stacks");
 
@@ -27,25 +26,9 @@ test("the flowchart's removal box names the pools it removes", async () => {
     assert.match(text, /^ {4}c1r\["then remove, drained first: pool general-1-30"\]$/m);
 });
 
-/**
- * The dev fixture moved to the newest minor both of its providers offer in the version table, record included: a
- * stack the support window has nothing to say about, whatever the table's date.
- */
-function currentDevStack(): string {
-    const both = PROVIDER_VERSIONS.lke.minors.filter((m) => PROVIDER_VERSIONS.eks.minors.includes(m));
-    const minor = both[both.length - 1];
-    assert.ok(minor, "the version table has no minor that both LKE and EKS offer");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-current-"));
-    fs.mkdirSync(path.join(dir, "running"));
-    const moved = (text: string) => text.replaceAll("1.31", minor).replaceAll("1-31", minor.replace(".", "-"));
-    for (const file of ["Pulumi.dev.yaml", path.join("running", "dev.json")])
-        fs.writeFileSync(path.join(dir, file), moved(fs.readFileSync(path.join(STACKS, file), "utf8")));
-    return dir;
-}
-
 test("a plan with nothing to do is one line", async () => {
     const { text, exitCode } = await planForStack("dev", {
-        stackDir: currentDevStack(),
+        stackDir: devStackAtNewestMinor(),
         markdown: true,
         today: new Date(`${SUPPORTED_AS_OF}T12:00:00Z`),
     });
@@ -58,7 +41,11 @@ test("a plan with nothing to do is one line", async () => {
 
 test("a plan with nothing to do but a version table more than 90 days old is not one line: it shows the warning", async () => {
     const stale = new Date(Date.parse(`${SUPPORTED_AS_OF}T12:00:00Z`) + 91 * 24 * 60 * 60 * 1000);
-    const { text, exitCode } = await planForStack("dev", { stackDir: currentDevStack(), markdown: true, today: stale });
+    const { text, exitCode } = await planForStack("dev", {
+        stackDir: devStackAtNewestMinor(),
+        markdown: true,
+        today: stale,
+    });
     assert.equal(exitCode, 0);
     assert.doesNotMatch(text, /nothing to do/);
     assert.match(text, /^- warning: the version table was last checked on .*, 91 days ago/m);

@@ -5,13 +5,13 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { PROVIDER_VERSIONS, SUPPORTED_AS_OF } from "../components/config";
+import { SUPPORTED_AS_OF } from "../components/config";
 import type { CapturedResource } from "../tools/capture-types";
 import { planForStack } from "../tools/plan";
 import { stepChanges } from "../tools/step-changes";
+import { devStackAtNewestMinor } from "./helpers";
 
 const STACKS = path.join(__dirname, "fixtures", "stacks");
 const TODAY = new Date(`${SUPPORTED_AS_OF}T12:00:00Z`);
@@ -84,19 +84,6 @@ test("create, update, replace, delete, unchanged and import, as the engine decid
     assert.ok([...stepChanges(undefined, after.slice(0, 7)).of.values()].every((c) => c === "create"));
 });
 
-/** The dev fixture at the newest minor both its providers offer, record included, in a folder of its own. */
-function currentDev(): string {
-    const both = PROVIDER_VERSIONS.lke.minors.filter((m) => PROVIDER_VERSIONS.eks.minors.includes(m));
-    const minor = both.at(-1);
-    assert.ok(minor, "the version table has no minor that both LKE and EKS offer");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-upgrades-markers-"));
-    fs.mkdirSync(path.join(dir, "running"));
-    const moved = (text: string) => text.replaceAll("1.31", minor).replaceAll("1-31", minor.replace(".", "-"));
-    for (const file of ["Pulumi.dev.yaml", path.join("running", "dev.json")])
-        fs.writeFileSync(path.join(dir, file), moved(fs.readFileSync(path.join(STACKS, file), "utf8")));
-    return dir;
-}
-
 /** The folder as a git repository whose one commit holds the stack file, and the record naming that commit. */
 function committed(dir: string): string {
     const git = (...args: string[]) =>
@@ -129,7 +116,7 @@ const editDrainTimeout = (dir: string) => {
 };
 
 test("against the stack file at the record's commit, an edit other than a version marks the steps it changes", async () => {
-    const dir = currentDev();
+    const dir = devStackAtNewestMinor();
     const commit = committed(dir);
     const untouched = await planForStack("dev", { stackDir: dir, today: TODAY });
     assert.match(untouched.text, /: nothing to do\. /, untouched.text);
@@ -156,7 +143,7 @@ test("against the stack file at the record's commit, an edit other than a versio
 });
 
 test("without the record's commit the stack file at the recorded versions stands in, and the header says so", async () => {
-    const dir = currentDev();
+    const dir = devStackAtNewestMinor();
     editDrainTimeout(dir);
     // The edit cannot be seen without the stack file the deployment ran; the one line says what was compared.
     const { text } = await planForStack("dev", { stackDir: dir, today: TODAY });
