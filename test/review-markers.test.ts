@@ -35,7 +35,7 @@ test("a plan with nothing to do is one line", async () => {
     assert.equal(exitCode, 0);
     assert.equal(
         text,
-        "**k8s-upgrades plan for stack dev: nothing to do.** No change against the previous deployment's record (its versions and pools; the stack file it ran is not in this clone); 10 policies evaluated, none violated.\n",
+        "**k8s-upgrades plan for stack dev: nothing to do.** No change against the previous deployment's record (its versions and pools only: the record names no commit); 10 policies evaluated, none violated.\n",
     );
 });
 

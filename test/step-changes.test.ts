@@ -149,7 +149,7 @@ test("without the record's commit the stack file at the recorded versions stands
     const { text } = await planForStack("dev", { stackDir: dir, today: TODAY });
     assert.equal(
         text,
-        "k8s-upgrades plan for stack dev: nothing to do. No change against the previous deployment's record (its versions and pools; the stack file it ran is not in this clone); 10 policies evaluated, none violated.\n",
+        "k8s-upgrades plan for stack dev: nothing to do. No change against the previous deployment's record (its versions and pools only: the record names no commit); 10 policies evaluated, none violated.\n",
     );
     const staging = await planForStack("staging", { stackDir: STACKS, today: TODAY });
     assert.match(
@@ -159,6 +159,16 @@ test("without the record's commit the stack file at the recorded versions stands
     const json = JSON.parse((await planForStack("dev", { stackDir: dir, today: TODAY, json: true })).text);
     assert.ok(json.steps.every((s: { change: string }) => s.change === "unchanged"));
     assert.deepEqual(json.deleted, []);
+    // A record that names a commit this folder's git does not have (here: no git at all) says so, and what to do.
+    const recordFile = path.join(dir, "running", "dev.json");
+    const record = JSON.parse(fs.readFileSync(recordFile, "utf8"));
+    delete record.example;
+    fs.writeFileSync(recordFile, JSON.stringify({ commit: "0123456789abcdef0123456789abcdef01234567", ...record }));
+    const missing = await planForStack("dev", { stackDir: dir, today: TODAY });
+    assert.match(
+        missing.text,
+        /\(its versions and pools only: commit 0123456789ab or its Pulumi\.dev\.yaml is not in this clone; fetch its history for exact markers\)/,
+    );
 });
 
 test("a new pool's id reads (new); an id the record holds is shown as recorded", async () => {

@@ -118,7 +118,7 @@ export async function planForStack(stack: string, opts: PlanOptions): Promise<Pl
           ? { unavailable: "the stack file holds no cluster list" }
           : before.error
             ? { unavailable: `the program refused ${base.what}: ${before.error.trim().split("\n")[0]}` }
-            : { capture: before, against: base.what, exact: base.exact };
+            : { capture: before, against: base.what, inexact: base.inexact };
     const plan = {
         ...renderPlan(stack, capture, previous, promotesFrom, source, opts, previousRun),
         capture,
@@ -145,8 +145,8 @@ type RenderOptions = Pick<PlanOptions, "markdown" | "drift" | "maxChars" | "arti
  */
 export type PreviousRun =
     | { nothing: true }
-    /** `exact`: rebuilt from the stack file the deployment ran; else from today's, at the recorded versions. */
-    | { capture: Capture; against: string; exact: boolean }
+    /** `inexact`: why it was rebuilt from today's stack file at the recorded versions, not from the one it ran. */
+    | { capture: Capture; against: string; inexact?: string }
     | { unavailable: string };
 
 /** The header line that says what the change markers compare against. */
@@ -171,12 +171,12 @@ function previousStackFile(
     config: Record<string, unknown>,
     record: RunningState,
     commit: unknown,
-): { config: Record<string, unknown> | undefined; what: string; exact: boolean } {
+): { config: Record<string, unknown> | undefined; what: string; inexact?: string } {
     const file = `Pulumi.${stack}.yaml`;
     const fallback = (why: string) => ({
         config: previousRunConfig(config, record),
         what: `its record: ${file} as it is now, each cluster at its recorded version (${why})`,
-        exact: false,
+        inexact: why,
     });
     if (typeof commit !== "string") return fallback("the record names no commit");
     if (!/^[0-9a-f]{7,64}$/.test(commit))
@@ -200,7 +200,6 @@ function previousStackFile(
     return {
         config: parsed.config,
         what: `${file} at commit ${commit.slice(0, 12)}, the one its record names`,
-        exact: true,
     };
 }
 
@@ -340,13 +339,13 @@ function nothingToDo(facts: PlanFacts): boolean {
 
 /**
  * The one line of a plan with nothing to do. Compared with a previous deployment rebuilt from today's stack file
- * (the record names no commit git has), it says that only versions and pools were compared.
+ * (no commit git has in the record), it says that only versions and pools were compared, and why.
  */
 function nothingToDoLine(stack: string, facts: PlanFacts, markdown: boolean, previousRun?: PreviousRun): string {
     const strong = markdown ? "**" : "";
     const against =
-        previousRun && "exact" in previousRun && !previousRun.exact
-            ? "the previous deployment's record (its versions and pools; the stack file it ran is not in this clone)"
+        previousRun && "inexact" in previousRun && previousRun.inexact
+            ? `the previous deployment's record (its versions and pools only: ${previousRun.inexact})`
             : "the previous deployment";
     return `${strong}k8s-upgrades plan for stack ${stack}: nothing to do.${strong} No change against ${against}; ${facts.report.evaluated} policies evaluated, none violated.\n`;
 }
