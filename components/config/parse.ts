@@ -89,7 +89,8 @@ function toIssues(
                 const path = [...issue.path, key];
                 push(path, at(raw, path), {
                     allowed: s.allowed,
-                    hint: didYouMean(key, s.keys ?? []) ?? "Remove it, or check the config reference in docs/config.md.",
+                    hint:
+                        didYouMean(key, s.keys ?? []) ?? "Remove it, or check the config reference in docs/config.md.",
                 });
             }
         } else if (issue.code === "invalid_key") {
