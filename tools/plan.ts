@@ -246,7 +246,7 @@ function renderRefusal(stack: string, header: string[], error: string, opts: Ren
 }
 
 /** A resource the previous deployment registered and this one does not: the engine deletes it after every step. */
-export interface DeletedStep {
+interface DeletedStep {
     name: string;
     resource: CapturedResource;
     what: string;
@@ -351,7 +351,7 @@ function nothingToDoLine(stack: string, facts: PlanFacts, markdown: boolean, pre
 }
 
 /** The names of the steps a plan leaves out because `pulumi up` leaves them as they are. */
-export function unchangedNames(steps: Array<{ change?: StepChange; resource: { name: string } }>): string[] {
+function unchangedNames(steps: Array<{ change?: StepChange; resource: { name: string } }>): string[] {
     return steps.filter((s) => s.change === "unchanged").map((s) => s.resource.name);
 }
 

@@ -1,8 +1,11 @@
 // What `pulumi preview --diff` would show between two captured runs of the program, in its notation: resources
-// created (+), deleted (-), replaced (+-, a changed trigger) or updated (~, only the inputs that changed).
-// Inputs under ignoreChanges are left out, as the engine leaves them; secrets print as [secret].
+// created (+), deleted (-), replaced (+-, an input changed that forces a new resource) or updated (~, only the inputs
+// that changed).
+// Inputs under ignoreChanges are left out, as the engine leaves them; secrets print as [secret]. Which is which is
+// decided as the plan's change markers decide it (tools/step-changes.ts).
 // test/preview.test.ts renders a version bump of the dev fixture with it; docs/ci-and-promotion.md shows that excerpt.
 import type { Capture, CapturedResource } from "./capture-types";
+import { changedInputs, changeOf, comparedInputs, isStepResource } from "./step-changes";
 
 /** Strings longer than this are shown by their first line and length (said so where it happens). */
 const LONG = 240;
@@ -17,21 +20,6 @@ function shown(value: unknown, secret: boolean): string {
     return JSON.stringify(value);
 }
 
-function flatten(value: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> {
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-        for (const [k, v] of Object.entries(value as Record<string, unknown>))
-            flatten(v, prefix ? `${prefix}.${k}` : k, out);
-    } else out.set(prefix, value);
-    return out;
-}
-
-function inputs(r: CapturedResource): Map<string, unknown> {
-    const flat = flatten(r.inputs, "", new Map());
-    for (const key of [...flat.keys()])
-        if (r.ignoreChanges.some((i) => key === i || key.startsWith(`${i}.`))) flat.delete(key);
-    return flat;
-}
-
 const isSecret = (r: CapturedResource, key: string) => r.secretPaths.some((p) => key === p || key.startsWith(`${p}.`));
 
 function block(sign: string, r: CapturedResource, op: string, lines: string[]): string[] {
@@ -39,13 +27,12 @@ function block(sign: string, r: CapturedResource, op: string, lines: string[]): 
 }
 
 export function previewDiff(before: Capture, after: Capture): string {
-    const keep = (r: CapturedResource) => r.custom && !r.type.startsWith("pulumi:");
-    const old = new Map(before.resources.filter(keep).map((r) => [r.urn, r]));
+    const old = new Map(before.resources.filter(isStepResource).map((r) => [r.urn, r]));
     const out: string[] = [];
-    for (const r of after.resources.filter(keep)) {
+    for (const r of after.resources.filter(isStepResource)) {
         const prev = old.get(r.urn);
         old.delete(r.urn);
-        const now = inputs(r);
+        const now = comparedInputs(r);
         if (!prev) {
             out.push(
                 ...block(
@@ -57,13 +44,11 @@ export function previewDiff(before: Capture, after: Capture): string {
             );
             continue;
         }
-        const was = inputs(prev);
-        const keys = [...new Set([...was.keys(), ...now.keys()])].filter(
-            (k) => JSON.stringify(was.get(k)) !== JSON.stringify(now.get(k)),
-        );
-        if (keys.length === 0) continue;
-        const replace = keys.some((k) => k.startsWith("triggers"));
-        const lines = keys.map((k) => {
+        const change = changeOf(prev, r);
+        if (change === "unchanged") continue;
+        const was = comparedInputs(prev);
+        const replace = change === "replace";
+        const lines = changedInputs(prev, r).map((k) => {
             const secret = isSecret(r, k) || isSecret(prev, k);
             if (!was.has(k)) return `      + ${k}: ${shown(now.get(k), secret)}`;
             if (!now.has(k)) return `      - ${k}: ${shown(was.get(k), secret)}`;

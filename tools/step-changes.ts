@@ -47,16 +47,16 @@ export function isStepResource(r: CapturedResource): boolean {
     );
 }
 
-function flatten(value: unknown, prefix: string, out: Map<string, string>): Map<string, string> {
+function flatten(value: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> {
     if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const [k, v] of Object.entries(value as Record<string, unknown>))
             flatten(v, prefix ? `${prefix}.${k}` : k, out);
-    } else out.set(prefix, JSON.stringify(value));
+    } else out.set(prefix, value);
     return out;
 }
 
-/** The inputs the engine compares: flattened, those under ignoreChanges left out. */
-function compared(r: CapturedResource): Map<string, string> {
+/** The inputs the engine compares, by flattened path: those under ignoreChanges left out, as the engine leaves them. */
+export function comparedInputs(r: CapturedResource): Map<string, unknown> {
     const flat = flatten(r.inputs, "", new Map());
     for (const key of [...flat.keys()])
         if (r.ignoreChanges.some((i) => key === i || key.startsWith(`${i}.`) || key.startsWith(`${i}[`)))
@@ -64,14 +64,16 @@ function compared(r: CapturedResource): Map<string, string> {
     return flat;
 }
 
-/** The inputs that differ between two registrations of one resource. */
+/** The input paths that differ between two registrations of one resource, the previous one's first. */
 export function changedInputs(before: CapturedResource, after: CapturedResource): string[] {
-    const was = compared(before);
-    const now = compared(after);
-    return [...new Set([...was.keys(), ...now.keys()])].filter((k) => was.get(k) !== now.get(k)).sort();
+    const was = comparedInputs(before);
+    const now = comparedInputs(after);
+    const same = (k: string) => JSON.stringify(was.get(k)) === JSON.stringify(now.get(k));
+    return [...new Set([...was.keys(), ...now.keys()])].filter((k) => !same(k));
 }
 
-function changeOf(before: CapturedResource | undefined, after: CapturedResource): StepChange {
+/** What the engine does to a resource registered as `after`, given its previous registration (none: created). */
+export function changeOf(before: CapturedResource | undefined, after: CapturedResource): StepChange {
     if (after.importId) return "import";
     if (!before) return "create";
     const changed = changedInputs(before, after);
