@@ -12,6 +12,7 @@ import { preflightEnvironment } from "../components/removed-apis";
 import { claimDir, startCluster } from "../tools/cluster/cluster";
 import { binaries } from "../tools/cluster/control-plane";
 import { KCP_CRD } from "./fixture/crds";
+import { FaultProxy } from "./fixture/fault-proxy";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript } from "./fixture/run-script";
 
@@ -151,6 +152,37 @@ describe("checks and waits on the real control plane", { concurrency: false }, (
         const done = await run("kubeadm-wait-ready", { ...env, K8SU_TIMEOUT_SECONDS: "60" });
         assert.equal(done.code, 0, done.stderr);
         assert.match(done.stderr, /every node matching test=kw is Ready at v1\.34\.4/);
+        rc.assertHealthy();
+    });
+
+    test("kubeadm-wait-ready fails closed: a refused token, and an answer later than K8SU_REQUEST_TIMEOUT_SECONDS, are no 'Ready'", async () => {
+        // kw-1 is Ready at the target (the test above): without a fault the wait succeeds at once.
+        const env = {
+            K8SU_SELECTOR: "test=kw",
+            K8SU_EXPECTED_NODES: "1",
+            K8SU_TARGET_VERSION: "1.34.4",
+            K8SU_TIMEOUT_SECONDS: "3",
+        };
+        const denied = await run("kubeadm-wait-ready", { ...env, K8SU_KUBECONFIG: rc.kubeconfig("wrongToken") });
+        assert.equal(denied.code, 1, denied.stderr);
+        assert.match(denied.stderr, /listing nodes failed: .*(Unauthorized|provide credentials)/);
+        const { pki } = rc.c;
+        const proxy = new FaultProxy(rc.c.state.server, { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
+        const url = await proxy.start();
+        try {
+            // Answered after 8 s: a request timeout of 2 s gives up first; a fixed 30 s would have waited and passed.
+            proxy.inject({ match: /^GET \/api\/v1\/nodes\?/, delayMs: 8000 });
+            const slow = await run("kubeadm-wait-ready", {
+                ...env,
+                K8SU_KUBECONFIG: rc.kubeconfigFor(url),
+                K8SU_REQUEST_TIMEOUT_SECONDS: "2",
+            });
+            assert.equal(slow.code, 1, slow.stderr);
+            assert.match(slow.stderr, /listing nodes failed: /);
+            assert.doesNotMatch(slow.stderr, /is Ready at v1\.34\.4/);
+        } finally {
+            await proxy.stop();
+        }
         rc.assertHealthy();
     });
 
