@@ -99,12 +99,14 @@ export interface WatchEvent {
 
 /**
  * A watch on a collection (`GET …?watch=1`): `onEvent` gets every event in order until `stop()`. Resolves once the
- * apiserver has answered the request, so that no change made after it is missed.
+ * apiserver has answered the request, so that no change made after it is missed. `onEnd` is called if the stream
+ * ends or breaks before `stop()` (the apiserver closed it, or went away): what it would have seen next is unknown.
  */
 export function watch(
     api: KubeApi,
     collectionPath: string,
     onEvent: (e: WatchEvent) => void,
+    onEnd?: (why: string) => void,
 ): Promise<{ stop(): void }> {
     return new Promise((resolve, reject) => {
         const sep = collectionPath.includes("?") ? "&" : "?";
@@ -133,8 +135,17 @@ export function watch(
                         nl = buf.indexOf("\n");
                     }
                 });
+                let stopped = false;
                 res.on("error", () => {});
-                resolve({ stop: () => req.destroy() });
+                res.on("close", () => {
+                    if (!stopped) onEnd?.(`the watch of ${collectionPath} ended`);
+                });
+                resolve({
+                    stop: () => {
+                        stopped = true;
+                        req.destroy();
+                    },
+                });
             },
         );
         req.on("error", (err) => reject(err));
