@@ -433,7 +433,10 @@ describe("capi-retire against a stand-in management cluster", () => {
         fs.writeFileSync(path.join(c.state, "fail-get-machines"), "");
         const r = c.run();
         assert.equal(r.status, 1);
-        assert.match(r.stderr, /cannot list the Machines of machinedeployments\.cluster\.x-k8s\.io\/edge-md-0-1-30/);
+        assert.match(
+            r.stderr,
+            /FAILED: kubectl --namespace clusters get machines\.cluster\.x-k8s\.io -l cluster\.x-k8s\.io\/deployment-name=edge-md-0-1-30 failed against the API server: error: the server is currently unable/,
+        );
         assert.deepEqual(scales(c.calls()), []);
     });
 });

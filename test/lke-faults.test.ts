@@ -14,6 +14,10 @@
 // fewer where the clean run has fewer calls (the control plane and the pool recycle make two Linode calls). A run that
 // ends before it reaches its fault (the number of polls varies with timing) must have succeeded; the cell then moves
 // its fault to that run's last call, as test/faults.test.ts does.
+// Calls no position reaches. in-place's first, middle and last Linode calls are reads and autoscaler updates; its
+// surge (the pool's count raised by one), node recycle and node delete fall between them. Each of those gets its own
+// cells, a Linode 500 and a refused connection at its first occurrence (matched by method and path), each run again
+// without the fault. The clean run checks that each is made, and that the first pool update is the surge.
 //
 // What is cut, and why. The faults a script waits out (Linode slow, Kubernetes 429 and hang: a request timeout, or
 // client-go's ten retries after Retry-After, on every call from there on) are run at the middle call only; the quick
@@ -23,8 +27,9 @@
 // two-core machine. curl runs with K8SU_CURL_RETRIES=0: with retries a fault that lasts is only reported later.
 //
 // What a cell asserts (fail closed). Once its fault was reached, the script exits non-zero, not killed; its FAILED
-// line names the API (for Linode: "Linode API <method> <path> failed", the faulted call itself; for Kubernetes:
-// kubectl's call, the API server or the drain, never the Linode API) and the whole message names the fault. Whatever
+// line names the API (for Linode: "Linode API <method> <path> failed", the faulted call itself, on the only FAILED
+// line: a script that logged the failure and went on until something else stopped it did not stop at the call; for
+// Kubernetes: kubectl's call, the API server or the drain, never the Linode API) and the whole message names the fault. Whatever
 // it did before the fault, and whatever the stand-in carried out after it (a slow call): no Node deleted with
 // workload pods on it (the stand-in's `gone`), no pool count below the start (in-place promises never to go below;
 // the pool recycle replaces the workload-free anchor pool one node at a time), no pool update lowering the count,
@@ -44,7 +49,7 @@ import { describe, test } from "node:test";
 import { ANCHOR_TAINT } from "../components/lke/cluster";
 import type { ScriptKind } from "../components/scripts";
 import { FaultProxy, type ProxyFault } from "./fixture/fault-proxy";
-import { LinodeApi, type LinodeFault, ServedVersionFront } from "./fixture/linode-api";
+import { LinodeApi, type LinodeCall, type LinodeFault, ServedVersionFront } from "./fixture/linode-api";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript, type ScriptRun } from "./fixture/run-script";
 
@@ -85,6 +90,8 @@ const KUBE_FAULTS: Record<KubeKind, ProxyFault> = {
 };
 /** Run at the middle call only (see the header). */
 const WAITED_OUT = new Set(["linode:slow", "kube:429", "kube:hang"]);
+/** The faults put on a named call (see the header). */
+const NAMED_CALL_KINDS: LinodeKind[] = ["500", "refused"];
 
 /** What the message must say to name the fault. */
 const NAMES: Record<string, RegExp> = {
@@ -122,12 +129,22 @@ interface World {
     ns?: string;
 }
 
+/** A Linode call of a script's own, faulted at its first occurrence wherever it falls in the run. */
+interface NamedCall {
+    name: string;
+    /** Matched against "METHOD /v4/path". */
+    match: RegExp;
+    /** Why the first call matched is not the one meant (checked on the clean run); empty when it is. */
+    check?(call: LinodeCall, w: World): string[];
+}
+
 interface Scenario {
     kind: ScriptKind;
     build(): Promise<World>;
     env(w: World): Record<string, string>;
     /** Why the world has not reached the target after a successful run; empty when it has. */
     converged(w: World, run: ScriptRun): Promise<string[]>;
+    namedCalls?: NamedCall[];
 }
 
 function baseEnv(w: World, kubeconfig: string): Record<string, string> {
@@ -238,6 +255,20 @@ const ALL_SCENARIOS: Scenario[] = [
                 problems.push(`autoscaler ${JSON.stringify(a)}, not restored`);
             return problems;
         },
+        namedCalls: [
+            {
+                name: "the surge",
+                match: /^PUT \/v4\/lke\/clusters\/\d+\/pools\/\d+$/,
+                check: (call, w) => {
+                    const count = (call.body as { count?: unknown } | undefined)?.count;
+                    return count === w.startCount + 1
+                        ? []
+                        : [`the first pool update sets count ${JSON.stringify(count)}, not ${w.startCount + 1}`];
+                },
+            },
+            { name: "the node recycle", match: /^POST \/v4\/lke\/clusters\/\d+\/nodes\/[^/]+\/recycle$/ },
+            { name: "the node delete", match: /^DELETE \/v4\/lke\/clusters\/\d+\/nodes\/[^/]+$/ },
+        ],
     },
     {
         kind: "lke-recycle-pool",
@@ -305,15 +336,16 @@ function tail(text: string): string {
     return text.trim().split("\n").slice(-4).join(" | ").slice(0, 600);
 }
 
-/** Whether the message names the API and the fault. */
-function messageProblems(w: World, fault: Fault, at: number, stderr: string): string[] {
+/** Whether the message names the API and the fault; `call` is the faulted Linode call. */
+function messageProblems(fault: Fault, call: LinodeCall | undefined, stderr: string): string[] {
     const failed = failedLines(stderr);
     const problems: string[] = [];
     if (!failed) return [`no FAILED line: ${tail(stderr)}`];
     if (fault.api === "linode") {
-        const call = w.lke.calls[at - 1];
+        if (!call) return [`no Linode call was faulted: ${tail(failed)}`];
         const named = `Linode API ${call.method} ${call.path.replace(/^\/v4/, "")} failed`;
         if (!failed.includes(named)) problems.push(`the message does not name "${named}": ${tail(failed)}`);
+        else if (failed.split("\n").length > 1) problems.push(`it went on after "${named}": ${tail(failed)}`);
     } else if (/Linode API/.test(failed) || !/kubectl .* failed against|API server|drain did not finish/.test(failed))
         problems.push(`the message does not name the Kubernetes API: ${tail(failed)}`);
     if (!NAMES[`${fault.api}:${fault.kind}`].test(stderr))
@@ -348,8 +380,11 @@ async function safetyProblems(w: World, proxy: FaultProxy, fewestCount: number):
     return problems;
 }
 
-/** Runs the script once on the world, through a fresh proxy, with the fault (if any) from call `at` on. */
-async function runOnce(s: Scenario, w: World, fault: Fault | undefined, at: number): Promise<Run> {
+/**
+ * Runs the script once on the world, through a fresh proxy, with the fault (if any) from call `at` on; a Linode fault
+ * counts only the calls `match` matches (every call without it).
+ */
+async function runOnce(s: Scenario, w: World, fault: Fault | undefined, at: number, match = /./): Promise<Run> {
     const proxy = new FaultProxy(w.upstream, tls());
     const server = await proxy.start();
     let fewestCount = w.startCount;
@@ -359,18 +394,19 @@ async function runOnce(s: Scenario, w: World, fault: Fault | undefined, at: numb
     try {
         const linodeBefore = w.lke.calls.length;
         if (fault?.api === "kube") proxy.inject({ ...KUBE_FAULTS[fault.kind], fromNth: at });
-        if (fault?.api === "linode") w.lke.inject({ match: /./, kind: fault.kind, fromNth: at, delayMs: SLOW_MS });
+        if (fault?.api === "linode") w.lke.inject({ match, kind: fault.kind, fromNth: at, delayMs: SLOW_MS });
         const env = { ...baseEnv(w, rc.kubeconfigFor(server)), ...s.env(w) };
         const run = await runScript(s.kind, env, KUBECTL_FOR_SERVER, { killAfterMs: KILL_MS });
         await proxy.stop();
         await quiet(w);
         const linodeCalls = w.lke.calls.length - linodeBefore;
-        const reached = fault?.api === "kube" ? proxy.faultHits > 0 : fault ? linodeCalls >= at : false;
+        const faulted = w.lke.calls.slice(linodeBefore).filter((c) => match.test(c.line))[at - 1];
+        const reached = fault?.api === "kube" ? proxy.faultHits > 0 : fault ? faulted !== undefined : false;
         const problems: string[] = [];
         if (fault && reached) {
             if (run.signal) problems.push(`still running after ${KILL_MS / 1000}s (killed)`);
             else if (run.code === 0) problems.push("exited 0");
-            else problems.push(...messageProblems(w, fault, linodeBefore + at, run.stderr));
+            else problems.push(...messageProblems(fault, faulted, run.stderr));
         }
         problems.push(...(await safetyProblems(w, proxy, fewestCount)));
         return { run, linodeCalls, kubeRequests: proxy.records.length, reached, problems };
@@ -418,14 +454,22 @@ async function rerun(s: Scenario, w: World, fault: Fault): Promise<string[]> {
 
 /**
  * One cell: the fault from call `at`; when a run ends before reaching it, that run must have succeeded, and the fault
- * moves to that run's last call on a new world. With `converge`, the script then runs again without the fault.
+ * moves to that run's last call on a new world. With `converge`, the script then runs again without the fault. With
+ * `named`, the fault is at the first call matching it, and a run that never makes that call fails the cell.
  */
-async function cell(s: Scenario, fault: Fault, at: number, total: number, converge: boolean): Promise<CellResult> {
-    for (let p = at; ; ) {
+async function cell(
+    s: Scenario,
+    fault: Fault,
+    at: number,
+    total: number,
+    converge: boolean,
+    named?: NamedCall,
+): Promise<CellResult> {
+    for (let p = named ? 1 : at; ; ) {
         const w = await s.build();
         try {
-            const r = await runOnce(s, w, fault, p);
-            const name = `${s.kind} × ${fault.api} ${fault.kind} @ call ${p}/${total}`;
+            const r = await runOnce(s, w, fault, p, named?.match);
+            const name = `${s.kind} × ${fault.api} ${fault.kind} @ ${named ? named.name : `call ${p}/${total}`}`;
             if (r.reached || p === 1) {
                 const problems = [...r.problems];
                 if (!r.reached) problems.push("the fault was never reached");
@@ -460,6 +504,11 @@ async function matrix(s: Scenario, diagnostic: (line: string) => void): Promise<
         assert.equal(clean.run.code, 0, `${s.kind} fails without a fault:\n${clean.run.stderr}`);
         assert.deepEqual(clean.problems, [], `${s.kind} without a fault`);
         assert.deepEqual(await s.converged(w, clean.run), [], `${s.kind}: the clean run reached the target`);
+        for (const named of s.namedCalls ?? []) {
+            const first = w.lke.calls.find((c) => named.match.test(c.line));
+            assert.ok(first, `${s.kind}: the clean run never makes ${named.name} (${named.match})`);
+            assert.deepEqual(named.check?.(first, w) ?? [], [], `${s.kind}: ${named.name} is ${first.line}`);
+        }
     } finally {
         await teardown(w);
     }
@@ -477,6 +526,9 @@ async function matrix(s: Scenario, diagnostic: (line: string) => void): Promise<
         const at = WAITED_OUT.has(`${fault.api}:${fault.kind}`) ? [middle] : [...new Set([first, middle, last])];
         for (const p of at) jobs.push(() => limit(() => cell(s, fault, p, total, p === middle)));
     }
+    for (const named of s.namedCalls ?? [])
+        for (const kind of NAMED_CALL_KINDS)
+            jobs.push(() => limit(() => cell(s, { api: "linode", kind }, 1, clean.linodeCalls, true, named)));
     return Promise.all(jobs.map((j) => j()));
 }
 

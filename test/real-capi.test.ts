@@ -2,10 +2,12 @@
 // scale subresource): kubectl's real `scale` and Machine listing, and, through the stand-in controller of
 // test/fixture/capi-controller.ts, Machines whose nodes are drained through the real eviction API, so that real
 // PodDisruptionBudgets computed by the real disruption controller hold them. The workload cluster is the same
-// control plane; the Machines' nodes are kwok nodes.
+// control plane; the Machines' nodes are kwok nodes. A hang of its listing and of its scale comes from a FaultProxy
+// (test/fixture/fault-proxy.ts) in front of the real apiserver, which holds the request and never forwards it.
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CapiStandIn, installCrds } from "./fixture/capi-controller";
+import { CapiStandIn, GROUP, installCrds } from "./fixture/capi-controller";
+import { FaultProxy, type ProxyFault } from "./fixture/fault-proxy";
 import { KUBECTL_FOR_SERVER, realCluster, sleep } from "./fixture/real-cluster";
 import { runScript } from "./fixture/run-script";
 
@@ -27,7 +29,13 @@ async function setup(id: string, machines: number, budget: { maxUnavailable?: nu
     return { ns, blue, capi };
 }
 
-function retire(ns: string, md: string, extra: Record<string, string> = {}) {
+/** Every kubectl request of the hang tests gives up after this long. */
+const REQUEST_TIMEOUT_SECONDS = 5;
+/** A retire still running after this long is stuck: upper bounds only, the second for a run that meets a hang. */
+const KILL_MS = 300_000;
+const HANG_KILL_MS = 120_000;
+
+function retire(ns: string, md: string, extra: Record<string, string> = {}, killAfterMs = KILL_MS) {
     return runScript(
         "capi-retire",
         {
@@ -41,8 +49,43 @@ function retire(ns: string, md: string, extra: Record<string, string> = {}) {
             ...extra,
         },
         KUBECTL_FOR_SERVER,
+        { killAfterMs },
     );
 }
+
+/** The MachineDeployment's spec.replicas as the apiserver has it. */
+async function specReplicas(ns: string, md: string): Promise<number> {
+    const r = await rc.api.get<{ spec: { replicas: number } }>(
+        `/apis/${GROUP}/v1beta1/namespaces/${ns}/machinedeployments/${md}`,
+    );
+    return r.spec.replicas;
+}
+
+/**
+ * Runs the retire through a proxy that holds, from its first match on, every request `fault` matches (never
+ * forwarded); returns the run, the proxy's records and the index of the first held request.
+ */
+async function retireThroughHang(ns: string, md: string, fault: ProxyFault) {
+    const { pki } = rc.c;
+    const proxy = new FaultProxy(rc.c.state.server, { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
+    const url = await proxy.start();
+    try {
+        proxy.inject({ ...fault, hang: true });
+        const r = await retire(
+            ns,
+            md,
+            { K8SU_KUBECONFIG: rc.kubeconfigFor(url), K8SU_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS) },
+            HANG_KILL_MS,
+        );
+        return { r, records: proxy.records, held: proxy.records.findIndex((x) => x.answer === "hang") };
+    } finally {
+        await proxy.stop();
+    }
+}
+
+/** What the message says of a request that got no answer. */
+const TIMEOUT_HINT = `no answer within ${REQUEST_TIMEOUT_SECONDS}s \\(K8SU_REQUEST_TIMEOUT_SECONDS\\)`;
+const failedLine = (stderr: string) => stderr.split("\n").find((l) => l.includes("FAILED:")) ?? "";
 
 describe("capi-retire on the real control plane", { concurrency: false }, () => {
     test("before everything: the Cluster API kinds are served", async () => {
@@ -107,6 +150,79 @@ describe("capi-retire on the real control plane", { concurrency: false }, () => 
             const again = await retire(ns, "held-md-0-1-33", { K8SU_BATCH_SIZE: "1" });
             assert.equal(again.code, 0, again.stderr);
             assert.deepEqual(await capi.machines(), []);
+        } finally {
+            await capi.stop();
+        }
+        await rc.waitReady(ns, "web", 6);
+        rc.assertHealthy();
+    });
+
+    test("the Machine listing hangs after the first scale: it stops at its request timeout naming the listing, changes nothing after; run again, it finishes", async () => {
+        const md = "hanglist-md-0-1-33";
+        const { ns, capi } = await setup("hanglist", 3, { maxUnavailable: 1 });
+        try {
+            // The third listing is the first of the wait after the scale to 1 (one at the start, one per batch).
+            const { r, records, held } = await retireThroughHang(ns, md, {
+                match: new RegExp(`^GET /apis/${GROUP.replace(/\./g, "\\.")}/v1beta1/namespaces/${ns}/machines\\?`),
+                fromNth: 3,
+            });
+            assert.equal(r.signal, undefined, `still running after ${HANG_KILL_MS / 1000}s: ${r.stderr}`);
+            assert.equal(r.code, 1, r.stderr);
+            assert.ok(held >= 0, `no listing was held: ${records.map((x) => `${x.method} ${x.path}`).join(", ")}`);
+            assert.match(
+                failedLine(r.stderr),
+                new RegExp(
+                    `kubectl --namespace ${ns} get machines\\.cluster\\.x-k8s\\.io -l cluster\\.x-k8s\\.io/deployment-name=${md} failed against https://127\\.0\\.0\\.1:\\d+: .*${TIMEOUT_HINT}`,
+                ),
+                "the FAILED line names the listing and the timeout",
+            );
+            const changes = records.filter((x) => x.method !== "GET");
+            assert.equal(changes.length, 1, `one scale, before the hang: ${JSON.stringify(changes)}`);
+            assert.ok(records.indexOf(changes[0]) < held, "the scale came before the hang");
+            assert.deepEqual(
+                records.slice(held + 1).filter((x) => x.method !== "GET"),
+                [],
+                "nothing changed after the hang",
+            );
+            assert.equal(await specReplicas(ns, md), 1, "the MachineDeployment stays at the first batch's target");
+            const again = await retire(ns, md);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(await capi.machines(), []);
+            assert.equal(await specReplicas(ns, md), 0);
+        } finally {
+            await capi.stop();
+        }
+        await rc.waitReady(ns, "web", 6);
+        rc.assertHealthy();
+    });
+
+    test("the scale hangs: it stops at its request timeout naming the scale, the MachineDeployment unchanged and nothing sent after; run again, it finishes", async () => {
+        const md = "hangscale-md-0-1-33";
+        const { ns, capi } = await setup("hangscale", 3, { maxUnavailable: 1 });
+        try {
+            const { r, records, held } = await retireThroughHang(ns, md, { match: /^(PATCH|PUT|POST) / });
+            assert.equal(r.signal, undefined, `still running after ${HANG_KILL_MS / 1000}s: ${r.stderr}`);
+            assert.equal(r.code, 1, r.stderr);
+            assert.ok(held >= 0, `no change was held: ${records.map((x) => `${x.method} ${x.path}`).join(", ")}`);
+            assert.match(
+                records[held].path,
+                new RegExp(`/machinedeployments/${md}/scale`),
+                "the held call is the scale",
+            );
+            assert.match(
+                failedLine(r.stderr),
+                new RegExp(
+                    `kubectl --namespace ${ns} scale machinedeployments\\.cluster\\.x-k8s\\.io/${md} --replicas=1 failed against https://127\\.0\\.0\\.1:\\d+: .*${TIMEOUT_HINT}`,
+                ),
+                "the FAILED line names the scale and the timeout",
+            );
+            assert.deepEqual(records.slice(held + 1), [], "nothing sent after the hang");
+            assert.equal(await specReplicas(ns, md), 3, "the MachineDeployment is unchanged");
+            assert.equal((await capi.machines()).length, 3, "no Machine went");
+            const again = await retire(ns, md);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(await capi.machines(), []);
+            assert.equal(await specReplicas(ns, md), 0);
         } finally {
             await capi.stop();
         }

@@ -264,6 +264,75 @@ describe("LKE scripts against the Linode API stand-in and the real control plane
             rc.assertHealthy();
         }));
 
+    test("bug: run again while LKE was still replacing a one-node pool, the recycle stopped with 'no nodes match … check the kubeconfig' — it waits for the replacement to register and recycles nothing again", () =>
+        // The replacement registers 30 s after the old node goes: both re-runs below start inside that window.
+        withLke({ timing: { joinMs: 30_000, deleteMs: 1000 } }, async (lke) => {
+            const { target, oldKubelet } = versions();
+            const [anchor] = await lke.addPool({
+                id: 81,
+                count: 1,
+                kubeletVersion: oldKubelet,
+                labels: { "k8s-upgrades/role": "anchor", test: "replacing" },
+                taints: [ANCHOR_TAINT],
+            });
+            const env = {
+                ...lkeEnv(lke),
+                K8SU_LKE_POOL_ID: "81",
+                K8SU_POOL_COUNT: "1",
+                K8SU_TARGET_MINOR: target,
+                K8SU_READY_TIMEOUT_SECONDS: "120",
+            };
+            const recycles = () => lke.lines().filter((l) => /^POST .*\/pools\/81\/recycle$/.test(l)).length;
+            // The first run gives up before the replacement registers (its step timed out).
+            const first = await run("lke-recycle-pool", { ...env, K8SU_READY_TIMEOUT_SECONDS: "2" });
+            assert.equal(first.code, 1, first.stderr);
+            assert.match(first.stderr, /only 0 of 1 node\(s\) matching lke\.linode\.com\/pool-id=81 became Ready/);
+            assert.equal(recycles(), 1);
+            for (let i = 0; lke.gone.length === 0; i++) {
+                assert.ok(i < 600, "the old node never left");
+                await sleep(100);
+            }
+            // LKE is replacing: the old node has left the cluster, LKE lists its replacement, which has no Node yet.
+            const replacing = async () => {
+                assert.deepEqual(await lke.nodesOf(81), [], "no Node of the pool while LKE replaces it");
+                const listed = lke.pool(81).nodes;
+                assert.equal(listed.length, 1);
+                assert.ok(!listed[0].joined, "the replacement has not registered yet");
+            };
+            await replacing();
+            // Run again with a short timeout: it says LKE is still replacing the pool's nodes, and recycles nothing.
+            const short = await run("lke-recycle-pool", { ...env, K8SU_READY_TIMEOUT_SECONDS: "2" });
+            assert.equal(short.code, 1, short.stderr);
+            assert.match(
+                short.stderr,
+                new RegExp(
+                    `FAILED: LKE is still replacing the nodes of pool 81: .*${lke.pool(81).nodes[0].instanceId} \\(not_ready\\).*Nothing was recycled again.*run 'pulumi up' again once its nodes are Ready`,
+                ),
+            );
+            assert.doesNotMatch(short.stderr, /no nodes match/);
+            assert.equal(recycles(), 1, "no second recycle");
+            await replacing();
+            // And with the step's own timeout: it waits for the replacement and finishes.
+            const again = await run("lke-recycle-pool", env);
+            assert.equal(again.code, 0, again.stderr);
+            assert.match(
+                again.stderr,
+                /LKE is still replacing nodes of pool 81: .*recycling nothing, waiting up to 120s/,
+            );
+            assert.match(again.stderr, /1 node\(s\) matching lke\.linode\.com\/pool-id=81 Ready at /);
+            assert.equal(recycles(), 1, "no second recycle");
+            const nodes = await lke.nodesOf(81);
+            assert.equal(nodes.length, 1);
+            assert.notEqual(nodes[0].name, anchor);
+            assert.equal(minorOf(nodes[0].version), target);
+            assert.ok(nodes[0].usable);
+            assert.deepEqual(
+                lke.gone.map((g) => g.node),
+                [anchor],
+            );
+            rc.assertHealthy();
+        }));
+
     test("bug: the Linode token on curl's command line — no process ever has the token in its argv", () =>
         withLke({ k8sVersion: versions().old, token: "s3cret-linode-token-value" }, async (lke) => {
             // A curl stand-in first on PATH records every argv it is given, then runs the real curl.
