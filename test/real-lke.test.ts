@@ -122,6 +122,18 @@ function sampleCapacity(
     };
 }
 
+/** A one-node anchor pool at the old minor, tainted as the program taints it; returns its node. */
+async function anchorPool(lke: LinodeApi, id: number, test: string): Promise<string> {
+    const [node] = await lke.addPool({
+        id,
+        count: 1,
+        kubeletVersion: versions().oldKubelet,
+        labels: { "k8s-upgrades/role": "anchor", test },
+        taints: [ANCHOR_TAINT],
+    });
+    return node;
+}
+
 const minorOf = (v: string) => v.replace(/^v?(\d+\.\d+).*$/, "$1");
 const lostPods = (lke: LinodeApi) => lke.gone.filter((g) => g.pods.length > 0);
 
@@ -234,14 +246,8 @@ describe("LKE scripts against the Linode API stand-in and the real control plane
 
     test("LKE pool recycle brings the anchor pool to the target", () =>
         withLke({ timing: { joinMs: 1000, deleteMs: 1000 } }, async (lke) => {
-            const { target, oldKubelet } = versions();
-            const [anchor] = await lke.addPool({
-                id: 31,
-                count: 1,
-                kubeletVersion: oldKubelet,
-                labels: { "k8s-upgrades/role": "anchor", test: "anchor" },
-                taints: [ANCHOR_TAINT],
-            });
+            const { target } = versions();
+            const anchor = await anchorPool(lke, 31, "anchor");
             const r = await run("lke-recycle-pool", {
                 ...lkeEnv(lke),
                 K8SU_LKE_POOL_ID: "31",
@@ -267,14 +273,8 @@ describe("LKE scripts against the Linode API stand-in and the real control plane
     test("bug: run again while LKE was still replacing a one-node pool, the recycle stopped with 'no nodes match … check the kubeconfig' — it waits for the replacement to register and recycles nothing again", () =>
         // The replacement registers 30 s after the old node goes: both re-runs below start inside that window.
         withLke({ timing: { joinMs: 30_000, deleteMs: 1000 } }, async (lke) => {
-            const { target, oldKubelet } = versions();
-            const [anchor] = await lke.addPool({
-                id: 81,
-                count: 1,
-                kubeletVersion: oldKubelet,
-                labels: { "k8s-upgrades/role": "anchor", test: "replacing" },
-                taints: [ANCHOR_TAINT],
-            });
+            const { target } = versions();
+            const anchor = await anchorPool(lke, 81, "replacing");
             const env = {
                 ...lkeEnv(lke),
                 K8SU_LKE_POOL_ID: "81",

@@ -267,27 +267,39 @@ async function world(rc: RealCluster, s: Scenario, first: Capture, port: number)
         scriptsDir: process.env.REHEARSAL_SCRIPTS_DIR,
         afterStep: (label) => invariants?.check(label),
     });
-    const r = await reh.deploy(first);
-    assert.ok(r.ok, `the previous deployment failed at ${r.failedAt}: ${r.error}\n${reh.log.join("\n")}`);
-    const nodes = await rc.api.get<{ items: RawNode[] }>(`/api/v1/nodes?labelSelector=test%3D${id}`);
-    const workers = nodes.items.filter((n) => !isAnchor(n)).length;
-    await rc.deployment(ns, APP, { replicas: workers, nodeSelector: { test: id }, graceSeconds: 2 });
-    await rc.pdb(ns, APP, { maxUnavailable: PROMISED_MAX_UNAVAILABLE });
-    await rc.waitReady(ns, APP, workers);
-    await budgetStatus(rc, ns, APP, (b) => b.disruptionsAllowed === PROMISED_MAX_UNAVAILABLE);
     const watch = new WorldWatch(rc, id, ns, (where) => invariants?.check(where));
-    invariants = new Invariants(cloud, watch, () => reh, s, workers);
-    await watch.start();
+    try {
+        const r = await reh.deploy(first);
+        assert.ok(r.ok, `the previous deployment failed at ${r.failedAt}: ${r.error}\n${reh.log.join("\n")}`);
+        const nodes = await rc.api.get<{ items: RawNode[] }>(`/api/v1/nodes?labelSelector=test%3D${id}`);
+        const workers = nodes.items.filter((n) => !isAnchor(n)).length;
+        await rc.deployment(ns, APP, { replicas: workers, nodeSelector: { test: id }, graceSeconds: 2 });
+        await rc.pdb(ns, APP, { maxUnavailable: PROMISED_MAX_UNAVAILABLE });
+        await rc.waitReady(ns, APP, workers);
+        await budgetStatus(rc, ns, APP, (b) => b.disruptionsAllowed === PROMISED_MAX_UNAVAILABLE);
+        invariants = new Invariants(cloud, watch, () => reh, s, workers);
+        await watch.start();
+    } catch (err) {
+        // Nothing of a world that could not be set up may stay behind: its stand-ins would keep the process alive
+        // and its nodes would be counted by the next world on this control plane.
+        watch.cancel();
+        await cloud.close();
+        throw err;
+    }
     return { rc, cloud, reh, watch, invariants };
 }
 
 /** Stops the watches and removes the world; returns what went wrong that the invariants could not see. */
 async function close(w: World): Promise<string[]> {
     const problems: string[] = [];
-    await w.watch.stop();
-    if (w.watch.broken) problems.push(`the world's watch broke, so its invariants are unproven: ${w.watch.broken}`);
-    problems.push(...w.cloud.errors().map((e) => `the Linode stand-in: ${e}`));
-    await w.cloud.close();
+    try {
+        await w.watch.stop();
+        if (w.watch.broken) problems.push(`the world's watch broke, so its invariants are unproven: ${w.watch.broken}`);
+        problems.push(...w.cloud.errors().map((e) => `the Linode stand-in: ${e}`));
+    } finally {
+        w.watch.cancel();
+        await w.cloud.close();
+    }
     w.rc.assertHealthy();
     return problems;
 }
@@ -363,7 +375,12 @@ interface Reference {
 /** One cell: the next deployment with a fault, then `pulumi up` again (and once more, to settle) after it clears. */
 async function cell(rc: RealCluster, s: Scenario, c: Captures, port: number, fault: Fault, end: Reference) {
     const problems: string[] = [];
-    const w = await world(rc, s, c.first, port);
+    let w: World;
+    try {
+        w = await world(rc, s, c.first, port);
+    } catch (err) {
+        return [`the world could not be set up before the fault: ${String((err as Error).message ?? err)}`];
+    }
     try {
         const faulted = await w.reh.deploy(c.second, fault);
         if (!faulted.ok && faulted.failedAt !== fault.at)
@@ -440,7 +457,7 @@ describe("engine-order rehearsal on the real control plane", { concurrency: true
             await t.test(
                 "without a fault the deployment succeeds, holds every invariant, and the next run changes nothing",
                 () => {
-                    assert.ok(base.ok, base.failure);
+                    assert.ok(base.ok, `${base.failure}\ninvariants broken: ${base.violations.join("\n") || "none"}`);
                     assert.deepEqual(base.violations, []);
                     assert.equal(
                         JSON.stringify(base.record),

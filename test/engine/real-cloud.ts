@@ -51,7 +51,10 @@ export interface RawPod {
     status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
 }
 
-const LINODE_TIMING = { joinMs: 300, deleteMs: 300, controlPlaneMs: 500 };
+// A new node registers a few seconds after its pool asked for it (on LKE and EKS, minutes): longer than a script takes
+// to start, so that a step that does not wait for new capacity meets a cluster without it, as it would for real.
+const JOIN_MS = 3000;
+const LINODE_TIMING = { joinMs: JOIN_MS, deleteMs: 300, controlPlaneMs: 500 };
 
 /** One cluster and its cloud on a shared control plane: the stand-ins, the front, and what they have removed. */
 export class RealCloud implements Cloud {
@@ -62,6 +65,9 @@ export class RealCloud implements Cloud {
     private frontUrl = "";
     /** Nodes removed with workload pods still on them, as seen at the moment of removal. */
     readonly lost: NodeGone[] = [];
+    /** EKS nodes still to register, and what failed in doing so. */
+    private readonly joining = new Set<Promise<void>>();
+    private readonly joinErrors: string[] = [];
 
     constructor(
         readonly rc: RealCluster,
@@ -95,6 +101,7 @@ export class RealCloud implements Cloud {
 
     /** Closes the stand-ins and removes every Node, pod and budget of this world. */
     async close(): Promise<void> {
+        await Promise.allSettled([...this.joining]);
         await this.lke?.close();
         await this.front?.stop();
         await removeTestObjects(this.rc, this.id, this.ns);
@@ -102,7 +109,7 @@ export class RealCloud implements Cloud {
 
     /** What the stand-in's own background work failed to do (a Node it could not create, say). */
     errors(): string[] {
-        return this.lke?.errors ?? [];
+        return [...(this.lke?.errors ?? []), ...this.joinErrors];
     }
 
     scriptEnv(inputs: Record<string, string>, refused: boolean): Record<string, string> {
@@ -234,18 +241,23 @@ export class RealCloud implements Cloud {
             throw new Error("the rehearsal does not play EKS's managed rolling update");
         const have = await members();
         for (let i = have.length; i < inputs.scalingConfig.desiredSize; i++) {
-            // Registered now, Ready when kwok takes it on: the program's wait-ready step is what waits.
-            await api.create(
-                "/api/v1/nodes",
-                nodeManifest(
-                    {
-                        name: `${this.id}-${groupName}-${i}`,
-                        labels: { [EKS_GROUP_LABEL]: groupName, test: this.id },
-                        kubeletVersion: nodeVersion(inputs.version),
-                    },
-                    nodeVersion(inputs.version),
-                ),
+            // The group's instances register JOIN_MS from now: the program's wait-ready step is what waits.
+            const manifest = nodeManifest(
+                {
+                    name: `${this.id}-${groupName}-${i}`,
+                    labels: { [EKS_GROUP_LABEL]: groupName, test: this.id },
+                    kubeletVersion: nodeVersion(inputs.version),
+                },
+                nodeVersion(inputs.version),
             );
+            const join: Promise<void> = sleep(JOIN_MS)
+                .then(() => api.create("/api/v1/nodes", manifest))
+                .then(
+                    () => undefined,
+                    (err) => void this.joinErrors.push(`node group ${groupName}: ${String(err)}`),
+                )
+                .finally(() => this.joining.delete(join));
+            this.joining.add(join);
         }
     }
 
@@ -353,6 +365,11 @@ export class WorldWatch {
             },
         );
         this.stops.push(h.stop);
+    }
+
+    /** Stops the watches at once (a world given up). */
+    cancel(): void {
+        for (const stop of this.stops) stop();
     }
 
     /** Waits until the watches have seen everything a fresh LIST shows, then stops them. */
