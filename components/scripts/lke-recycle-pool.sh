@@ -1,5 +1,6 @@
 # Recycles one LKE pool (rolling, one node at a time) and waits until its nodes are Ready at the target.
-# Used for the tainted anchor pool, which carries no workloads, so no capacity is lost.
+# Used for the tainted anchor pool (no workloads) and, under the recycle strategy, for worker pools: LKE drains each
+# node before it replaces it (its upgrade guide), so such a pool runs one node short while it works.
 # Run again while LKE is still replacing the pool's nodes (an earlier run timed out or was stopped after its
 # recycle call), it recycles nothing again: a node the LKE API lists with no Node in the cluster yet is one LKE
 # is still provisioning, so it waits for those to register (up to K8SU_READY_TIMEOUT_SECONDS), then goes on.
